@@ -1,0 +1,28 @@
+# The two commands: `make run` (setup, build, serve on :8080) and `make test` (setup, build, every test).
+PORT ?= 8080
+DATA ?= ./data
+JOBS ?= $(shell nproc)
+
+.PHONY: setup build run test test-debug clean
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+run: build
+	./build/bin/fun-notes-server --port $(PORT) --data $(DATA)
+
+test: build
+	bash scripts/test.sh build
+
+# The same suites under AddressSanitizer + UBSan.
+test-debug: setup
+	cmake --preset debug >/dev/null
+	cmake --build --preset debug -j $(JOBS)
+	bash scripts/test.sh build-debug
+
+clean:
+	rm -rf build build-debug

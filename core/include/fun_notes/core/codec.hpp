@@ -1,0 +1,41 @@
+// Strict JSON codec for notes and ops on Boost.JSON. Untrusted input yields an error, never
+// an exception escaping to the caller.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "fun_notes/core/note.hpp"
+#include "fun_notes/core/result.hpp"
+
+namespace fun_notes::core {
+
+struct limits {
+  std::size_t max_title_bytes = 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::size_t max_rebalance_entries = 10000;
+};
+
+// 1-64 chars of [A-Za-z0-9_-].
+bool valid_id(std::string_view id);
+
+// Parses the "op" object of a client `op` message. Errors: code "invalid" (shape, types,
+// missing fields, bad ids, non-finite numbers, unknown kind, duplicate rebalance ids) or
+// "too_large" (title/body over the limits). Unknown fields are ignored.
+result<op> parse_op(const boost::json::value& v, const limits& lim = {});
+
+boost::json::object to_json(const op& o);
+boost::json::object to_json(const note& n);
+result<note> parse_note(const boost::json::value& v);  // a stored/serialized Note (with seq)
+
+// Deterministic serialization of a whole room state: {"seq":S,"notes":[...sorted...]}.
+// Two replicas that applied the same ops produce byte-identical strings.
+std::string serialize_state(const room_state& state);
+
+// RFC 3339 UTC with millisecond precision, e.g. "2026-11-25T09:13:36.123Z".
+std::string format_time(std::int64_t unix_millis);
+std::int64_t now_millis();
+
+}  // namespace fun_notes::core

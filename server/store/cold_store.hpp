@@ -1,0 +1,109 @@
+// ColdStore port: the source of truth for users, rooms, members and materialized notes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fun_notes/core/note.hpp"
+
+namespace fun_notes::store {
+
+// Thrown by adapters when the backing store fails (I/O error, lost connection, ...).
+// Callers above the ports turn it into `unavailable` / HTTP 503; it never reaches a client raw.
+class store_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class role { none = 0, viewer = 1, editor = 2, owner = 3 };
+std::string_view to_string(role r);
+std::optional<role> parse_role(std::string_view s);  // "viewer" | "editor" | "owner"
+
+struct user {
+  std::string id;
+  std::string name;
+  std::string password_hash;  // Argon2id string (libsodium crypto_pwhash_str)
+  std::string created_at;
+};
+
+struct room_meta {
+  std::string id;
+  std::string name;
+  std::string visibility = "private";  // "private" | "link"
+  std::string owner_id;
+  std::int64_t last_seq = 0;     // seq of the last op folded into the notes
+  std::int64_t total_notes = 0;  // notes as of last_seq
+  std::string created_at;
+};
+
+struct member {
+  std::string user_id;
+  std::string user_name;
+  role member_role = role::none;
+};
+
+struct room_listing {
+  room_meta meta;
+  role member_role = role::none;
+};
+
+// Notes sorted by (current_index, id) and the last_seq they reflect, read in one transaction.
+struct snapshot {
+  room_meta meta;
+  std::vector<core::note> notes;
+};
+
+// One write-behind flush: applied in ONE transaction only if the room's last_seq still equals
+// `expected_last_seq`; it then becomes `new_last_seq`.
+struct flush_batch {
+  std::string room_id;
+  std::int64_t expected_last_seq = 0;
+  std::int64_t new_last_seq = 0;
+  std::vector<core::note> upserts;   // full final values of notes that exist after the range
+  std::vector<std::string> deletes;  // ids that do not exist after the range
+};
+
+enum class flush_outcome { applied, stale };
+
+// All calls block; the server runs them on its worker pool, never on an io_context thread.
+// Every method may throw store_error.
+class cold_store {
+ public:
+  virtual ~cold_store() = default;
+
+  // Users. create_user returns false when the name is taken.
+  virtual bool create_user(const user& u) = 0;
+  virtual std::optional<user> find_user_by_name(std::string_view name) = 0;
+  virtual std::optional<user> find_user(std::string_view user_id) = 0;
+
+  // Rooms. create_room also makes `meta.owner_id` the owner member.
+  virtual void create_room(const room_meta& meta) = 0;
+  virtual std::optional<room_meta> find_room(std::string_view room_id) = 0;
+  virtual void update_room(std::string_view room_id, const std::optional<std::string>& name,
+                           const std::optional<std::string>& visibility) = 0;
+  // Rooms the user is a member of, with the user's role, ordered by name then id.
+  virtual std::vector<room_listing> rooms_of_user(std::string_view user_id) = 0;
+
+  // Members. role_of returns role::none for non-members and unknown rooms.
+  virtual role role_of(std::string_view room_id, std::string_view user_id) = 0;
+  virtual void set_member(std::string_view room_id, std::string_view user_id, role r) = 0;
+  virtual bool remove_member(std::string_view room_id, std::string_view user_id) = 0;
+  virtual std::vector<member> members(std::string_view room_id) = 0;
+
+  // Notes.
+  virtual std::optional<snapshot> load_snapshot(std::string_view room_id) = 0;
+  virtual std::vector<core::note> load_notes(std::string_view room_id,
+                                             const std::vector<std::string>& ids) = 0;
+  virtual flush_outcome apply_flush(const flush_batch& batch) = 0;
+
+  // A named secret, created once with `make` and the same for every later call.
+  virtual std::string get_or_create_secret(std::string_view name,
+                                           const std::function<std::string()>& make) = 0;
+};
+
+}  // namespace fun_notes::store

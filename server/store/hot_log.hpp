@@ -1,0 +1,68 @@
+// HotLog port: per-room gapless seq, the recent op log and write-behind bookkeeping.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fun_notes/core/result.hpp"
+
+namespace fun_notes::store {
+
+struct log_entry {
+  std::int64_t seq = 0;
+  std::shared_ptr<const std::string> frame;  // the S->C `op` frame exactly as broadcast
+};
+
+// The frame of an op is `frame_prefix + <seq in decimal> + frame_suffix`: the seq is only
+// known inside the log's atomic append.
+struct append_request {
+  std::string room_id;
+  std::string frame_prefix;
+  std::string frame_suffix;
+};
+
+struct append_result {
+  log_entry entry;
+  std::int64_t persisted_seq = 0;  // the room's persisted seq at append time
+};
+
+struct log_range {
+  std::int64_t head_seq = 0;       // last seq assigned in the room
+  std::int64_t persisted_seq = 0;  // last seq folded into the ColdStore
+  bool complete = false;           // true when every op with seq > after_seq is in `entries`
+  std::vector<log_entry> entries;  // seq > after_seq, ascending
+};
+
+// Trim rule: keep at least the last `keep_recent` ops and never drop an op whose
+// seq > persisted_seq.
+struct hot_log_options {
+  std::int64_t keep_recent = 100;
+};
+
+class hot_log {
+ public:
+  using append_handler = std::function<void(core::result<append_result>)>;
+  virtual ~hot_log() = default;
+
+  // Assigns the next seq, makes the op durable, then publishes it on the room's bus channel.
+  // Publication and `done` happen in seq order within a room. `done` runs on an internal
+  // thread; on failure (code "unavailable") nothing was numbered or published.
+  virtual void append(append_request request, append_handler done) = 0;
+
+  // Before the first append to a room this process has not seen: a room cold in the log
+  // resumes numbering (and its persisted seq) from the ColdStore's last_seq, never from 0.
+  virtual void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) = 0;
+
+  // Blocking reads and bookkeeping (run on the worker pool). May throw store_error.
+  virtual log_range read_after(std::string_view room_id, std::int64_t after_seq) = 0;
+  // Records that ops up to `seq` are in the ColdStore and trims by the rule above.
+  virtual void set_persisted(std::string_view room_id, std::int64_t seq) = 0;
+  // Rooms whose head seq is above their persisted seq (what a crash may have left unflushed).
+  virtual std::vector<std::string> dirty_rooms() = 0;
+};
+
+}  // namespace fun_notes::store
