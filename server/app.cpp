@@ -1,0 +1,116 @@
+// Wiring of the embedded mode: SQLite ColdStore and HotLog, in-process Bus.
+#include "app.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "persist/write_behind.hpp"
+#include "rooms/dashboard.hpp"
+#include "rooms/room_hub.hpp"
+#include "store/memory/memory_bus.hpp"
+#include "store/sqlite/sqlite_cold_store.hpp"
+#include "store/sqlite/sqlite_hot_log.hpp"
+
+namespace fun_notes::server {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    throw std::runtime_error("cannot read --jwt-secret-file " + path);
+  }
+  std::string secret;
+  std::getline(in, secret);
+  if (secret.size() < 16) {
+    throw std::runtime_error("the JWT secret in " + path + " is shorter than 16 characters");
+  }
+  return secret;
+}
+
+}  // namespace
+
+app::app(server_config cfg)
+    : config(std::move(cfg)),
+      instance_id("srv-" + auth::random_id(8)),
+      pool(std::max(1U, config.workers)) {
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) {
+    throw std::runtime_error("cannot create the data directory " + config.data_dir + ": " +
+                             ec.message());
+  }
+  const fs::path dir(config.data_dir);
+  bus = std::make_unique<store::memory_bus>();
+  cold = std::make_unique<store::sqlite_cold_store>(dir / "fun-notes.db");
+  store::hot_log_options hot_options;
+  hot_options.keep_recent = config.hot_log_keep;
+  hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);
+
+  std::string secret = config.jwt_secret;
+  if (secret.empty() && !config.jwt_secret_file.empty()) {
+    secret = read_secret_file(config.jwt_secret_file);
+  }
+  if (secret.empty()) {
+    // Created once and kept in the data dir, so tokens survive restarts.
+    secret = cold->get_or_create_secret("jwt_secret", [] { return auth::random_id(48); });
+  }
+  tokens = std::make_unique<auth::token_service>(secret, config.token_ttl_seconds);
+
+  hubs = std::make_unique<rooms::hub_registry>(*this);
+  dashboard = std::make_unique<rooms::dashboard>(*this);
+  persist::write_behind_options wb;
+  wb.quiet = config.flush_quiet;
+  wb.max_delay = config.flush_max;
+  wb.hard_cap = config.unpersisted_hard_cap;
+  write_behind = std::make_unique<persist::write_behind>(
+      *cold, *hot, wb, [this](const persist::flush_report& r) {
+        if (r.ops > 0 && !r.stale) {
+          ++stats.flushes;
+          stats.notes_written += r.notes_written;
+        }
+      });
+}
+
+app::~app() {
+  if (write_behind) {
+    write_behind->stop();
+  }
+  pool.join();
+}
+
+void app::add_session(const std::shared_ptr<closable>& s) {
+  std::lock_guard lock(sessions_mutex_);
+  sessions_[s.get()] = s;
+}
+
+void app::remove_session(const closable* s) {
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.erase(s);
+}
+
+void app::close_all_sessions() {
+  std::vector<std::shared_ptr<closable>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [_, weak] : sessions_) {
+      if (auto s = weak.lock()) {
+        live.push_back(std::move(s));
+      }
+    }
+  }
+  for (auto& s : live) {
+    s->close_going_away();
+  }
+}
+
+std::size_t app::session_count() {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
+}
+
+}  // namespace fun_notes::server

@@ -1,0 +1,76 @@
+// The server's shared context: configuration, executors, stores and services.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <memory>
+#include <mutex>
+#include <map>
+#include <string>
+
+#include "auth/auth.hpp"
+#include "config.hpp"
+#include "store/bus.hpp"
+#include "store/cold_store.hpp"
+#include "store/hot_log.hpp"
+
+namespace fun_notes::server {
+
+namespace rooms {
+class hub_registry;
+class dashboard;
+}  // namespace rooms
+namespace persist {
+class write_behind;
+}
+
+struct metrics {
+  std::atomic<std::int64_t> connections{0};
+  std::atomic<std::int64_t> connections_total{0};
+  std::atomic<std::int64_t> ops_appended{0};
+  std::atomic<std::int64_t> ops_rejected{0};
+  std::atomic<std::int64_t> frames_invalid{0};
+  std::atomic<std::int64_t> flushes{0};
+  std::atomic<std::int64_t> flush_failures{0};
+  std::atomic<std::int64_t> notes_written{0};
+  std::atomic<std::int64_t> http_requests{0};
+};
+
+// Something that can be asked to close (a WebSocket session) at shutdown.
+class closable {
+ public:
+  virtual ~closable() = default;
+  virtual void close_going_away() = 0;
+};
+
+struct app {
+  explicit app(server_config cfg);
+  ~app();
+
+  server_config config;
+  std::string instance_id;
+  boost::asio::io_context io;
+  boost::asio::thread_pool pool;
+
+  std::unique_ptr<store::bus> bus;
+  std::unique_ptr<store::cold_store> cold;
+  std::unique_ptr<store::hot_log> hot;
+  std::unique_ptr<auth::token_service> tokens;
+  std::unique_ptr<rooms::hub_registry> hubs;
+  std::unique_ptr<rooms::dashboard> dashboard;
+  std::unique_ptr<persist::write_behind> write_behind;
+  metrics stats;
+  std::atomic<bool> shutting_down{false};
+
+  void add_session(const std::shared_ptr<closable>& s);
+  void remove_session(const closable* s);
+  void close_all_sessions();
+  std::size_t session_count();
+
+ private:
+  std::mutex sessions_mutex_;
+  std::map<const closable*, std::weak_ptr<closable>> sessions_;
+};
+
+}  // namespace fun_notes::server

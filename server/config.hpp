@@ -1,0 +1,51 @@
+// Server configuration: every flag of fun-notes-server with its default.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fun_notes/core/codec.hpp"
+
+namespace fun_notes::server {
+
+struct server_config {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::string port_file;  // written with the bound port once listening (tests use --port 0)
+  std::string data_dir = "./data";
+  std::string web_dir;    // static web build; empty = look for web/dist next to the binary
+  std::string log_level = "info";
+  unsigned threads = 0;   // io threads; 0 = one per core
+  unsigned workers = 4;   // blocking store calls and password hashing
+
+  std::string jwt_secret;       // FUN_NOTES_JWT_SECRET
+  std::string jwt_secret_file;  // --jwt-secret-file
+  std::int64_t token_ttl_seconds = 7 * 24 * 3600;
+  std::vector<std::string> allowed_origins;  // plus same-origin, always allowed
+
+  // Limits (ARCHITECTURE.md "Limits").
+  std::size_t max_frame_bytes = 64 * 1024;
+  core::limits op_limits;
+  std::size_t max_notes_per_room = 10000;
+  double max_op_rate = 50.0;
+  double max_op_burst = 100.0;
+  std::chrono::milliseconds rate_limit_close_after{10000};
+  std::size_t max_outbound_bytes = 4 * 1024 * 1024;
+  std::chrono::milliseconds hello_timeout{10000};
+  std::size_t max_rooms_per_connection = 100;
+  int max_invalid_in_row = 20;
+
+  // Write-behind.
+  std::chrono::milliseconds flush_quiet{2000};
+  std::chrono::milliseconds flush_max{30000};
+  std::int64_t unpersisted_hard_cap = 10000;  // flush at once past this many unpersisted ops
+  std::int64_t hot_log_keep = 100;
+
+  // How long a room with no sessions stays loaded on this server.
+  std::chrono::milliseconds room_idle{30000};
+};
+
+}  // namespace fun_notes::server

@@ -1,0 +1,290 @@
+// HTTP/1.1 sessions on Beast; WebSocket upgrades on /ws go to ws_session.
+#include "net/listener.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "app.hpp"
+#include "async.hpp"
+#include "net/http_api.hpp"
+#include "net/ws_session.hpp"
+
+namespace fun_notes::server::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+using asio::awaitable;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t max_http_body = 1024 * 1024;
+
+const char* fallback_page = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>fun-notes</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<h1>fun-notes server is running</h1>
+<p>The web UI has not been built. Build it with <code>make run</code> from the repository root
+(it builds <code>web/</code> and serves <code>web/dist</code>), or point the server at a build with
+<code>--web-dir DIR</code>.</p>
+<p>The API and the WebSocket endpoint <code>/ws</code> work without it: see
+<code>docs/protocol.md</code>.</p>
+</body></html>
+)";
+
+std::string mime_type(const fs::path& p) {
+  const auto ext = p.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".woff2") return "font/woff2";
+  if (ext == ".txt") return "text/plain; charset=utf-8";
+  return "application/octet-stream";
+}
+
+std::optional<std::string> read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) {
+    return std::nullopt;
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Static files of the web build; unknown paths get index.html (client-side routes).
+http_response serve_static(const fs::path& web_dir, const std::string& path) {
+  if (web_dir.empty() || !fs::exists(web_dir / "index.html")) {
+    return http_response{200, fallback_page, "text/html; charset=utf-8"};
+  }
+  fs::path rel = fs::path(path).relative_path().lexically_normal();
+  if (rel.empty() || rel == "." || *rel.begin() == "..") {
+    rel = "index.html";
+  }
+  fs::path file = web_dir / rel;
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) {
+    file = web_dir / "index.html";
+  }
+  auto body = read_file(file);
+  if (!body) {
+    return json_error(404, "not_found", "no such file");
+  }
+  return http_response{200, std::move(*body), mime_type(file)};
+}
+
+fs::path resolve_web_dir(const app& a) {
+  if (!a.config.web_dir.empty()) {
+    return a.config.web_dir;
+  }
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  for (const auto& candidate :
+       {exe.parent_path() / "../../web/dist", fs::current_path() / "web/dist"}) {
+    if (fs::exists(candidate / "index.html", ec)) {
+      return fs::weakly_canonical(candidate, ec);
+    }
+  }
+  return {};
+}
+
+// Same origin (Origin's authority equals Host), or listed in --allowed-origins.
+bool origin_allowed(const app& a, std::string_view origin, std::string_view host) {
+  if (origin.empty()) {
+    return true;  // non-browser clients send none
+  }
+  for (const auto& o : a.config.allowed_origins) {
+    if (o == origin) {
+      return true;
+    }
+  }
+  auto url = boost::urls::parse_absolute_uri(origin);
+  if (!url) {
+    return false;
+  }
+  return !host.empty() && url->encoded_authority() == host;
+}
+
+http::response<http::string_body> to_beast(const http_response& r, unsigned version,
+                                           bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "fun-notes");
+  res.set(http::field::content_type, r.content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(keep_alive);
+  res.body() = r.body;
+  res.prepare_payload();
+  return res;
+}
+
+// Built outside the coroutine: g++ 12 double-destroys temporaries of braced initialisers in
+// coroutine bodies.
+http_request to_api_request(http::request<http::string_body>& req, const std::string& path) {
+  http_request r;
+  r.method = std::string(req.method_string());
+  r.path = path;
+  r.body = std::move(req.body());
+  r.authorization = std::string(req[http::field::authorization]);
+  return r;
+}
+
+class tcp_listener : public listener {
+ public:
+  explicit tcp_listener(app& a) : app_(a), acceptor_(asio::make_strand(a.io)) {}
+
+  void open() {
+    web_dir_ = resolve_web_dir(app_);
+    const auto address = asio::ip::make_address(app_.config.host);
+    tcp::endpoint endpoint(address, app_.config.port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+    port_ = acceptor_.local_endpoint().port();
+    if (web_dir_.empty()) {
+      spdlog::info("no web build found: serving a page that explains how to build it");
+    } else {
+      spdlog::info("serving the web build from {}", web_dir_.string());
+    }
+  }
+
+  void run() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
+
+  std::uint16_t port() const override { return port_; }
+
+  void stop() override {
+    asio::post(acceptor_.get_executor(), [this] {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+    });
+  }
+
+ private:
+  awaitable<void> accept_loop() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto strand = asio::make_strand(app_.io);  // named: see async.hpp on g++ 12
+      auto socket =
+          co_await acceptor_.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
+        co_return;
+      }
+      if (ec) {
+        spdlog::warn("accept failed: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto executor = socket.get_executor();
+      asio::co_spawn(executor, http_session(app_, web_dir_, beast::tcp_stream(std::move(socket))),
+                     asio::detached);
+    }
+  }
+
+  static awaitable<void> http_session(app& a, fs::path web_dir, beast::tcp_stream stream) {
+    beast::flat_buffer buffer;
+    try {
+      for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.body_limit(max_http_body);
+        parser.header_limit(16 * 1024);
+        stream.expires_after(60s);
+        boost::system::error_code ec;
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout) {
+          break;
+        }
+        if (ec == http::error::body_limit) {
+          auto res = to_beast(json_error(413, "too_large", "request body over 1 MiB"), 11, false);
+          co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+          break;
+        }
+        if (ec) {
+          auto res = to_beast(json_error(400, "invalid", "malformed HTTP request"), 11, false);
+          co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+          break;
+        }
+        auto req = parser.release();
+        const std::string target(req.target());
+        const std::string path = target.substr(0, target.find('?'));
+        if (beast::websocket::is_upgrade(req)) {
+          if (path != "/ws") {
+            auto res = to_beast(json_error(404, "not_found", "WebSocket endpoint is /ws"),
+                                req.version(), false);
+            co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+            break;
+          }
+          if (!origin_allowed(a, req[http::field::origin], req[http::field::host])) {
+            auto res = to_beast(json_error(403, "forbidden", "origin not allowed"),
+                                req.version(), false);
+            co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+            break;
+          }
+          if (a.shutting_down) {
+            auto res = to_beast(json_error(503, "unavailable", "shutting down"), req.version(),
+                                false);
+            co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+            break;
+          }
+          start_ws_session(a, std::move(stream), std::move(req));
+          co_return;
+        }
+        http_response response;
+        if (is_api_path(path)) {
+          auto job = [&a, r = to_api_request(req, path)] { return handle_api(a, r); };
+          response = co_await offload(a.pool, std::move(job));
+        } else if (req.method() == http::verb::get || req.method() == http::verb::head) {
+          response = serve_static(web_dir, path);
+        } else {
+          response = json_error(405, "invalid", "method not allowed");
+        }
+        const bool keep_alive = req.keep_alive() && !a.shutting_down;
+        auto res = to_beast(response, req.version(), keep_alive);
+        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || !keep_alive) {
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("http session ended: {}", e.what());
+    }
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  app& app_;
+  tcp::acceptor acceptor_;
+  fs::path web_dir_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<listener> start_listener(app& a) {
+  auto l = std::make_unique<tcp_listener>(a);
+  l->open();
+  l->run();
+  return l;
+}
+
+}  // namespace fun_notes::server::net

@@ -1,0 +1,568 @@
+// WebSocket sessions: one strand each, one write in flight, a bounded outbound queue.
+#include "net/ws_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <deque>
+#include <map>
+#include <optional>
+
+#include "app.hpp"
+#include "async.hpp"
+#include "fun_notes/core/codec.hpp"
+#include "persist/write_behind.hpp"
+#include "rooms/dashboard.hpp"
+#include "rooms/frames.hpp"
+#include "rooms/room_hub.hpp"
+
+namespace fun_notes::server::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+namespace json = boost::json;
+using asio::awaitable;
+using namespace std::chrono_literals;
+using rooms::frame_ptr;
+using rooms::make_frame;
+
+namespace {
+
+// Close codes of PROTOCOL.md.
+constexpr std::uint16_t close_going_away_code = 1001;
+constexpr std::uint16_t close_policy = 1008;
+constexpr std::uint16_t close_unauthorized = 4001;
+constexpr std::uint16_t close_slow_consumer = 4008;
+constexpr std::uint16_t close_rate_limited = 4029;
+
+class ws_session : public std::enable_shared_from_this<ws_session>,
+                   public rooms::session_sink,
+                   public closable {
+ public:
+  ws_session(app& a, beast::tcp_stream&& stream)
+      : app_(a),
+        ws_(std::move(stream)),
+        wake_(ws_.get_executor()),
+        hello_timer_(ws_.get_executor()),
+        tokens_(a.config.max_op_burst),
+        last_refill_(std::chrono::steady_clock::now()) {}
+
+  void start(http::request<http::string_body> req) {
+    ++app_.stats.connections;
+    ++app_.stats.connections_total;
+    app_.add_session(shared_from_this());
+    asio::co_spawn(ws_.get_executor(), run(shared_from_this(), std::move(req)), asio::detached);
+  }
+
+  void deliver(frame_ptr frame) override {
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), f = std::move(frame)]() mutable {
+                 self->enqueue(std::move(f));
+               });
+  }
+
+  void join_failed(const std::string& room_id) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), room_id] {
+      auto it = self->rooms_.find(room_id);
+      if (it != self->rooms_.end()) {
+        self->app_.hubs->release(it->second.hub);
+        self->rooms_.erase(it);
+      }
+    });
+  }
+
+  void close_going_away() override {
+    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->close(close_going_away_code, "server going away");
+    });
+  }
+
+ private:
+  struct joined_room {
+    std::shared_ptr<rooms::room_hub> hub;
+    store::role role = store::role::none;
+  };
+
+  static awaitable<void> run(std::shared_ptr<ws_session> self,
+                             http::request<http::string_body> req) {
+    try {
+      co_await self->serve(std::move(req));
+    } catch (const std::exception& e) {
+      spdlog::debug("session ended: {}", e.what());
+    }
+    self->cleanup();
+  }
+
+  awaitable<void> serve(http::request<http::string_body> req) {
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = 30s;
+    timeouts.idle_timeout = 60s;      // a ping every 30 s; a peer silent for two is dropped
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "fun-notes"); }));
+    ws_.read_message_max(app_.config.max_frame_bytes);
+    ws_.text(true);
+    co_await ws_.async_accept(req, asio::use_awaitable);
+
+    asio::co_spawn(ws_.get_executor(), writer(shared_from_this()), asio::detached);
+    hello_timer_.expires_after(app_.config.hello_timeout);
+    hello_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec && !self->user_) {
+        self->close(close_unauthorized, "unauthorized: no hello in time");
+      }
+    });
+
+    beast::flat_buffer buffer;
+    for (;;) {
+      boost::system::error_code ec;
+      co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        // message_too_big: Beast has already failed the connection with close code 1009.
+        break;
+      }
+      if (closing_) {
+        break;
+      }
+      const bool text = ws_.got_text();
+      std::string message = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      if (!text) {
+        co_await on_invalid_frame("frames must be JSON text");
+        continue;
+      }
+      co_await handle(message);
+    }
+  }
+
+  void cleanup() {
+    closing_ = true;
+    wake_.cancel();
+    hello_timer_.cancel();
+    for (auto& [_, r] : rooms_) {
+      r.hub->leave(shared_from_this());
+      app_.hubs->release(r.hub);
+    }
+    rooms_.clear();
+    app_.dashboard->unwatch(this);
+    app_.remove_session(this);
+    --app_.stats.connections;
+  }
+
+  static awaitable<void> writer(std::shared_ptr<ws_session> self) {
+    while (!self->write_closed_) {
+      if (self->close_code_ && !self->close_sent_) {
+        self->close_sent_ = true;
+        boost::system::error_code ec;
+        co_await self->ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(*self->close_code_),
+                                    self->close_reason_),
+            asio::redirect_error(asio::use_awaitable, ec));
+        break;
+      }
+      if (self->queue_.empty()) {
+        self->wake_.expires_at(std::chrono::steady_clock::time_point::max());
+        boost::system::error_code ec;
+        co_await self->wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (self->closing_ && !self->close_code_) {
+          break;
+        }
+        continue;
+      }
+      auto frame = self->queue_.front();
+      boost::system::error_code ec;
+      co_await self->ws_.async_write(asio::buffer(*frame),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        break;
+      }
+      self->queue_.pop_front();
+      self->queued_bytes_ -= frame->size();
+    }
+    self->write_closed_ = true;
+  }
+
+  void enqueue(frame_ptr frame) {
+    if (closing_ || close_code_) {
+      return;
+    }
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+    if (queued_bytes_ > app_.config.max_outbound_bytes) {
+      close(close_slow_consumer, "slow consumer: re-join with since");
+      return;
+    }
+    wake_.cancel();
+  }
+
+  void send(std::string s) { enqueue(make_frame(std::move(s))); }
+
+  void close(std::uint16_t code, std::string reason) {
+    if (close_code_ || write_closed_) {
+      return;
+    }
+    close_code_ = code;
+    close_reason_ = std::move(reason);
+    queue_.clear();
+    queued_bytes_ = 0;
+    wake_.cancel();
+    // A peer that does not read cannot block the close handshake for long.
+    beast::get_lowest_layer(ws_).expires_after(5s);
+  }
+
+  awaitable<void> on_invalid_frame(std::string_view message) {
+    if (!user_) {
+      close(close_unauthorized, "unauthorized: the first frame must be hello");
+      co_return;
+    }
+    ++app_.stats.frames_invalid;
+    send(rooms::error_frame("invalid", message));
+    if (++invalid_in_row_ >= app_.config.max_invalid_in_row) {
+      close(close_policy, "too many invalid frames");
+    }
+  }
+
+  void send_error(std::string_view code, std::string_view message, std::string_view room) {
+    if (code == "invalid") {
+      ++app_.stats.frames_invalid;
+      if (++invalid_in_row_ >= app_.config.max_invalid_in_row) {
+        close(close_policy, "too many invalid frames");
+        return;
+      }
+    }
+    send(rooms::error_frame(code, message, room));
+  }
+
+  void reject(std::string_view room, std::string_view cid, std::string_view code,
+              std::string_view message) {
+    ++app_.stats.ops_rejected;
+    send(rooms::reject_frame(room, cid, code, message));
+  }
+
+  awaitable<void> handle(const std::string& text) {
+    // core::parse_json reads decimal numbers exactly (as JavaScript does), unlike Boost 1.81.
+    auto parsed = core::parse_json(text);
+    if (!parsed || !parsed->is_object()) {
+      co_await on_invalid_frame("a frame must be one JSON object");
+      co_return;
+    }
+    const auto& msg = parsed->get_object();
+    const auto* type_v = msg.if_contains("type");
+    if (type_v == nullptr || !type_v->is_string()) {
+      co_await on_invalid_frame("a frame needs a string \"type\"");
+      co_return;
+    }
+    const std::string_view type = type_v->get_string();
+    if (!user_) {
+      if (type != "hello") {
+        close(close_unauthorized, "unauthorized: the first frame must be hello");
+        co_return;
+      }
+      on_hello(msg);
+      co_return;
+    }
+    if (type == "op") {
+      co_await on_op(msg);
+    } else if (type == "join") {
+      co_await on_join(msg);
+    } else if (type == "leave") {
+      on_leave(msg);
+    } else if (type == "ping") {
+      on_ping(msg);
+    } else if (type == "watch_rooms") {
+      co_await on_watch_rooms();
+    } else if (type == "unwatch_rooms") {
+      app_.dashboard->unwatch(this);
+      invalid_in_row_ = 0;
+    } else if (type == "hello") {
+      send_error("invalid", "hello was already received", {});
+    } else {
+      const std::string message = "unknown type \"" + std::string(type) + "\"";
+      co_await on_invalid_frame(message);
+    }
+  }
+
+  void on_ping(const json::object& msg) {
+    json::object pong;
+    pong["type"] = "pong";
+    if (const auto* t = msg.if_contains("t")) {
+      pong["t"] = *t;
+    }
+    invalid_in_row_ = 0;
+    send(json::serialize(pong));
+  }
+
+  void on_hello(const json::object& msg) {
+    const auto* token = msg.if_contains("token");
+    std::optional<auth::claims> c;
+    if (token != nullptr && token->is_string()) {
+      c = app_.tokens->verify(token->get_string());
+    }
+    if (!c) {
+      close(close_unauthorized, "unauthorized");
+      return;
+    }
+    user_ = std::move(*c);
+    hello_timer_.cancel();
+    json::object welcome;
+    welcome["type"] = "welcome";
+    welcome["protocol"] = 1;
+    welcome["server"] = app_.instance_id;
+    welcome["user"] = json::object{{"id", user_->user_id}, {"name", user_->user_name}};
+    send(json::serialize(welcome));
+  }
+
+  // The "room" field when present and well formed.
+  static std::optional<std::string> room_field(const json::object& msg) {
+    const auto* r = msg.if_contains("room");
+    if (r == nullptr || !r->is_string() || !core::valid_id(r->get_string())) {
+      return std::nullopt;
+    }
+    return std::string(r->get_string());
+  }
+
+  awaitable<void> on_join(const json::object& msg) {
+    auto room_id = room_field(msg);
+    if (!room_id) {
+      send_error("invalid", "join needs \"room\": a room id", {});
+      co_return;
+    }
+    std::optional<std::int64_t> since;
+    if (const auto* s = msg.if_contains("since"); s != nullptr && !s->is_null()) {
+      if (s->is_int64() && s->get_int64() >= 0) {
+        since = s->get_int64();
+      } else if (s->is_uint64()) {
+        since = std::numeric_limits<std::int64_t>::max();
+      } else {
+        send_error("invalid", "\"since\" must be a non-negative integer", *room_id);
+        co_return;
+      }
+    }
+    if (rooms_.count(*room_id) == 0 && rooms_.size() >= app_.config.max_rooms_per_connection) {
+      send_error("invalid", "too many rooms joined on this connection", *room_id);
+      co_return;
+    }
+    struct access {
+      std::optional<store::room_meta> meta;
+      store::role role = store::role::none;
+      bool added = false;
+    };
+    access acc;
+    auto job = [&a = app_, room = *room_id, uid = user_->user_id] {
+        access out;
+        out.meta = a.cold->find_room(room);
+        if (!out.meta) {
+          return out;
+        }
+        out.role = a.cold->role_of(room, uid);
+        if (out.role == store::role::none && out.meta->visibility == "link") {
+          // Anyone signed in who knows a link room's id joins it as an editor member.
+          a.cold->set_member(room, uid, store::role::editor);
+          out.role = store::role::editor;
+          out.added = true;
+        }
+        return out;
+    };
+    try {
+      acc = co_await offload(app_.pool, std::move(job));
+    } catch (const std::exception& e) {
+      send_error("unavailable", "storage is unavailable, try again", *room_id);
+      co_return;
+    }
+    invalid_in_row_ = 0;
+    if (!acc.meta) {
+      send_error("not_found", "no such room", *room_id);
+      co_return;
+    }
+    if (acc.role == store::role::none) {
+      send_error("forbidden", "this room is private: ask its owner for an invite", *room_id);
+      co_return;
+    }
+    if (acc.added) {
+      app_.dashboard->room_added(user_->user_id, *acc.meta);
+    }
+    enter_room(*room_id, acc.role, since);
+  }
+
+  void enter_room(const std::string& room_id, store::role role, std::optional<std::int64_t> since) {
+    auto& entry = rooms_[room_id];
+    if (!entry.hub) {
+      entry.hub = app_.hubs->acquire(room_id);
+    }
+    entry.role = role;
+    rooms::member_info who;
+    who.user_id = user_->user_id;
+    who.user_name = user_->user_name;
+    who.role = role;
+    entry.hub->join(shared_from_this(), std::move(who), since);
+  }
+
+  void on_leave(const json::object& msg) {
+    auto room_id = room_field(msg);
+    if (!room_id) {
+      send_error("invalid", "leave needs \"room\": a room id", {});
+      return;
+    }
+    invalid_in_row_ = 0;
+    auto it = rooms_.find(*room_id);
+    if (it == rooms_.end()) {
+      return;
+    }
+    it->second.hub->leave(shared_from_this());
+    app_.hubs->release(it->second.hub);
+    rooms_.erase(it);
+  }
+
+  // Token bucket: refills at max_op_rate up to max_op_burst.
+  bool take_token() {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
+    last_refill_ = now;
+    tokens_ = std::min(app_.config.max_op_burst, tokens_ + elapsed * app_.config.max_op_rate);
+    if (tokens_ >= 1.0) {
+      tokens_ -= 1.0;
+      over_limit_since_.reset();
+      return true;
+    }
+    if (!over_limit_since_) {
+      over_limit_since_ = now;
+    } else if (now - *over_limit_since_ >= app_.config.rate_limit_close_after) {
+      close(close_rate_limited, "rate limited");
+    }
+    return false;
+  }
+
+  awaitable<void> on_op(const json::object& msg) {
+    const auto* cid_v = msg.if_contains("cid");
+    if (cid_v == nullptr || !cid_v->is_string() || cid_v->get_string().empty() ||
+        cid_v->get_string().size() > 128) {
+      send_error("invalid", "an op needs \"cid\": a string of 1-128 bytes", {});
+      co_return;
+    }
+    invalid_in_row_ = 0;
+    const std::string cid(cid_v->get_string());
+    const auto* room_v = msg.if_contains("room");
+    const std::string room_id =
+        room_v != nullptr && room_v->is_string() ? std::string(room_v->get_string()) : "";
+    if (!core::valid_id(room_id)) {
+      reject(room_id, cid, "invalid", "an op needs \"room\": a room id");
+      co_return;
+    }
+    if (!take_token()) {
+      reject(room_id, cid, "rate_limited", "too many ops: slow down and retry");
+      co_return;
+    }
+    auto joined = rooms_.find(room_id);
+    if (joined == rooms_.end()) {
+      store::role r = store::role::none;
+      auto job = [&a = app_, room_id, uid = user_->user_id] {
+        return a.cold->role_of(room_id, uid);
+      };
+      try {
+        r = co_await offload(app_.pool, std::move(job));
+      } catch (const std::exception&) {
+        reject(room_id, cid, "unavailable", "storage is unavailable, try again");
+        co_return;
+      }
+      if (r == store::role::none) {
+        reject(room_id, cid, "forbidden", "you are not a member of this room");
+      } else {
+        reject(room_id, cid, "invalid", "join the room before sending ops");
+      }
+      co_return;
+    }
+    if (static_cast<int>(joined->second.role) < static_cast<int>(store::role::editor)) {
+      reject(room_id, cid, "forbidden", "viewers cannot change notes");
+      co_return;
+    }
+    const auto* op_v = msg.if_contains("op");
+    if (op_v == nullptr) {
+      reject(room_id, cid, "invalid", "an op message needs \"op\"");
+      co_return;
+    }
+    auto parsed = core::parse_op(*op_v, app_.config.op_limits);
+    if (!parsed) {
+      reject(room_id, cid, parsed.err().code, parsed.err().message);
+      co_return;
+    }
+    if (std::holds_alternative<core::create_op>(*parsed) &&
+        joined->second.hub->note_count() >= app_.config.max_notes_per_room) {
+      reject(room_id, cid, "too_large", "the room is full (" +
+                                            std::to_string(app_.config.max_notes_per_room) +
+                                            " notes)");
+      co_return;
+    }
+    append(room_id, cid, *parsed);
+  }
+
+  void append(const std::string& room_id, const std::string& cid, const core::op& o) {
+    auto parts = rooms::op_frame(room_id, cid, user_->user_id,
+                                 core::format_time(core::now_millis()), o);
+    store::append_request request;
+    request.room_id = room_id;
+    request.frame_prefix = std::move(parts.prefix);
+    request.frame_suffix = std::move(parts.suffix);
+    app_.hot->append(std::move(request), [self = shared_from_this(), room_id,
+                                          cid](core::result<store::append_result> r) {
+      if (!r) {
+        asio::post(self->ws_.get_executor(), [self, room_id, cid, message = r.err().message] {
+          self->reject(room_id, cid, "unavailable", "the op log is unavailable: " + message);
+        });
+        return;
+      }
+      ++self->app_.stats.ops_appended;
+      self->app_.write_behind->note_append(room_id, r->entry.seq, r->persisted_seq);
+    });
+  }
+
+  awaitable<void> on_watch_rooms() {
+    std::vector<store::room_listing> listing;
+    auto job = [&a = app_, uid = user_->user_id] { return a.cold->rooms_of_user(uid); };
+    try {
+      listing = co_await offload(app_.pool, std::move(job));
+    } catch (const std::exception&) {
+      send_error("unavailable", "storage is unavailable, try again", {});
+      co_return;
+    }
+    invalid_in_row_ = 0;
+    app_.dashboard->watch(shared_from_this(), user_->user_id, listing);
+  }
+
+  app& app_;
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer wake_;
+  asio::steady_timer hello_timer_;
+  std::deque<frame_ptr> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool closing_ = false;
+  bool write_closed_ = false;
+  bool close_sent_ = false;
+  std::optional<std::uint16_t> close_code_;
+  std::string close_reason_;
+
+  std::optional<auth::claims> user_;
+  std::map<std::string, joined_room> rooms_;
+  int invalid_in_row_ = 0;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_refill_;
+  std::optional<std::chrono::steady_clock::time_point> over_limit_since_;
+};
+
+}  // namespace
+
+void start_ws_session(app& a, beast::tcp_stream stream, http::request<http::string_body> request) {
+  auto session = std::make_shared<ws_session>(a, std::move(stream));
+  session->start(std::move(request));
+}
+
+}  // namespace fun_notes::server::net

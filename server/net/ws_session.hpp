@@ -1,0 +1,18 @@
+// A client's WebSocket session (protocol v1): hello, rooms, ops, presence, dashboard.
+#pragma once
+
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace fun_notes::server {
+struct app;
+}
+
+namespace fun_notes::server::net {
+
+// Takes over a connection whose upgrade request has been read and accepted by the HTTP layer.
+void start_ws_session(app& a, boost::beast::tcp_stream stream,
+                      boost::beast::http::request<boost::beast::http::string_body> request);
+
+}  // namespace fun_notes::server::net

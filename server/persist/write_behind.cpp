@@ -1,0 +1,230 @@
+// Debounced, coalescing, idempotent persistence of the op log into the ColdStore.
+#include "persist/write_behind.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "fun_notes/core/note.hpp"
+#include "rooms/room_loader.hpp"
+
+namespace fun_notes::server::persist {
+namespace {
+
+// Every note id an op touches; the apply rules only look at those notes' existence.
+void touched_ids(const core::op& o, std::set<std::string>& out) {
+  std::visit(
+      [&](const auto& op) {
+        using T = std::decay_t<decltype(op)>;
+        if constexpr (std::is_same_v<T, core::rebalance_op>) {
+          for (const auto& [id, _] : op.indexes) {
+            out.insert(id);
+          }
+        } else {
+          out.insert(op.id);
+        }
+      },
+      o);
+}
+
+}  // namespace
+
+flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id) {
+  flush_report report;
+  auto meta = cold.find_room(room_id);
+  if (!meta) {
+    return report;
+  }
+  const std::int64_t s = meta->last_seq;
+  auto range = hot.read_after(room_id, s);
+  if (range.entries.empty() && range.head_seq <= s) {
+    // Nothing newer than the ColdStore: only the bookkeeping may lag (crash after commit).
+    if (range.persisted_seq < range.head_seq) {
+      hot.set_persisted(room_id, range.head_seq);
+    }
+    return report;
+  }
+  if (!range.complete || range.entries.empty() || range.entries.front().seq != s + 1) {
+    throw store::store_error("room " + room_id + ": hot log lost ops after persisted seq " +
+                             std::to_string(s));
+  }
+  std::vector<core::applied_op> ops;
+  ops.reserve(range.entries.size());
+  std::set<std::string> ids;
+  for (const auto& e : range.entries) {
+    auto op = rooms::parse_op_frame(*e.frame);
+    if (!op) {
+      throw store::store_error("room " + room_id + ": corrupt log entry " +
+                               std::to_string(e.seq));
+    }
+    touched_ids(op->operation, ids);
+    ops.push_back(std::move(*op));
+  }
+  const std::vector<std::string> id_list(ids.begin(), ids.end());
+  core::room_state partial(s, cold.load_notes(room_id, id_list));
+  for (const auto& op : ops) {
+    partial.apply(op);
+  }
+  store::flush_batch batch;
+  batch.room_id = room_id;
+  batch.expected_last_seq = s;
+  batch.new_last_seq = ops.back().seq;
+  for (const auto& id : id_list) {
+    if (const auto* n = partial.find(id)) {
+      batch.upserts.push_back(*n);
+    } else {
+      batch.deletes.push_back(id);
+    }
+  }
+  report.ops = static_cast<std::int64_t>(ops.size());
+  report.notes_written = static_cast<std::int64_t>(batch.upserts.size() + batch.deletes.size());
+  if (cold.apply_flush(batch) == store::flush_outcome::stale) {
+    report.stale = true;
+    report.notes_written = 0;
+    return report;
+  }
+  hot.set_persisted(room_id, batch.new_last_seq);
+  return report;
+}
+
+write_behind::write_behind(store::cold_store& cold, store::hot_log& hot,
+                           write_behind_options options,
+                           std::function<void(const flush_report&)> on_flush)
+    : cold_(cold), hot_(hot), options_(options), on_flush_(std::move(on_flush)) {}
+
+write_behind::~write_behind() { stop(); }
+
+void write_behind::start() {
+  for (const auto& room_id : hot_.dirty_rooms()) {
+    std::lock_guard lock(mutex_);
+    const auto now = clock::now();
+    dirty_[room_id] = room_state{now, now, true};
+  }
+  for (unsigned i = 0; i < std::max(1U, options_.workers); ++i) {
+    threads_.emplace_back([this] { run(); });
+  }
+  cv_.notify_all();
+}
+
+void write_behind::note_append(const std::string& room_id, std::int64_t seq,
+                               std::int64_t persisted_seq) {
+  const auto now = clock::now();
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = dirty_.try_emplace(room_id, room_state{now, now, false});
+  it->second.last_op = now;
+  if (seq - persisted_seq > options_.hard_cap) {
+    it->second.urgent = true;
+  }
+  if (inserted || it->second.urgent) {
+    cv_.notify_one();
+  }
+}
+
+void write_behind::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    const auto now = clock::now();
+    auto next_due = clock::time_point::max();
+    std::string ready;
+    for (const auto& [room_id, st] : dirty_) {
+      if (in_flight_.count(room_id) != 0) {
+        continue;
+      }
+      const auto due =
+          st.urgent ? now : std::min(st.last_op + options_.quiet, st.first_unflushed + options_.max_delay);
+      if (due <= now) {
+        ready = room_id;
+        break;
+      }
+      next_due = std::min(next_due, due);
+    }
+    if (ready.empty()) {
+      if (next_due == clock::time_point::max()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, next_due);
+      }
+      continue;
+    }
+    // Ops appended from here on start a new debounce window for the room.
+    dirty_.erase(ready);
+    in_flight_.insert(ready);
+    lock.unlock();
+    const bool ok = flush_one(ready);
+    lock.lock();
+    in_flight_.erase(ready);
+    if (!ok) {
+      // Keep the room dirty and retry after a quiet period (the store may be down).
+      const auto t = clock::now();
+      auto [it, _] = dirty_.try_emplace(ready, room_state{t, t, false});
+      it->second.urgent = false;
+    }
+    cv_.notify_all();
+  }
+}
+
+bool write_behind::flush_one(const std::string& room_id) {
+  try {
+    auto report = flush_room(cold_, hot_, room_id);
+    if (on_flush_) {
+      on_flush_(report);
+    }
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("flush of room {} failed: {}", room_id, e.what());
+    return false;
+  }
+}
+
+bool write_behind::drain() {
+  bool all_ok = true;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::string> rooms;
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [this] { return in_flight_.empty(); });
+      for (const auto& [room_id, _] : dirty_) {
+        rooms.push_back(room_id);
+      }
+      dirty_.clear();
+      for (const auto& r : rooms) {
+        in_flight_.insert(r);
+      }
+    }
+    for (const auto& r : hot_.dirty_rooms()) {
+      if (std::find(rooms.begin(), rooms.end(), r) == rooms.end()) {
+        rooms.push_back(r);
+        std::lock_guard lock(mutex_);
+        in_flight_.insert(r);
+      }
+    }
+    if (rooms.empty()) {
+      break;
+    }
+    all_ok = true;
+    for (const auto& r : rooms) {
+      all_ok = flush_one(r) && all_ok;
+      std::lock_guard lock(mutex_);
+      in_flight_.erase(r);
+    }
+    cv_.notify_all();
+  }
+  return all_ok;
+}
+
+void write_behind::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  threads_.clear();
+}
+
+}  // namespace fun_notes::server::persist

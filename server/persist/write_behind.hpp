@@ -1,0 +1,76 @@
+// Write-behind: folds each room's logged ops into the ColdStore after a quiet period.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/cold_store.hpp"
+#include "store/hot_log.hpp"
+
+namespace fun_notes::server::persist {
+
+struct write_behind_options {
+  std::chrono::milliseconds quiet{2000};
+  std::chrono::milliseconds max_delay{30000};
+  std::int64_t hard_cap = 10000;  // unpersisted ops that force a flush at once
+  unsigned workers = 1;
+};
+
+struct flush_report {
+  std::int64_t ops = 0;           // ops folded
+  std::int64_t notes_written = 0; // rows upserted + deleted
+  bool stale = false;             // someone else had already persisted the range
+};
+
+// Folding one range: the notes it touches are read from the ColdStore, the ops applied with
+// the shared apply function, and the final values written in ONE guarded transaction; then the
+// HotLog learns the persisted seq (and trims). Safe to repeat after a crash at any point.
+flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id);
+
+class write_behind {
+ public:
+  using clock = std::chrono::steady_clock;
+  write_behind(store::cold_store& cold, store::hot_log& hot, write_behind_options options,
+               std::function<void(const flush_report&)> on_flush = {});
+  ~write_behind();
+
+  // Rooms the HotLog reports unflushed (left by a crash) are scheduled at start.
+  void start();
+  // An op was appended: debounce the room's flush. Thread-safe.
+  void note_append(const std::string& room_id, std::int64_t seq, std::int64_t persisted_seq);
+  // Flushes every dirty room now and waits for it (shutdown). Returns false if any failed.
+  bool drain();
+  // Stops the workers (after drain, at shutdown).
+  void stop();
+
+ private:
+  struct room_state {
+    clock::time_point first_unflushed;
+    clock::time_point last_op;
+    bool urgent = false;
+  };
+  void run();
+  bool flush_one(const std::string& room_id);
+
+  store::cold_store& cold_;
+  store::hot_log& hot_;
+  write_behind_options options_;
+  std::function<void(const flush_report&)> on_flush_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::string, room_state> dirty_;
+  std::set<std::string> in_flight_;  // a room is flushed by one worker at a time
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace fun_notes::server::persist

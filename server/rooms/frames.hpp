@@ -1,0 +1,44 @@
+// Builders for the server-to-client frames of PROTOCOL.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fun_notes/core/note.hpp"
+#include "rooms/room_hub.hpp"
+#include "store/cold_store.hpp"
+
+namespace fun_notes::server::rooms {
+
+frame_ptr make_frame(std::string s);
+
+std::string error_frame(std::string_view code, std::string_view message,
+                        std::string_view room_id = {});
+std::string reject_frame(std::string_view room_id, std::string_view cid, std::string_view code,
+                         std::string_view message);
+std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
+                           const core::room_state& state);
+std::string resume_frame(std::string_view room_id, std::int64_t since);
+std::string room_stat_frame(std::string_view room_id, std::string_view name,
+                            const room_stats& stats);
+
+// The JSON object of a room as HTTP and dashboard listings show it.
+struct room_view {
+  store::room_meta meta;
+  store::role role = store::role::none;
+  room_stats stats;
+};
+std::string room_json(const room_view& r);
+
+// The two halves of an op frame around its seq (see store::append_request).
+struct op_frame_parts {
+  std::string prefix;
+  std::string suffix;
+};
+op_frame_parts op_frame(std::string_view room_id, std::string_view cid, std::string_view user_id,
+                        std::string_view at, const core::op& o);
+
+}  // namespace fun_notes::server::rooms

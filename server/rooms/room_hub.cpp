@@ -1,0 +1,407 @@
+// Room hubs: ordered fan-out, gapless joins, presence and stats for the rooms loaded here.
+#include "rooms/room_hub.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "app.hpp"
+#include "rooms/dashboard.hpp"
+#include "rooms/frames.hpp"
+
+namespace fun_notes::server::rooms {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr std::size_t max_recent = 1024;
+constexpr auto presence_interval = 250ms;  // at most 4 presence / stats updates a second
+}  // namespace
+
+room_hub::room_hub(app& a, std::string room_id)
+    : app_(a),
+      room_id_(std::move(room_id)),
+      strand_(asio::make_strand(a.io)),
+      presence_timer_(strand_),
+      stats_timer_(strand_),
+      idle_timer_(strand_) {}
+
+room_hub::~room_hub() = default;
+
+void room_hub::start() {
+  asio::post(strand_, [self = shared_from_this()] {
+    std::weak_ptr<room_hub> weak = self;
+    self->loading_ = true;
+    self->subscription_ = self->app_.bus->subscribe(
+        store::room_channel(self->room_id_),
+        [weak](const store::bus_message& m) {
+          if (auto hub = weak.lock()) {
+            asio::post(hub->strand_, [hub, m] { hub->on_bus(m); });
+          }
+        },
+        [weak] {
+          if (auto hub = weak.lock()) {
+            asio::post(hub->strand_, [hub] { hub->load(); });
+          }
+        });
+  });
+}
+
+void room_hub::load() {
+  loading_ = true;
+  auto self = shared_from_this();
+  asio::post(app_.pool, [self] {
+    std::shared_ptr<loaded_room> loaded;
+    std::string error;
+    try {
+      auto room = load_room(*self->app_.cold, *self->app_.hot, self->room_id_);
+      if (room) {
+        loaded = std::make_shared<loaded_room>(std::move(*room));
+      } else {
+        error = "room not found";
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    asio::post(self->strand_, [self, loaded, error] { self->on_loaded(loaded, error); });
+  });
+}
+
+void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error) {
+  loading_ = false;
+  if (!loaded) {
+    spdlog::warn("room {}: load failed: {}", room_id_, error);
+    fail_pending("the room could not be loaded: " + error);
+    buffered_.clear();
+    // Live sessions (a reload after a gap) are dropped too: they re-join and retry.
+    for (auto& [_, s] : sessions_) {
+      s.sink->join_failed(room_id_);
+    }
+    sessions_.clear();
+    users_.clear();
+    active_users_ = 0;
+    app_.hubs->forget(shared_from_this());
+    return;
+  }
+  const bool first_load = !loaded_;
+  if (first_load) {
+    meta_ = loaded->meta;
+    state_ = std::move(loaded->state);
+    recent_.assign(loaded->recent.begin(), loaded->recent.end());
+  } else {
+    // Reload after a gap: forward what the live sessions missed, in order.
+    for (const auto& entry : loaded->recent) {
+      if (entry.seq > state_.seq()) {
+        apply_live(store::bus_message{entry.seq, entry.frame});
+      }
+    }
+  }
+  while (recent_.size() > max_recent) {
+    recent_.pop_front();
+  }
+  loaded_ = true;
+  loaded_flag_ = true;
+  note_count_ = state_.size();
+  auto buffered = std::move(buffered_);
+  buffered_.clear();
+  for (const auto& m : buffered) {
+    apply_live(m);
+    if (!loaded_) {
+      return;  // a gap started another reload
+    }
+  }
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& j : pending) {
+    answer_join(std::move(j));
+  }
+  schedule_stats();
+  schedule_idle_check();
+}
+
+void room_hub::on_bus(const store::bus_message& m) {
+  if (!loaded_) {
+    buffered_.push_back(m);
+    return;
+  }
+  apply_live(m);
+}
+
+void room_hub::apply_live(const store::bus_message& m) {
+  if (m.seq <= state_.seq()) {
+    return;  // already in the snapshot this hub was built from
+  }
+  if (m.seq != state_.seq() + 1) {
+    // Ops reach the bus in seq order, so this means a lost message: rebuild from the stores
+    // rather than ever forwarding a gap.
+    spdlog::warn("room {}: gap on the bus (have {}, got {}), reloading", room_id_, state_.seq(),
+                 m.seq);
+    loaded_ = false;
+    buffered_.push_back(m);
+    if (!loading_) {
+      load();
+    }
+    return;
+  }
+  auto op = parse_op_frame(*m.frame);
+  if (!op) {
+    spdlog::error("room {}: undecodable op {}: {}", room_id_, m.seq, op.err().message);
+    return;
+  }
+  state_.apply(*op);
+  recent_.push_back(store::log_entry{m.seq, m.frame});
+  if (recent_.size() > max_recent) {
+    recent_.pop_front();
+  }
+  for (auto& [_, s] : sessions_) {
+    s.sink->deliver(m.frame);
+  }
+  if (note_count_.exchange(state_.size()) != state_.size()) {
+    schedule_stats();
+  }
+}
+
+void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
+                    std::optional<std::int64_t> since) {
+  asio::post(strand_, [self = shared_from_this(), sink = std::move(sink), who = std::move(who),
+                       since]() mutable {
+    pending_join j{std::move(sink), std::move(who), since};
+    // A socket that joins again (after it saw a gap) replaces its earlier membership.
+    self->sessions_.erase(j.sink.get());
+    if (!self->loaded_) {
+      self->pending_.push_back(std::move(j));
+      return;
+    }
+    self->answer_join(std::move(j));
+  });
+}
+
+void room_hub::answer_join(pending_join j) {
+  const bool can_resume =
+      j.since && *j.since <= state_.seq() &&
+      (*j.since == state_.seq() || (!recent_.empty() && recent_.front().seq <= *j.since + 1));
+  if (can_resume) {
+    j.sink->deliver(make_frame(resume_frame(room_id_, *j.since)));
+    for (const auto& entry : recent_) {
+      if (entry.seq > *j.since) {
+        j.sink->deliver(entry.frame);
+      }
+    }
+  }
+  auto& user = users_[j.who.user_id];
+  const bool new_user = user.second == 0;
+  user.first = j.who.user_name;
+  ++user.second;
+  active_users_ = static_cast<std::int64_t>(users_.size());
+  if (!can_resume) {
+    j.sink->deliver(make_frame(snapshot_frame(meta_, j.who.role, stats(), state_)));
+  }
+  // The joining socket always learns who is here, even when its user was already present.
+  j.sink->deliver(make_frame(presence_frame()));
+  sessions_[j.sink.get()] = live_session{j.sink, std::move(j.who)};
+  if (new_user) {
+    schedule_presence();
+    schedule_stats();
+  }
+}
+
+void room_hub::leave(const std::shared_ptr<session_sink>& sink) {
+  asio::post(strand_, [self = shared_from_this(), sink] {
+    auto& pending = self->pending_;
+    pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                 [&](const pending_join& j) { return j.sink == sink; }),
+                  pending.end());
+    auto it = self->sessions_.find(sink.get());
+    if (it == self->sessions_.end()) {
+      return;
+    }
+    auto user = self->users_.find(it->second.who.user_id);
+    self->sessions_.erase(it);
+    if (user != self->users_.end() && --user->second.second <= 0) {
+      self->users_.erase(user);
+      self->active_users_ = static_cast<std::int64_t>(self->users_.size());
+      self->schedule_presence();
+      self->schedule_stats();
+    }
+  });
+}
+
+void room_hub::set_role(const std::string& user_id, store::role r) {
+  asio::post(strand_, [self = shared_from_this(), user_id, r] {
+    for (auto& [_, s] : self->sessions_) {
+      if (s.who.user_id == user_id) {
+        s.who.role = r;
+      }
+    }
+  });
+}
+
+void room_hub::update_meta(std::optional<std::string> name, std::optional<std::string> visibility) {
+  asio::post(strand_, [self = shared_from_this(), name = std::move(name),
+                       visibility = std::move(visibility)] {
+    if (name) {
+      self->meta_.name = *name;
+    }
+    if (visibility) {
+      self->meta_.visibility = *visibility;
+    }
+    self->last_published_ = room_stats{-1, -1};  // force a room_stat with the new name
+    self->schedule_stats();
+  });
+}
+
+room_stats room_hub::stats() const {
+  return room_stats{active_users_.load(), static_cast<std::int64_t>(note_count_.load())};
+}
+
+void room_hub::fail_pending(const std::string& message) {
+  auto frame = make_frame(error_frame("unavailable", message, room_id_));
+  for (auto& j : pending_) {
+    j.sink->deliver(frame);
+    j.sink->join_failed(room_id_);
+  }
+  pending_.clear();
+}
+
+std::string room_hub::presence_frame() const {
+  std::vector<std::pair<std::string, std::string>> users;  // (name, id) for a stable order
+  users.reserve(users_.size());
+  for (const auto& [id, entry] : users_) {
+    users.emplace_back(entry.first, id);
+  }
+  std::sort(users.begin(), users.end());
+  boost::json::array list;
+  for (const auto& [name, id] : users) {
+    list.emplace_back(boost::json::object{{"id", id}, {"name", name}});
+  }
+  boost::json::object o;
+  o["type"] = "presence";
+  o["room"] = room_id_;
+  o["active_user_count"] = static_cast<std::int64_t>(users_.size());
+  o["users"] = std::move(list);
+  return boost::json::serialize(o);
+}
+
+void room_hub::schedule_presence() {
+  if (presence_pending_) {
+    return;
+  }
+  const auto due = presence_sent_ + presence_interval;
+  if (std::chrono::steady_clock::now() >= due) {
+    send_presence();
+    return;
+  }
+  presence_pending_ = true;
+  presence_timer_.expires_at(due);
+  presence_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
+    self->presence_pending_ = false;
+    self->send_presence();
+  });
+}
+
+void room_hub::send_presence() {
+  presence_sent_ = std::chrono::steady_clock::now();
+  auto frame = make_frame(presence_frame());
+  for (auto& [_, s] : sessions_) {
+    s.sink->deliver(frame);
+  }
+}
+
+void room_hub::schedule_stats() {
+  if (stats_pending_) {
+    return;
+  }
+  const auto due = stats_sent_ + presence_interval;
+  if (std::chrono::steady_clock::now() >= due) {
+    send_stats();
+    return;
+  }
+  stats_pending_ = true;
+  stats_timer_.expires_at(due);
+  stats_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
+    self->stats_pending_ = false;
+    self->send_stats();
+  });
+}
+
+void room_hub::send_stats() {
+  const auto now = stats();
+  if (now.active_user_count == last_published_.active_user_count &&
+      now.total_notes == last_published_.total_notes) {
+    return;
+  }
+  last_published_ = now;
+  stats_sent_ = std::chrono::steady_clock::now();
+  app_.bus->publish(store::stats_channel,
+                    store::bus_message{0, make_frame(room_stat_frame(room_id_, meta_.name, now))});
+}
+
+void room_hub::schedule_idle_check() {
+  asio::post(strand_, [self = shared_from_this()] {
+    self->idle_timer_.expires_after(self->app_.config.room_idle);
+    self->idle_timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec) {
+        self->app_.hubs->maybe_unload(self);
+      }
+    });
+  });
+}
+
+// ---- registry ----
+
+std::shared_ptr<room_hub> hub_registry::acquire(const std::string& room_id) {
+  std::lock_guard lock(mutex_);
+  auto& e = hubs_[room_id];
+  if (!e.hub) {
+    e.hub = std::make_shared<room_hub>(app_, room_id);
+    e.hub->start();
+  }
+  ++e.pins;
+  return e.hub;
+}
+
+void hub_registry::release(const std::shared_ptr<room_hub>& hub) {
+  bool idle = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = hubs_.find(hub->room_id());
+    if (it != hubs_.end() && it->second.hub == hub && --it->second.pins <= 0) {
+      it->second.pins = 0;
+      idle = true;
+    }
+  }
+  if (idle) {
+    hub->schedule_idle_check();
+  }
+}
+
+std::shared_ptr<room_hub> hub_registry::find(const std::string& room_id) {
+  std::lock_guard lock(mutex_);
+  auto it = hubs_.find(room_id);
+  return it == hubs_.end() ? nullptr : it->second.hub;
+}
+
+void hub_registry::maybe_unload(const std::shared_ptr<room_hub>& hub) {
+  std::lock_guard lock(mutex_);
+  auto it = hubs_.find(hub->room_id());
+  if (it != hubs_.end() && it->second.hub == hub && it->second.pins == 0) {
+    hubs_.erase(it);
+  }
+}
+
+void hub_registry::forget(const std::shared_ptr<room_hub>& hub) {
+  std::lock_guard lock(mutex_);
+  auto it = hubs_.find(hub->room_id());
+  if (it != hubs_.end() && it->second.hub == hub) {
+    hubs_.erase(it);
+  }
+}
+
+std::size_t hub_registry::size() {
+  std::lock_guard lock(mutex_);
+  return hubs_.size();
+}
+
+}  // namespace fun_notes::server::rooms

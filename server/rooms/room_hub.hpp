@@ -1,0 +1,139 @@
+// One room on this server: its live state, the sessions in it, presence and room stats.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fun_notes/core/note.hpp"
+#include "rooms/room_loader.hpp"
+#include "rooms/session_sink.hpp"
+#include "store/bus.hpp"
+#include "store/cold_store.hpp"
+#include "store/hot_log.hpp"
+
+namespace fun_notes::server {
+struct app;
+}
+
+namespace fun_notes::server::rooms {
+
+struct member_info {
+  std::string user_id;
+  std::string user_name;
+  store::role role = store::role::none;
+};
+
+struct room_stats {
+  std::int64_t active_user_count = 0;
+  std::int64_t total_notes = 0;
+};
+
+// All state lives on the hub's strand. The hub subscribes to the room's bus channel once,
+// builds the state from snapshot + log, and then applies every op in seq order, so a join is
+// answered from memory with no gap: the snapshot (or resume) and the live ops after it are
+// queued to the session from the same strand, in order.
+class room_hub : public std::enable_shared_from_this<room_hub> {
+ public:
+  room_hub(app& a, std::string room_id);
+  ~room_hub();
+
+  void start();
+  void join(std::shared_ptr<session_sink> sink, member_info who, std::optional<std::int64_t> since);
+  void leave(const std::shared_ptr<session_sink>& sink);
+  void set_role(const std::string& user_id, store::role r);
+  void update_meta(std::optional<std::string> name, std::optional<std::string> visibility);
+
+  const std::string& room_id() const { return room_id_; }
+  // Readable from any thread (used for limits and listings).
+  std::size_t note_count() const { return note_count_.load(); }
+  room_stats stats() const;
+  bool loaded() const { return loaded_flag_.load(); }
+  void schedule_idle_check();
+
+ private:
+  struct pending_join {
+    std::shared_ptr<session_sink> sink;
+    member_info who;
+    std::optional<std::int64_t> since;
+  };
+  struct live_session {
+    std::shared_ptr<session_sink> sink;
+    member_info who;
+  };
+
+  void on_bus(const store::bus_message& m);
+  void load();
+  void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
+  void apply_live(const store::bus_message& m);
+  void answer_join(pending_join j);
+  void fail_pending(const std::string& message);
+  void schedule_presence();
+  void send_presence();
+  void schedule_stats();
+  void send_stats();
+  std::string presence_frame() const;
+
+  app& app_;
+  std::string room_id_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::unique_ptr<store::subscription> subscription_;
+
+  bool loaded_ = false;
+  bool loading_ = false;
+  std::atomic<bool> loaded_flag_{false};
+  store::room_meta meta_;
+  core::room_state state_;
+  std::deque<store::log_entry> recent_;
+  std::vector<store::bus_message> buffered_;
+  std::vector<pending_join> pending_;
+  std::map<session_sink*, live_session> sessions_;
+  std::map<std::string, std::pair<std::string, int>> users_;  // user id -> (name, sockets)
+
+  boost::asio::steady_timer presence_timer_;
+  boost::asio::steady_timer stats_timer_;
+  boost::asio::steady_timer idle_timer_;
+  bool presence_pending_ = false;
+  bool stats_pending_ = false;
+  std::chrono::steady_clock::time_point presence_sent_{};
+  std::chrono::steady_clock::time_point stats_sent_{};
+  room_stats last_published_{-1, -1};
+
+  std::atomic<std::size_t> note_count_{0};
+  std::atomic<std::int64_t> active_users_{0};
+};
+
+// Loaded hubs by room id, with a pin count: a hub with no pins unloads after the idle delay.
+class hub_registry {
+ public:
+  explicit hub_registry(app& a) : app_(a) {}
+
+  std::shared_ptr<room_hub> acquire(const std::string& room_id);
+  void release(const std::shared_ptr<room_hub>& hub);
+  std::shared_ptr<room_hub> find(const std::string& room_id);
+  // Called from the hub's idle timer: forget it when still unpinned.
+  void maybe_unload(const std::shared_ptr<room_hub>& hub);
+  void forget(const std::shared_ptr<room_hub>& hub);
+  std::size_t size();
+
+ private:
+  struct entry {
+    std::shared_ptr<room_hub> hub;
+    int pins = 0;
+  };
+  app& app_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, entry> hubs_;
+};
+
+}  // namespace fun_notes::server::rooms

@@ -1,0 +1,31 @@
+// Reads a room's state at its latest seq from the ColdStore snapshot plus the HotLog gap.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "fun_notes/core/note.hpp"
+#include "fun_notes/core/result.hpp"
+#include "store/cold_store.hpp"
+#include "store/hot_log.hpp"
+
+namespace fun_notes::server::rooms {
+
+struct loaded_room {
+  store::room_meta meta;
+  core::room_state state;                  // at the latest seq the log held when read
+  std::vector<store::log_entry> recent;    // every op the log still holds (ascending)
+};
+
+// Parses an `op` frame as stored in the HotLog back into the op every replica applies.
+core::result<core::applied_op> parse_op_frame(const std::string& frame);
+
+// Blocking (run on the worker pool). nullopt when the room does not exist. Throws
+// store_error when a store fails. Retries when a flush trimmed the log between the two reads,
+// so the result never has a gap.
+std::optional<loaded_room> load_room(store::cold_store& cold, store::hot_log& hot,
+                                     std::string_view room_id);
+
+}  // namespace fun_notes::server::rooms

@@ -1,0 +1,227 @@
+// The in-memory ColdStore: plain maps under one mutex, mirroring the SQLite constraints.
+#include "store/memory/memory_cold_store.hpp"
+
+#include <algorithm>
+#include <tuple>
+
+namespace fun_notes::store {
+
+namespace {
+
+// The checks SQLite's constraints make, so code tested against this fake fails the same way.
+void check_visibility(std::string_view visibility) {
+  if (visibility != "private" && visibility != "link") {
+    throw store_error("memory: invalid visibility '" + std::string(visibility) + "'");
+  }
+}
+
+}  // namespace
+
+bool memory_cold_store::create_user(const user& u) {
+  std::lock_guard lock(mutex_);
+  if (user_by_name_.contains(u.name)) {
+    return false;
+  }
+  if (users_.contains(u.id)) {
+    throw store_error("memory: duplicate user id '" + u.id + "'");
+  }
+  users_.emplace(u.id, u);
+  user_by_name_.emplace(u.name, u.id);
+  return true;
+}
+
+std::optional<user> memory_cold_store::find_user_by_name(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  auto it = user_by_name_.find(name);
+  if (it == user_by_name_.end()) {
+    return std::nullopt;
+  }
+  return users_.at(it->second);
+}
+
+std::optional<user> memory_cold_store::find_user(std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user_id);
+  if (it == users_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+void memory_cold_store::create_room(const room_meta& meta) {
+  std::lock_guard lock(mutex_);
+  check_visibility(meta.visibility);
+  if (rooms_.contains(meta.id)) {
+    throw store_error("memory: duplicate room id '" + meta.id + "'");
+  }
+  if (!users_.contains(meta.owner_id)) {
+    throw store_error("memory: unknown owner '" + meta.owner_id + "'");
+  }
+  room_record record{meta, {}, {}};
+  record.members.emplace(meta.owner_id, role::owner);
+  rooms_.emplace(meta.id, std::move(record));
+}
+
+std::optional<room_meta> memory_cold_store::find_room(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return std::nullopt;
+  }
+  return it->second.meta;
+}
+
+void memory_cold_store::update_room(std::string_view room_id,
+                                    const std::optional<std::string>& name,
+                                    const std::optional<std::string>& visibility) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return;
+  }
+  if (visibility) {
+    check_visibility(*visibility);
+  }
+  if (name) {
+    it->second.meta.name = *name;
+  }
+  if (visibility) {
+    it->second.meta.visibility = *visibility;
+  }
+}
+
+std::vector<room_listing> memory_cold_store::rooms_of_user(std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<room_listing> result;
+  for (const auto& [id, record] : rooms_) {
+    if (auto m = record.members.find(user_id); m != record.members.end()) {
+      result.push_back(room_listing{record.meta, m->second});
+    }
+  }
+  std::sort(result.begin(), result.end(), [](const room_listing& a, const room_listing& b) {
+    return std::tie(a.meta.name, a.meta.id) < std::tie(b.meta.name, b.meta.id);
+  });
+  return result;
+}
+
+role memory_cold_store::role_of(std::string_view room_id, std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return role::none;
+  }
+  auto m = it->second.members.find(user_id);
+  return m == it->second.members.end() ? role::none : m->second;
+}
+
+void memory_cold_store::set_member(std::string_view room_id, std::string_view user_id, role r) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (r == role::none) {
+    if (it != rooms_.end()) {
+      if (auto m = it->second.members.find(user_id); m != it->second.members.end()) {
+        it->second.members.erase(m);
+      }
+    }
+    return;
+  }
+  if (it == rooms_.end()) {
+    throw store_error("memory: unknown room '" + std::string(room_id) + "'");
+  }
+  if (!users_.contains(user_id)) {
+    throw store_error("memory: unknown user '" + std::string(user_id) + "'");
+  }
+  it->second.members.insert_or_assign(std::string(user_id), r);
+}
+
+bool memory_cold_store::remove_member(std::string_view room_id, std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return false;
+  }
+  auto m = it->second.members.find(user_id);
+  if (m == it->second.members.end()) {
+    return false;
+  }
+  it->second.members.erase(m);
+  return true;
+}
+
+std::vector<member> memory_cold_store::members(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<member> result;
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return result;
+  }
+  for (const auto& [user_id, r] : it->second.members) {
+    result.push_back(member{user_id, users_.at(user_id).name, r});
+  }
+  std::sort(result.begin(), result.end(), [](const member& a, const member& b) {
+    return std::tie(a.user_name, a.user_id) < std::tie(b.user_name, b.user_id);
+  });
+  return result;
+}
+
+std::optional<snapshot> memory_cold_store::load_snapshot(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return std::nullopt;
+  }
+  snapshot result{it->second.meta, {}};
+  for (const auto& [id, n] : it->second.notes) {
+    result.notes.push_back(n);
+  }
+  std::sort(result.notes.begin(), result.notes.end(), core::display_less);
+  return result;
+}
+
+std::vector<core::note> memory_cold_store::load_notes(std::string_view room_id,
+                                                      const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  std::vector<core::note> result;
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return result;
+  }
+  for (const auto& id : ids) {
+    if (auto n = it->second.notes.find(id); n != it->second.notes.end()) {
+      result.push_back(n->second);
+    }
+  }
+  std::sort(result.begin(), result.end(), core::display_less);
+  return result;
+}
+
+flush_outcome memory_cold_store::apply_flush(const flush_batch& batch) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(batch.room_id);
+  if (it == rooms_.end() || it->second.meta.last_seq != batch.expected_last_seq) {
+    return flush_outcome::stale;
+  }
+  auto& record = it->second;
+  for (const auto& n : batch.upserts) {
+    record.notes.insert_or_assign(n.id, n);
+  }
+  for (const auto& id : batch.deletes) {
+    if (auto n = record.notes.find(id); n != record.notes.end()) {
+      record.notes.erase(n);
+    }
+  }
+  record.meta.last_seq = batch.new_last_seq;
+  record.meta.total_notes = static_cast<std::int64_t>(record.notes.size());
+  return flush_outcome::applied;
+}
+
+std::string memory_cold_store::get_or_create_secret(std::string_view name,
+                                                    const std::function<std::string()>& make) {
+  std::lock_guard lock(mutex_);
+  if (auto it = secrets_.find(name); it != secrets_.end()) {
+    return it->second;
+  }
+  return secrets_.emplace(std::string(name), make()).first->second;
+}
+
+}  // namespace fun_notes::store

@@ -1,0 +1,51 @@
+// An in-memory ColdStore with the SQLite adapter's semantics, for tests of code above the port.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "store/cold_store.hpp"
+
+namespace fun_notes::store {
+
+class memory_cold_store final : public cold_store {
+ public:
+  bool create_user(const user& u) override;
+  std::optional<user> find_user_by_name(std::string_view name) override;
+  std::optional<user> find_user(std::string_view user_id) override;
+
+  void create_room(const room_meta& meta) override;
+  std::optional<room_meta> find_room(std::string_view room_id) override;
+  void update_room(std::string_view room_id, const std::optional<std::string>& name,
+                   const std::optional<std::string>& visibility) override;
+  std::vector<room_listing> rooms_of_user(std::string_view user_id) override;
+
+  role role_of(std::string_view room_id, std::string_view user_id) override;
+  void set_member(std::string_view room_id, std::string_view user_id, role r) override;
+  bool remove_member(std::string_view room_id, std::string_view user_id) override;
+  std::vector<member> members(std::string_view room_id) override;
+
+  std::optional<snapshot> load_snapshot(std::string_view room_id) override;
+  std::vector<core::note> load_notes(std::string_view room_id,
+                                     const std::vector<std::string>& ids) override;
+  flush_outcome apply_flush(const flush_batch& batch) override;
+
+  std::string get_or_create_secret(std::string_view name,
+                                   const std::function<std::string()>& make) override;
+
+ private:
+  struct room_record {
+    room_meta meta;
+    std::map<std::string, role, std::less<>> members;      // by user id
+    std::map<std::string, core::note, std::less<>> notes;  // by note id
+  };
+
+  std::mutex mutex_;
+  std::map<std::string, user, std::less<>> users_;                // by id
+  std::map<std::string, std::string, std::less<>> user_by_name_;  // name -> id
+  std::map<std::string, room_record, std::less<>> rooms_;
+  std::map<std::string, std::string, std::less<>> secrets_;
+};
+
+}  // namespace fun_notes::store

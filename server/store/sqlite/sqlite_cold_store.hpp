@@ -1,0 +1,48 @@
+// The embedded-mode ColdStore: users, rooms, members and materialized notes in one SQLite file.
+#pragma once
+
+#include <filesystem>
+#include <mutex>
+
+#include "store/cold_store.hpp"
+#include "store/sqlite/sqlite_db.hpp"
+
+namespace fun_notes::store {
+
+class sqlite_cold_store final : public cold_store {
+ public:
+  // Opens (creating if needed) the database at `path` and migrates its schema.
+  explicit sqlite_cold_store(const std::filesystem::path& path);
+
+  bool create_user(const user& u) override;
+  std::optional<user> find_user_by_name(std::string_view name) override;
+  std::optional<user> find_user(std::string_view user_id) override;
+
+  void create_room(const room_meta& meta) override;
+  std::optional<room_meta> find_room(std::string_view room_id) override;
+  void update_room(std::string_view room_id, const std::optional<std::string>& name,
+                   const std::optional<std::string>& visibility) override;
+  std::vector<room_listing> rooms_of_user(std::string_view user_id) override;
+
+  role role_of(std::string_view room_id, std::string_view user_id) override;
+  void set_member(std::string_view room_id, std::string_view user_id, role r) override;
+  bool remove_member(std::string_view room_id, std::string_view user_id) override;
+  std::vector<member> members(std::string_view room_id) override;
+
+  std::optional<snapshot> load_snapshot(std::string_view room_id) override;
+  std::vector<core::note> load_notes(std::string_view room_id,
+                                     const std::vector<std::string>& ids) override;
+  flush_outcome apply_flush(const flush_batch& batch) override;
+
+  std::string get_or_create_secret(std::string_view name,
+                                   const std::function<std::string()>& make) override;
+
+ private:
+  std::optional<room_meta> find_room_locked(std::string_view room_id);
+
+  // One connection: calls come from the worker pool and SQLite has a single writer anyway.
+  std::mutex mutex_;
+  sqlite::database db_;
+};
+
+}  // namespace fun_notes::store

@@ -1,0 +1,999 @@
+// The one conformance suite for the storage ports: every ColdStore, HotLog and Bus adapter
+// must pass it. It uses the ports only; each adapter contributes a factory below.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/bus.hpp"
+#include "store/cold_store.hpp"
+#include "store/hot_log.hpp"
+#include "store/memory/memory_bus.hpp"
+#include "store/memory/memory_cold_store.hpp"
+#include "store/memory/memory_hot_log.hpp"
+#include "store/sqlite/sqlite_cold_store.hpp"
+#include "store/sqlite/sqlite_hot_log.hpp"
+#include "store_test_support.hpp"
+
+namespace fun_notes::store {
+namespace {
+
+using testing::append_and_wait;
+using testing::collector;
+using testing::expected_frame;
+using testing::frame_prefix;
+using testing::frame_suffix;
+using testing::temp_dir;
+
+// ---------------------------------------------------------------------------------------------
+// Adapters under test. A new adapter adds a harness and one entry to an INSTANTIATE list.
+
+// Owns one cold store and whatever backs it (a temp dir, a database connection, ...).
+class cold_store_harness {
+ public:
+  virtual ~cold_store_harness() = default;
+  virtual cold_store& store() = 0;
+  // Replaces the store with a new one over the same storage, as a restart would; false when
+  // the adapter keeps nothing across instances.
+  virtual bool reopen() = 0;
+};
+
+struct cold_store_adapter {
+  std::string name;
+  std::function<std::unique_ptr<cold_store_harness>()> make;
+};
+
+void PrintTo(const cold_store_adapter& adapter, std::ostream* out) {
+  *out << adapter.name;
+}
+
+class memory_cold_store_harness final : public cold_store_harness {
+ public:
+  cold_store& store() override { return store_; }
+  bool reopen() override { return false; }
+
+ private:
+  memory_cold_store store_;
+};
+
+class sqlite_cold_store_harness final : public cold_store_harness {
+ public:
+  sqlite_cold_store_harness() { reopen(); }
+  cold_store& store() override { return *store_; }
+  bool reopen() override {
+    store_.reset();
+    store_ = std::make_unique<sqlite_cold_store>(dir_.path() / "fun-notes.db");
+    return true;
+  }
+
+ private:
+  temp_dir dir_;
+  std::unique_ptr<sqlite_cold_store> store_;
+};
+
+// Owns one hot log, the bus it publishes on, and whatever backs them.
+class hot_log_harness {
+ public:
+  virtual ~hot_log_harness() = default;
+  virtual hot_log& log() = 0;
+  virtual bus& events() = 0;
+  // Destroys the log (which completes its queued appends) and opens a new one over the same
+  // storage, as a restart would; false when the adapter keeps nothing across instances.
+  virtual bool reopen() = 0;
+};
+
+struct hot_log_adapter {
+  std::string name;
+  std::function<std::unique_ptr<hot_log_harness>(hot_log_options)> make;
+};
+
+void PrintTo(const hot_log_adapter& adapter, std::ostream* out) {
+  *out << adapter.name;
+}
+
+class memory_hot_log_harness final : public hot_log_harness {
+ public:
+  explicit memory_hot_log_harness(hot_log_options options) : log_(bus_, options) {}
+  hot_log& log() override { return log_; }
+  bus& events() override { return bus_; }
+  bool reopen() override { return false; }
+
+ private:
+  memory_bus bus_;
+  memory_hot_log log_;
+};
+
+class sqlite_hot_log_harness final : public hot_log_harness {
+ public:
+  explicit sqlite_hot_log_harness(hot_log_options options) : options_(options) { reopen(); }
+  hot_log& log() override { return *log_; }
+  bus& events() override { return bus_; }
+  bool reopen() override {
+    log_.reset();
+    log_ = std::make_unique<sqlite_hot_log>(dir_.path() / "oplog.db", bus_, options_);
+    return true;
+  }
+
+ private:
+  temp_dir dir_;
+  hot_log_options options_;
+  memory_bus bus_;
+  std::unique_ptr<sqlite_hot_log> log_;  // after bus_: it publishes on it until destroyed
+};
+
+struct bus_adapter {
+  std::string name;
+  std::function<std::unique_ptr<bus>()> make;
+};
+
+void PrintTo(const bus_adapter& adapter, std::ostream* out) {
+  *out << adapter.name;
+}
+
+template <class Adapter>
+std::string adapter_name(const ::testing::TestParamInfo<Adapter>& info) {
+  return info.param.name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+user make_user(std::string id, std::string name) {
+  return user{std::move(id), std::move(name), "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
+              "2024-05-01T10:00:00Z"};
+}
+
+room_meta make_room(std::string id, std::string name, std::string owner_id) {
+  room_meta meta;
+  meta.id = std::move(id);
+  meta.name = std::move(name);
+  meta.owner_id = std::move(owner_id);
+  meta.created_at = "2024-05-01T10:00:01Z";
+  return meta;
+}
+
+core::note make_note(std::string id, double current_index, std::int64_t seq,
+                     std::string title = "title") {
+  core::note n;
+  n.id = std::move(id);
+  n.title = std::move(title);
+  n.body = "body of " + n.id;
+  n.current_index = current_index;
+  n.seq = seq;
+  n.updated_at = "2024-05-01T10:00:0" + std::to_string(seq % 10) + "Z";
+  return n;
+}
+
+std::vector<std::string> ids_of(const std::vector<core::note>& notes) {
+  std::vector<std::string> ids;
+  for (const auto& n : notes) {
+    ids.push_back(n.id);
+  }
+  return ids;
+}
+
+void expect_same_meta(const room_meta& actual, const room_meta& expected) {
+  EXPECT_EQ(actual.id, expected.id);
+  EXPECT_EQ(actual.name, expected.name);
+  EXPECT_EQ(actual.visibility, expected.visibility);
+  EXPECT_EQ(actual.owner_id, expected.owner_id);
+  EXPECT_EQ(actual.last_seq, expected.last_seq);
+  EXPECT_EQ(actual.total_notes, expected.total_notes);
+  EXPECT_EQ(actual.created_at, expected.created_at);
+}
+
+void expect_same_user(const std::optional<user>& actual, const user& expected) {
+  ASSERT_TRUE(actual.has_value());
+  EXPECT_EQ(actual->id, expected.id);
+  EXPECT_EQ(actual->name, expected.name);
+  EXPECT_EQ(actual->password_hash, expected.password_hash);
+  EXPECT_EQ(actual->created_at, expected.created_at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ColdStore.
+
+class cold_store_conformance : public ::testing::TestWithParam<cold_store_adapter> {
+ protected:
+  void SetUp() override { harness_ = GetParam().make(); }
+  cold_store& store() { return harness_->store(); }
+
+  // alice owns room r1; bob exists.
+  void seed() {
+    ASSERT_TRUE(store().create_user(make_user("u-alice", "alice")));
+    ASSERT_TRUE(store().create_user(make_user("u-bob", "bob")));
+    store().create_room(make_room("r1", "Groceries", "u-alice"));
+  }
+
+  std::unique_ptr<cold_store_harness> harness_;
+};
+
+TEST_P(cold_store_conformance, creates_and_finds_users) {
+  const user alice = make_user("u-alice", "alice");
+  ASSERT_TRUE(store().create_user(alice));
+
+  expect_same_user(store().find_user_by_name("alice"), alice);
+  expect_same_user(store().find_user("u-alice"), alice);
+  EXPECT_FALSE(store().find_user_by_name("nobody").has_value());
+  EXPECT_FALSE(store().find_user("u-nobody").has_value());
+}
+
+TEST_P(cold_store_conformance, refuses_a_taken_user_name) {
+  const user alice = make_user("u-alice", "alice");
+  ASSERT_TRUE(store().create_user(alice));
+
+  user impostor = make_user("u-other", "alice");
+  impostor.password_hash = "other";
+  EXPECT_FALSE(store().create_user(impostor));
+
+  expect_same_user(store().find_user_by_name("alice"), alice);
+  EXPECT_FALSE(store().find_user("u-other").has_value());
+}
+
+TEST_P(cold_store_conformance, concurrent_sign_ups_for_one_name_make_one_user) {
+  std::atomic<int> created = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      if (store().create_user(make_user("u-" + std::to_string(t), "same-name"))) {
+        ++created;
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_TRUE(store().find_user_by_name("same-name").has_value());
+}
+
+TEST_P(cold_store_conformance, creating_a_room_makes_its_owner_a_member) {
+  ASSERT_TRUE(store().create_user(make_user("u-alice", "alice")));
+  room_meta meta = make_room("r1", "Groceries", "u-alice");
+  meta.visibility = "link";
+  store().create_room(meta);
+
+  auto found = store().find_room("r1");
+  ASSERT_TRUE(found.has_value());
+  expect_same_meta(*found, meta);
+  EXPECT_EQ(found->last_seq, 0);
+  EXPECT_EQ(found->total_notes, 0);
+  EXPECT_EQ(store().role_of("r1", "u-alice"), role::owner);
+
+  auto members = store().members("r1");
+  ASSERT_EQ(members.size(), 1u);
+  EXPECT_EQ(members[0].user_id, "u-alice");
+  EXPECT_EQ(members[0].user_name, "alice");
+  EXPECT_EQ(members[0].member_role, role::owner);
+
+  EXPECT_FALSE(store().find_room("r-missing").has_value());
+}
+
+TEST_P(cold_store_conformance, refuses_a_duplicate_room_id) {
+  seed();
+  EXPECT_THROW(store().create_room(make_room("r1", "Other", "u-bob")), store_error);
+  EXPECT_EQ(store().find_room("r1")->name, "Groceries");
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+}
+
+TEST_P(cold_store_conformance, updates_room_name_and_visibility_independently) {
+  seed();
+  store().update_room("r1", std::string("Shopping"), std::nullopt);
+  auto room = store().find_room("r1");
+  ASSERT_TRUE(room.has_value());
+  EXPECT_EQ(room->name, "Shopping");
+  EXPECT_EQ(room->visibility, "private");
+
+  store().update_room("r1", std::nullopt, std::string("link"));
+  room = store().find_room("r1");
+  EXPECT_EQ(room->name, "Shopping");
+  EXPECT_EQ(room->visibility, "link");
+
+  store().update_room("r1", std::string("Errands"), std::string("private"));
+  room = store().find_room("r1");
+  EXPECT_EQ(room->name, "Errands");
+  EXPECT_EQ(room->visibility, "private");
+  EXPECT_EQ(room->owner_id, "u-alice");
+
+  store().update_room("r-missing", std::string("Ghost"), std::nullopt);
+  EXPECT_FALSE(store().find_room("r-missing").has_value());
+}
+
+TEST_P(cold_store_conformance, lists_a_users_rooms_by_name_then_id_with_roles) {
+  seed();  // alice owns r1 "Groceries"
+  store().create_room(make_room("r2", "Chores", "u-bob"));
+  store().create_room(make_room("r0", "Chores", "u-bob"));
+  store().create_room(make_room("r3", "Bob only", "u-bob"));
+  store().set_member("r2", "u-alice", role::viewer);
+  store().set_member("r0", "u-alice", role::editor);
+
+  auto rooms = store().rooms_of_user("u-alice");
+  ASSERT_EQ(rooms.size(), 3u);
+  EXPECT_EQ(rooms[0].meta.id, "r0");
+  EXPECT_EQ(rooms[0].member_role, role::editor);
+  EXPECT_EQ(rooms[1].meta.id, "r2");
+  EXPECT_EQ(rooms[1].member_role, role::viewer);
+  EXPECT_EQ(rooms[2].meta.id, "r1");
+  EXPECT_EQ(rooms[2].member_role, role::owner);
+  expect_same_meta(rooms[2].meta, *store().find_room("r1"));
+
+  EXPECT_EQ(store().rooms_of_user("u-bob").size(), 3u);
+  EXPECT_TRUE(store().rooms_of_user("u-nobody").empty());
+}
+
+TEST_P(cold_store_conformance, sets_changes_and_removes_members) {
+  seed();
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+
+  store().set_member("r1", "u-bob", role::editor);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
+  store().set_member("r1", "u-bob", role::viewer);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::viewer);
+
+  auto members = store().members("r1");
+  ASSERT_EQ(members.size(), 2u);
+  std::sort(members.begin(), members.end(),
+            [](const member& a, const member& b) { return a.user_id < b.user_id; });
+  EXPECT_EQ(members[0].user_id, "u-alice");
+  EXPECT_EQ(members[0].member_role, role::owner);
+  EXPECT_EQ(members[1].user_id, "u-bob");
+  EXPECT_EQ(members[1].user_name, "bob");
+  EXPECT_EQ(members[1].member_role, role::viewer);
+
+  EXPECT_TRUE(store().remove_member("r1", "u-bob"));
+  EXPECT_FALSE(store().remove_member("r1", "u-bob"));
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+  EXPECT_EQ(store().members("r1").size(), 1u);
+  EXPECT_TRUE(store().rooms_of_user("u-bob").empty());
+
+  EXPECT_EQ(store().role_of("r-missing", "u-alice"), role::none);
+  EXPECT_FALSE(store().remove_member("r-missing", "u-alice"));
+  EXPECT_TRUE(store().members("r-missing").empty());
+}
+
+TEST_P(cold_store_conformance, setting_role_none_removes_the_member) {
+  seed();
+  store().set_member("r1", "u-bob", role::editor);
+  store().set_member("r1", "u-bob", role::none);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+  EXPECT_EQ(store().members("r1").size(), 1u);
+}
+
+TEST_P(cold_store_conformance, snapshot_lists_notes_by_index_then_id) {
+  seed();
+  core::note unicode = make_note("u", 2.5, 7, "Grüße \xF0\x9F\x8E\x89 \"quoted\"");
+  unicode.body = "";
+  unicode.is_important = true;
+  unicode.is_completed = true;
+  const std::vector<core::note> notes = {make_note("b", 1.0, 1),
+                                         make_note("a", 1.0, 2),
+                                         make_note("c", 0.5, 3),
+                                         make_note("d", -2.0, 4),
+                                         make_note("x", 10.0, 5),
+                                         make_note("y", 9.5, 6),
+                                         unicode,
+                                         make_note("z", 0.1 + 0.2, 8)};
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 8, notes, {}}), flush_outcome::applied);
+
+  auto snap = store().load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->meta.last_seq, 8);
+  EXPECT_EQ(snap->meta.total_notes, 8);
+  // Numeric order, not text order ("10" < "9.5" as text); ties by id.
+  EXPECT_EQ(ids_of(snap->notes),
+            (std::vector<std::string>{"d", "z", "c", "a", "b", "u", "y", "x"}));
+  for (const auto& expected : notes) {
+    auto it = std::find_if(snap->notes.begin(), snap->notes.end(),
+                           [&](const core::note& n) { return n.id == expected.id; });
+    ASSERT_NE(it, snap->notes.end());
+    EXPECT_EQ(*it, expected) << "note " << expected.id << " did not round-trip";
+  }
+
+  EXPECT_FALSE(store().load_snapshot("r-missing").has_value());
+}
+
+TEST_P(cold_store_conformance, flush_applies_once_and_a_replay_is_stale) {
+  seed();
+  const flush_batch first{
+      "r1", 0, 5, {make_note("a", 1.0, 1), make_note("b", 2.0, 3), make_note("c", 3.0, 5)}, {}};
+  ASSERT_EQ(store().apply_flush(first), flush_outcome::applied);
+  auto before = store().load_snapshot("r1");
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(before->meta.last_seq, 5);
+  EXPECT_EQ(before->meta.total_notes, 3);
+
+  // A second worker (or a retry after a crash) replays the same range.
+  flush_batch replay = first;
+  replay.upserts[0].title = "changed by the replay";
+  EXPECT_EQ(store().apply_flush(replay), flush_outcome::stale);
+
+  auto after = store().load_snapshot("r1");
+  ASSERT_TRUE(after.has_value());
+  expect_same_meta(after->meta, before->meta);
+  EXPECT_EQ(after->notes, before->notes);
+}
+
+TEST_P(cold_store_conformance, flush_upserts_deletes_and_counts_notes) {
+  seed();
+  ASSERT_EQ(store().apply_flush(
+                flush_batch{"r1", 0, 5, {make_note("a", 1.0, 1), make_note("b", 2.0, 2)}, {}}),
+            flush_outcome::applied);
+
+  core::note b = make_note("b", 0.5, 9, "renamed");
+  b.is_completed = true;
+  const flush_batch second{"r1", 5, 9, {b, make_note("d", 4.0, 8)}, {"a", "never-existed"}};
+  ASSERT_EQ(store().apply_flush(second), flush_outcome::applied);
+
+  auto snap = store().load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->meta.last_seq, 9);
+  EXPECT_EQ(snap->meta.total_notes, 2);
+  ASSERT_EQ(ids_of(snap->notes), (std::vector<std::string>{"b", "d"}));
+  EXPECT_EQ(snap->notes[0], b);
+  EXPECT_EQ(store().find_room("r1")->total_notes, 2);
+  EXPECT_EQ(store().rooms_of_user("u-alice")[0].meta.total_notes, 2);
+
+  // Deleting everything leaves an empty room at the new seq.
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 9, 12, {}, {"b", "d"}}), flush_outcome::applied);
+  snap = store().load_snapshot("r1");
+  EXPECT_TRUE(snap->notes.empty());
+  EXPECT_EQ(snap->meta.total_notes, 0);
+  EXPECT_EQ(snap->meta.last_seq, 12);
+}
+
+TEST_P(cold_store_conformance, flush_with_the_wrong_expected_seq_changes_nothing) {
+  seed();
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 5, {make_note("a", 1.0, 1)}, {}}),
+            flush_outcome::applied);
+  EXPECT_EQ(store().apply_flush(flush_batch{"r1", 3, 7, {make_note("z", 1.0, 7)}, {"a"}}),
+            flush_outcome::stale);
+  auto snap = store().load_snapshot("r1");
+  EXPECT_EQ(snap->meta.last_seq, 5);
+  EXPECT_EQ(ids_of(snap->notes), (std::vector<std::string>{"a"}));
+
+  EXPECT_EQ(store().apply_flush(flush_batch{"r-missing", 0, 1, {make_note("a", 1.0, 1)}, {}}),
+            flush_outcome::stale);
+}
+
+TEST_P(cold_store_conformance, note_ids_are_scoped_to_their_room) {
+  seed();
+  store().create_room(make_room("r2", "Other", "u-bob"));
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 1, {make_note("n", 1.0, 1, "in r1")}, {}}),
+            flush_outcome::applied);
+  ASSERT_EQ(store().apply_flush(flush_batch{"r2", 0, 1, {make_note("n", 1.0, 1, "in r2")}, {}}),
+            flush_outcome::applied);
+  ASSERT_EQ(store().apply_flush(flush_batch{"r2", 1, 2, {}, {"n"}}), flush_outcome::applied);
+
+  auto r1 = store().load_snapshot("r1");
+  ASSERT_EQ(r1->notes.size(), 1u);
+  EXPECT_EQ(r1->notes[0].title, "in r1");
+  EXPECT_TRUE(store().load_snapshot("r2")->notes.empty());
+}
+
+TEST_P(cold_store_conformance, loads_selected_notes) {
+  seed();
+  ASSERT_EQ(store().apply_flush(flush_batch{
+                "r1",
+                0,
+                3,
+                {make_note("a", 3.0, 1), make_note("b", 2.0, 2), make_note("c", 1.0, 3)},
+                {}}),
+            flush_outcome::applied);
+  auto notes = store().load_notes("r1", {"a", "missing", "c"});
+  EXPECT_EQ(ids_of(notes), (std::vector<std::string>{"c", "a"}));
+  EXPECT_EQ(notes[1], make_note("a", 3.0, 1));
+  EXPECT_TRUE(store().load_notes("r-missing", {"a"}).empty());
+  EXPECT_TRUE(store().load_notes("r1", {}).empty());
+}
+
+TEST_P(cold_store_conformance, a_secret_is_created_once) {
+  int made = 0;
+  auto make = [&made] { return "secret-" + std::to_string(++made); };
+  EXPECT_EQ(store().get_or_create_secret("jwt", make), "secret-1");
+  EXPECT_EQ(store().get_or_create_secret("jwt", make), "secret-1");
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(store().get_or_create_secret("other", make), "secret-2");
+}
+
+TEST_P(cold_store_conformance, everything_survives_a_reopen) {
+  seed();
+  store().set_member("r1", "u-bob", role::editor);
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 4, {make_note("a", 1.0, 4)}, {}}),
+            flush_outcome::applied);
+  const std::string secret = store().get_or_create_secret("jwt", [] { return "s3cr3t"; });
+  if (!harness_->reopen()) {
+    GTEST_SKIP() << GetParam().name << " keeps nothing across instances";
+  }
+
+  expect_same_user(store().find_user_by_name("bob"), make_user("u-bob", "bob"));
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
+  auto snap = store().load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->meta.last_seq, 4);
+  EXPECT_EQ(snap->notes, (std::vector<core::note>{make_note("a", 1.0, 4)}));
+  EXPECT_EQ(store().get_or_create_secret("jwt", [] { return "different"; }), secret);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    adapters, cold_store_conformance,
+    ::testing::Values(
+        cold_store_adapter{"memory", [] { return std::make_unique<memory_cold_store_harness>(); }},
+        cold_store_adapter{"sqlite", [] { return std::make_unique<sqlite_cold_store_harness>(); }}),
+    adapter_name<cold_store_adapter>);
+
+// ---------------------------------------------------------------------------------------------
+// HotLog.
+
+class hot_log_conformance : public ::testing::TestWithParam<hot_log_adapter> {
+ protected:
+  void SetUp() override { harness_ = GetParam().make(hot_log_options{}); }
+  hot_log& log() { return harness_->log(); }
+
+  // Issues `count` appends to `room_id` without waiting; `done` results land in `results`.
+  void append_many(std::string_view room_id, int count,
+                   collector<core::result<append_result>>& results) {
+    for (int i = 0; i < count; ++i) {
+      log().append(append_request{std::string(room_id), frame_prefix(room_id),
+                                  frame_suffix("c" + std::to_string(i))},
+                   [&results](core::result<append_result> r) { results.add(std::move(r)); });
+    }
+  }
+
+  static std::vector<std::int64_t> seqs_of(const std::vector<log_entry>& entries) {
+    std::vector<std::int64_t> seqs;
+    for (const auto& e : entries) {
+      seqs.push_back(e.seq);
+    }
+    return seqs;
+  }
+
+  static std::vector<std::int64_t> range(std::int64_t first, std::int64_t last) {
+    std::vector<std::int64_t> seqs;
+    for (std::int64_t s = first; s <= last; ++s) {
+      seqs.push_back(s);
+    }
+    return seqs;
+  }
+
+  std::unique_ptr<hot_log_harness> harness_;
+};
+
+TEST_P(hot_log_conformance, numbering_resumes_after_the_cold_last_seq) {
+  log().ensure_room("r", 41);
+  auto first = append_and_wait(log(), "r", "c1");
+  ASSERT_TRUE(first.ok()) << first.err().message;
+  EXPECT_EQ(first->entry.seq, 42);
+  EXPECT_EQ(*first->entry.frame, expected_frame("r", 42, "c1"));
+  EXPECT_EQ(first->persisted_seq, 41);
+
+  auto second = append_and_wait(log(), "r", "c2");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->entry.seq, 43);
+  EXPECT_EQ(*second->entry.frame, expected_frame("r", 43, "c2"));
+
+  auto range = log().read_after("r", 41);
+  EXPECT_EQ(range.head_seq, 43);
+  EXPECT_EQ(range.persisted_seq, 41);
+  EXPECT_TRUE(range.complete);
+  ASSERT_EQ(range.entries.size(), 2u);
+  EXPECT_EQ(*range.entries[0].frame, expected_frame("r", 42, "c1"));
+  EXPECT_EQ(*range.entries[1].frame, expected_frame("r", 43, "c2"));
+}
+
+TEST_P(hot_log_conformance, a_new_room_starts_at_one) {
+  log().ensure_room("r", 0);
+  for (std::int64_t expected = 1; expected <= 3; ++expected) {
+    auto result = append_and_wait(log(), "r");
+    ASSERT_TRUE(result.ok()) << result.err().message;
+    EXPECT_EQ(result->entry.seq, expected);
+  }
+}
+
+TEST_P(hot_log_conformance, ensure_room_never_moves_numbering_back) {
+  log().ensure_room("r", 41);
+  ASSERT_EQ(append_and_wait(log(), "r")->entry.seq, 42);
+  log().ensure_room("r", 41);
+  EXPECT_EQ(append_and_wait(log(), "r")->entry.seq, 43);
+  log().ensure_room("r", 10);
+  EXPECT_EQ(append_and_wait(log(), "r")->entry.seq, 44);
+  EXPECT_EQ(log().read_after("r", 0).head_seq, 44);
+}
+
+TEST_P(hot_log_conformance, ensure_room_raises_a_log_behind_the_cold_store) {
+  log().ensure_room("r", 5);
+  ASSERT_EQ(append_and_wait(log(), "r")->entry.seq, 6);
+  log().ensure_room("r", 20);
+  auto range = log().read_after("r", 20);
+  EXPECT_EQ(range.head_seq, 20);
+  EXPECT_EQ(range.persisted_seq, 20);
+  EXPECT_EQ(append_and_wait(log(), "r")->entry.seq, 21);
+}
+
+TEST_P(hot_log_conformance, rooms_are_numbered_independently) {
+  log().ensure_room("a", 0);
+  log().ensure_room("b", 100);
+  EXPECT_EQ(append_and_wait(log(), "a")->entry.seq, 1);
+  EXPECT_EQ(append_and_wait(log(), "b")->entry.seq, 101);
+  EXPECT_EQ(append_and_wait(log(), "a")->entry.seq, 2);
+  EXPECT_EQ(append_and_wait(log(), "b")->entry.seq, 102);
+  EXPECT_EQ(seqs_of(log().read_after("a", 0).entries), range(1, 2));
+  EXPECT_EQ(seqs_of(log().read_after("b", 100).entries), range(101, 102));
+}
+
+TEST_P(hot_log_conformance, the_bus_receives_ops_in_seq_order) {
+  log().ensure_room("r", 0);
+  log().ensure_room("other", 0);
+  collector<bus_message> published;
+  collector<int> confirmed;
+  auto sub = harness_->events().subscribe(
+      room_channel("r"), [&](const bus_message& m) { published.add(m); },
+      [&] { confirmed.add(1); });
+  ASSERT_TRUE(confirmed.wait_for(1));
+
+  constexpr int count = 200;
+  collector<core::result<append_result>> done;
+  append_many("r", count, done);
+  ASSERT_TRUE(append_and_wait(log(), "other").ok());  // not on the subscribed channel
+  ASSERT_TRUE(done.wait_for(count));
+  ASSERT_TRUE(published.wait_for(count));
+
+  const auto messages = published.items();
+  ASSERT_EQ(messages.size(), static_cast<std::size_t>(count));
+  const auto results = done.items();
+  for (int i = 0; i < count; ++i) {
+    const std::int64_t seq = i + 1;
+    EXPECT_EQ(messages[i].seq, seq);
+    ASSERT_TRUE(results[i].ok());
+    EXPECT_EQ(results[i]->entry.seq, seq);
+    EXPECT_EQ(*messages[i].frame, *results[i]->entry.frame);
+    EXPECT_NE(messages[i].frame->find(R"("seq":)" + std::to_string(seq) + ","), std::string::npos);
+  }
+}
+
+TEST_P(hot_log_conformance, concurrent_appends_are_gapless_and_done_in_seq_order) {
+  log().ensure_room("r", 0);
+  collector<bus_message> published;
+  collector<int> confirmed;
+  auto sub = harness_->events().subscribe(
+      room_channel("r"), [&](const bus_message& m) { published.add(m); },
+      [&] { confirmed.add(1); });
+  ASSERT_TRUE(confirmed.wait_for(1));
+
+  constexpr int threads = 4;
+  constexpr int per_thread = 250;
+  constexpr int total = threads * per_thread;
+  collector<core::result<append_result>> done;
+  std::vector<std::thread> appenders;
+  for (int t = 0; t < threads; ++t) {
+    appenders.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const std::string cid = "t" + std::to_string(t) + "-" + std::to_string(i);
+        log().append(append_request{"r", frame_prefix("r"), frame_suffix(cid)},
+                     [&done](core::result<append_result> r) { done.add(std::move(r)); });
+      }
+    });
+  }
+  for (auto& thread : appenders) {
+    thread.join();
+  }
+  ASSERT_TRUE(done.wait_for(total));
+  ASSERT_TRUE(published.wait_for(total));
+
+  std::vector<std::int64_t> done_seqs;
+  std::set<std::string> frames;
+  for (const auto& r : done.items()) {
+    ASSERT_TRUE(r.ok()) << r.err().message;
+    done_seqs.push_back(r->entry.seq);
+    frames.insert(*r->entry.frame);
+  }
+  EXPECT_EQ(done_seqs, range(1, total));
+  EXPECT_EQ(frames.size(), static_cast<std::size_t>(total)) << "an op was numbered twice";
+
+  std::vector<std::int64_t> published_seqs;
+  for (const auto& m : published.items()) {
+    published_seqs.push_back(m.seq);
+  }
+  EXPECT_EQ(published_seqs, range(1, total));
+
+  auto all = log().read_after("r", 0);
+  EXPECT_EQ(all.head_seq, total);
+  EXPECT_TRUE(all.complete);
+  EXPECT_EQ(seqs_of(all.entries), range(1, total));
+}
+
+TEST_P(hot_log_conformance, reads_during_appends_see_a_gapless_prefix) {
+  log().ensure_room("r", 0);
+  constexpr int count = 300;
+  collector<core::result<append_result>> done;
+  std::thread writer([&] { append_many("r", count, done); });
+  const auto give_up = std::chrono::steady_clock::now() + testing::deadline;
+  while (done.size() < static_cast<std::size_t>(count) &&
+         std::chrono::steady_clock::now() < give_up) {
+    auto seen = log().read_after("r", 0);
+    EXPECT_TRUE(seen.complete);
+    ASSERT_EQ(seqs_of(seen.entries), range(1, seen.head_seq));
+  }
+  writer.join();
+  ASSERT_TRUE(done.wait_for(count));
+}
+
+TEST_P(hot_log_conformance, read_after_reports_whether_it_covers_the_gap) {
+  log().ensure_room("r", 0);
+  collector<core::result<append_result>> done;
+  append_many("r", 500, done);
+  ASSERT_TRUE(done.wait_for(500));
+
+  // Nothing persisted: everything is held, whatever keep_recent says.
+  auto all = log().read_after("r", 0);
+  EXPECT_EQ(all.head_seq, 500);
+  EXPECT_EQ(all.persisted_seq, 0);
+  EXPECT_TRUE(all.complete);
+  EXPECT_EQ(seqs_of(all.entries), range(1, 500));
+
+  log().set_persisted("r", 450);
+  // Trim to min(persisted 450, head 500 - keep 100) = 400.
+  auto trimmed = log().read_after("r", 0);
+  EXPECT_EQ(trimmed.persisted_seq, 450);
+  EXPECT_FALSE(trimmed.complete);
+  EXPECT_EQ(seqs_of(trimmed.entries), range(401, 500));
+
+  auto from_400 = log().read_after("r", 400);
+  EXPECT_TRUE(from_400.complete);
+  EXPECT_EQ(seqs_of(from_400.entries), range(401, 500));
+  EXPECT_EQ(*from_400.entries.front().frame, expected_frame("r", 401, "c400"));
+
+  EXPECT_FALSE(log().read_after("r", 399).complete);
+
+  auto caught_up = log().read_after("r", 500);
+  EXPECT_TRUE(caught_up.complete);
+  EXPECT_TRUE(caught_up.entries.empty());
+
+  auto unknown = log().read_after("never-seen", 0);
+  EXPECT_EQ(unknown.head_seq, 0);
+  EXPECT_TRUE(unknown.complete);
+  EXPECT_TRUE(unknown.entries.empty());
+}
+
+TEST_P(hot_log_conformance, trim_never_drops_an_unpersisted_op) {
+  harness_ = GetParam().make(hot_log_options{.keep_recent = 10});
+  log().ensure_room("r", 0);
+  collector<core::result<append_result>> done;
+  append_many("r", 50, done);
+  ASSERT_TRUE(done.wait_for(50));
+
+  log().set_persisted("r", 20);  // min(20, 50 - 10) = 20
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(21, 50));
+
+  log().set_persisted("r", 45);  // min(45, 40) = 40: the last 10 stay
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(41, 50));
+
+  collector<core::result<append_result>> more;
+  append_many("r", 5, more);
+  ASSERT_TRUE(more.wait_for(5));
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(41, 55));
+  EXPECT_TRUE(log().read_after("r", 40).complete);
+}
+
+TEST_P(hot_log_conformance, persisted_seq_only_moves_forward) {
+  log().ensure_room("r", 0);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(append_and_wait(log(), "r").ok());
+  }
+  log().set_persisted("r", 2);
+  log().set_persisted("r", 1);
+  EXPECT_EQ(log().read_after("r", 0).persisted_seq, 2);
+  auto next = append_and_wait(log(), "r");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->entry.seq, 4);
+  EXPECT_EQ(next->persisted_seq, 2);
+}
+
+TEST_P(hot_log_conformance, dirty_rooms_are_those_with_unpersisted_ops) {
+  log().ensure_room("a", 0);
+  log().ensure_room("b", 7);
+  log().ensure_room("c", 3);
+  ASSERT_TRUE(append_and_wait(log(), "a").ok());
+  ASSERT_TRUE(append_and_wait(log(), "c").ok());
+  ASSERT_TRUE(append_and_wait(log(), "c").ok());
+
+  auto dirty = log().dirty_rooms();
+  std::sort(dirty.begin(), dirty.end());
+  EXPECT_EQ(dirty, (std::vector<std::string>{"a", "c"}));
+
+  log().set_persisted("c", 5);
+  EXPECT_EQ(log().dirty_rooms(), (std::vector<std::string>{"a"}));
+  log().set_persisted("a", 1);
+  EXPECT_TRUE(log().dirty_rooms().empty());
+}
+
+TEST_P(hot_log_conformance, the_log_survives_a_restart) {
+  log().ensure_room("r", 10);
+  collector<core::result<append_result>> done;
+  append_many("r", 20, done);
+  ASSERT_TRUE(done.wait_for(20));
+  log().set_persisted("r", 25);
+  // Queued but not yet completed when the log is destroyed: destruction completes them.
+  collector<core::result<append_result>> late;
+  append_many("r", 5, late);
+  if (!harness_->reopen()) {
+    GTEST_SKIP() << GetParam().name << " keeps nothing across instances";
+  }
+  ASSERT_EQ(late.size(), 5u);
+  for (const auto& r : late.items()) {
+    ASSERT_TRUE(r.ok()) << r.err().message;
+  }
+
+  auto range_after = log().read_after("r", 10);
+  EXPECT_EQ(range_after.head_seq, 35);
+  EXPECT_EQ(range_after.persisted_seq, 25);
+  EXPECT_TRUE(range_after.complete);
+  EXPECT_EQ(seqs_of(range_after.entries), range(11, 35));
+  EXPECT_EQ(*range_after.entries.front().frame, expected_frame("r", 11, "c0"));
+  EXPECT_EQ(log().dirty_rooms(), (std::vector<std::string>{"r"}));
+
+  log().ensure_room("r", 25);  // the ColdStore's last_seq after the restart
+  auto next = append_and_wait(log(), "r");
+  ASSERT_TRUE(next.ok()) << next.err().message;
+  EXPECT_EQ(next->entry.seq, 36);
+  EXPECT_EQ(next->persisted_seq, 25);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    adapters, hot_log_conformance,
+    ::testing::Values(hot_log_adapter{"memory",
+                                      [](hot_log_options options) {
+                                        return std::make_unique<memory_hot_log_harness>(options);
+                                      }},
+                      hot_log_adapter{"sqlite",
+                                      [](hot_log_options options) {
+                                        return std::make_unique<sqlite_hot_log_harness>(options);
+                                      }}),
+    adapter_name<hot_log_adapter>);
+
+// ---------------------------------------------------------------------------------------------
+// Bus.
+
+class bus_conformance : public ::testing::TestWithParam<bus_adapter> {
+ protected:
+  void SetUp() override { bus_ = GetParam().make(); }
+
+  // Subscribes and waits until the subscription is live.
+  std::unique_ptr<subscription> subscribe_live(const std::string& channel,
+                                               collector<bus_message>& into) {
+    collector<int> confirmed;
+    auto sub = bus_->subscribe(
+        channel, [&into](const bus_message& m) { into.add(m); }, [&] { confirmed.add(1); });
+    EXPECT_TRUE(confirmed.wait_for(1)) << "subscription to " << channel << " never confirmed";
+    return sub;
+  }
+
+  static bus_message message(std::int64_t seq, std::string text) {
+    return bus_message{seq, std::make_shared<const std::string>(std::move(text))};
+  }
+
+  std::unique_ptr<bus> bus_;
+};
+
+TEST_P(bus_conformance, delivers_to_every_subscriber_of_the_channel_only) {
+  collector<bus_message> first;
+  collector<bus_message> second;
+  collector<bus_message> elsewhere;
+  auto a = subscribe_live(room_channel("r"), first);
+  auto b = subscribe_live(room_channel("r"), second);
+  auto c = subscribe_live(room_channel("other"), elsewhere);
+
+  bus_->publish(room_channel("r"), message(7, R"({"type":"op","seq":7})"));
+  bus_->publish(stats_channel, message(0, R"({"type":"room_stat"})"));
+  bus_->publish(room_channel("other"), message(1, "last"));
+
+  ASSERT_TRUE(first.wait_for(1));
+  ASSERT_TRUE(second.wait_for(1));
+  ASSERT_TRUE(elsewhere.wait_for(1));
+  EXPECT_EQ(first.items()[0].seq, 7);
+  EXPECT_EQ(*first.items()[0].frame, R"({"type":"op","seq":7})");
+  EXPECT_EQ(*second.items()[0].frame, R"({"type":"op","seq":7})");
+  EXPECT_EQ(elsewhere.items().size(), 1u);
+  EXPECT_EQ(*elsewhere.items()[0].frame, "last");
+}
+
+TEST_P(bus_conformance, keeps_the_order_of_one_publisher) {
+  collector<bus_message> received;
+  auto sub = subscribe_live(room_channel("r"), received);
+  constexpr int count = 1000;
+  for (int i = 1; i <= count; ++i) {
+    bus_->publish(room_channel("r"), message(i, "op " + std::to_string(i)));
+  }
+  ASSERT_TRUE(received.wait_for(count));
+  const auto items = received.items();
+  for (int i = 0; i < count; ++i) {
+    EXPECT_EQ(items[i].seq, i + 1);
+    EXPECT_EQ(*items[i].frame, "op " + std::to_string(i + 1));
+  }
+}
+
+TEST_P(bus_conformance, a_dropped_subscription_receives_nothing_more) {
+  collector<bus_message> dropped;
+  collector<bus_message> kept;
+  auto gone = subscribe_live(room_channel("r"), dropped);
+  auto stays = subscribe_live(room_channel("r"), kept);
+  bus_->publish(room_channel("r"), message(1, "before"));
+  ASSERT_TRUE(dropped.wait_for(1));
+
+  gone.reset();
+  bus_->publish(room_channel("r"), message(2, "after"));
+  ASSERT_TRUE(kept.wait_for(2));  // the publication has been delivered
+  EXPECT_EQ(dropped.size(), 1u);
+}
+
+TEST_P(bus_conformance, no_delivery_after_the_subscription_destructor_returns) {
+  // A session destroys its subscription while another thread publishes: once the destructor
+  // has returned, the handler (which may point into the freed session) must never run.
+  for (int round = 0; round < 20; ++round) {
+    std::atomic<bool> destroyed = false;
+    std::atomic<bool> late_call = false;
+    collector<int> first_delivery;
+    collector<int> confirmed;
+    auto sub = bus_->subscribe(
+        room_channel("r"),
+        [&](const bus_message&) {
+          if (destroyed.load()) {
+            late_call = true;
+          }
+          // Stay in the handler a while, so a destructor that does not wait for a delivery in
+          // flight gets caught returning in the middle of one.
+          for (int i = 0; i < 200; ++i) {
+            std::this_thread::yield();
+          }
+          if (destroyed.load()) {
+            late_call = true;
+          }
+          if (first_delivery.size() == 0) {
+            first_delivery.add(1);
+          }
+        },
+        [&] { confirmed.add(1); });
+    ASSERT_TRUE(confirmed.wait_for(1));
+
+    std::atomic<bool> stop = false;
+    std::thread publisher([&] {
+      while (!stop.load()) {
+        bus_->publish(room_channel("r"), message(1, "spam"));
+      }
+    });
+    EXPECT_TRUE(first_delivery.wait_for(1));
+    sub.reset();
+    destroyed = true;
+    // Keep publishing a little longer so a stale delivery would have a chance to happen.
+    collector<bus_message> witness;
+    auto probe = subscribe_live(room_channel("r"), witness);
+    EXPECT_TRUE(witness.wait_for(100));
+    stop = true;
+    publisher.join();
+    EXPECT_FALSE(late_call.load()) << "handler ran after its subscription was destroyed";
+  }
+}
+
+TEST_P(bus_conformance, publishing_without_subscribers_is_harmless) {
+  bus_->publish(room_channel("nobody-listens"), message(1, "x"));
+  collector<bus_message> received;
+  auto sub = subscribe_live(room_channel("nobody-listens"), received);
+  bus_->publish(room_channel("nobody-listens"), message(2, "y"));
+  ASSERT_TRUE(received.wait_for(1));
+  EXPECT_EQ(received.items()[0].seq, 2);
+}
+
+INSTANTIATE_TEST_SUITE_P(adapters, bus_conformance,
+                         ::testing::Values(bus_adapter{
+                             "memory", [] { return std::make_unique<memory_bus>(); }}),
+                         adapter_name<bus_adapter>);
+
+}  // namespace
+}  // namespace fun_notes::store

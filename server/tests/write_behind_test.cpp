@@ -1,0 +1,162 @@
+// Write-behind against the in-memory adapters: coalescing, idempotence, trim, debounce.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "fun_notes/core/codec.hpp"
+#include "persist/write_behind.hpp"
+#include "rooms/frames.hpp"
+#include "rooms/room_loader.hpp"
+#include "store/memory/memory_bus.hpp"
+#include "store/memory/memory_cold_store.hpp"
+#include "store/memory/memory_hot_log.hpp"
+
+namespace fun_notes::server::persist {
+namespace {
+
+using namespace std::chrono_literals;
+
+class WriteBehind : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::room_meta meta;
+    meta.id = "r1";
+    meta.name = "room";
+    meta.owner_id = "u1";
+    store::user u{"u1", "alice", "x", "2026-01-01T00:00:00.000Z"};
+    ASSERT_TRUE(cold.create_user(u));
+    cold.create_room(meta);
+    hot.ensure_room("r1", 0);
+  }
+
+  std::int64_t append(const core::op& o) {
+    auto parts = rooms::op_frame("r1", "c", "u1", "2026-01-01T00:00:00.000Z", o);
+    std::int64_t seq = -1;
+    hot.append(store::append_request{"r1", parts.prefix, parts.suffix},
+               [&](core::result<store::append_result> r) {
+                 ASSERT_TRUE(r.ok());
+                 seq = r->entry.seq;
+               });
+    return seq;  // the memory log completes on this thread
+  }
+
+  static core::op create(const std::string& id, const std::string& title, double index) {
+    return core::create_op{id, title, "", false, false, index};
+  }
+  static core::op set_title(const std::string& id, const std::string& title) {
+    core::update_op u;
+    u.id = id;
+    u.title = title;
+    return u;
+  }
+
+  store::memory_bus bus;
+  store::memory_cold_store cold;
+  store::memory_hot_log hot{bus, store::hot_log_options{100}};
+};
+
+TEST_F(WriteBehind, ThousandKeystrokesOnOneNoteWriteOneRow) {
+  append(create("n1", "", 1.0));
+  std::string title;
+  for (int i = 0; i < 1000; ++i) {
+    title += static_cast<char>('a' + i % 26);
+    append(set_title("n1", title));
+  }
+  auto report = flush_room(cold, hot, "r1");
+  EXPECT_EQ(report.ops, 1001);
+  EXPECT_EQ(report.notes_written, 1);
+  auto snap = cold.load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->meta.last_seq, 1001);
+  ASSERT_EQ(snap->notes.size(), 1U);
+  EXPECT_EQ(snap->notes[0].title, title);
+  EXPECT_EQ(snap->notes[0].seq, 1001);
+}
+
+TEST_F(WriteBehind, FlushIsIdempotentAndTrimsToTheRecentOps) {
+  for (int i = 0; i < 300; ++i) {
+    append(create("n" + std::to_string(i), "t", i));
+  }
+  EXPECT_EQ(flush_room(cold, hot, "r1").ops, 300);
+  EXPECT_EQ(flush_room(cold, hot, "r1").ops, 0);
+  auto range = hot.read_after("r1", 0);
+  EXPECT_EQ(range.persisted_seq, 300);
+  ASSERT_EQ(range.entries.size(), 100U);  // keeps the last 100 for resumes
+  EXPECT_EQ(range.entries.front().seq, 201);
+  EXPECT_TRUE(hot.dirty_rooms().empty());
+}
+
+TEST_F(WriteBehind, StoredStateEqualsTheReplayedLog) {
+  append(create("a", "A", 1.0));
+  append(create("b", "B", 2.0));
+  append(create("a", "ignored: a exists", 9.0));
+  append(core::move_op{"b", 0.5});
+  append(core::delete_op{"a"});
+  append(create("a", "A again", 3.0));
+  append(set_title("missing", "no-op"));
+  append(core::rebalance_op{{{"a", 10.0}, {"missing", 1.0}, {"b", 20.0}}});
+  append(core::delete_op{"b"});
+  auto expected = rooms::load_room(cold, hot, "r1");
+  ASSERT_TRUE(expected.has_value());
+  flush_room(cold, hot, "r1");
+  auto snap = cold.load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  core::room_state stored(snap->meta.last_seq, snap->notes);
+  EXPECT_EQ(core::serialize_state(stored), core::serialize_state(expected->state));
+  ASSERT_EQ(stored.size(), 1U);
+  EXPECT_EQ(stored.find("a")->title, "A again");
+  EXPECT_EQ(stored.find("a")->current_index, 10.0);
+}
+
+TEST_F(WriteBehind, UnflushedLogIsNeverTrimmed) {
+  for (int i = 0; i < 500; ++i) {
+    append(create("n" + std::to_string(i), "t", i));
+  }
+  auto range = hot.read_after("r1", 0);
+  EXPECT_EQ(range.entries.size(), 500U);
+  EXPECT_TRUE(range.complete);
+  EXPECT_EQ(hot.dirty_rooms(), std::vector<std::string>{"r1"});
+}
+
+TEST_F(WriteBehind, DebouncedWorkerFlushesAfterTheQuietPeriod) {
+  std::mutex m;
+  std::condition_variable cv;
+  std::int64_t flushed_ops = 0;
+  write_behind_options options;
+  options.quiet = 20ms;
+  options.max_delay = 1000ms;
+  write_behind wb(cold, hot, options, [&](const flush_report& r) {
+    std::lock_guard lock(m);
+    flushed_ops += r.ops;
+    cv.notify_all();
+  });
+  wb.start();
+  for (int i = 0; i < 50; ++i) {
+    const auto seq = append(create("n" + std::to_string(i), "t", i));
+    wb.note_append("r1", seq, 0);
+  }
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return flushed_ops == 50; }));
+  lock.unlock();
+  EXPECT_EQ(cold.load_snapshot("r1")->meta.last_seq, 50);
+  wb.stop();
+}
+
+TEST_F(WriteBehind, DrainFlushesEverythingAtShutdown) {
+  write_behind_options options;
+  options.quiet = 1h;  // only drain() may flush here
+  options.max_delay = 1h;
+  write_behind wb(cold, hot, options);
+  wb.start();
+  for (int i = 0; i < 20; ++i) {
+    wb.note_append("r1", append(create("n" + std::to_string(i), "t", i)), 0);
+  }
+  EXPECT_TRUE(wb.drain());
+  EXPECT_EQ(cold.load_snapshot("r1")->meta.last_seq, 20);
+  EXPECT_TRUE(hot.dirty_rooms().empty());
+}
+
+}  // namespace
+}  // namespace fun_notes::server::persist
