@@ -161,7 +161,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
 
   static awaitable<void> writer(std::shared_ptr<ws_session> self) {
     while (!self->write_closed_) {
-      if (self->close_code_ && !self->close_sent_) {
+      // Frames queued before the close (e.g. the error that caused it) go out first.
+      if (self->close_code_ && !self->close_sent_ && self->queue_.empty()) {
         self->close_sent_ = true;
         boost::system::error_code ec;
         co_await self->ws_.async_close(
@@ -179,15 +180,16 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         }
         continue;
       }
-      auto frame = self->queue_.front();
+      // Taken off the queue before writing: close() may clear the queue meanwhile.
+      auto frame = std::move(self->queue_.front());
+      self->queue_.pop_front();
+      self->queued_bytes_ -= frame->size();
       boost::system::error_code ec;
       co_await self->ws_.async_write(asio::buffer(*frame),
                                      asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         break;
       }
-      self->queue_.pop_front();
-      self->queued_bytes_ -= frame->size();
     }
     self->write_closed_ = true;
   }
@@ -199,6 +201,9 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     queued_bytes_ += frame->size();
     queue_.push_back(std::move(frame));
     if (queued_bytes_ > app_.config.max_outbound_bytes) {
+      // The client resumes with `since`; what it did not get is not lost.
+      queue_.clear();
+      queued_bytes_ = 0;
       close(close_slow_consumer, "slow consumer: re-join with since");
       return;
     }
@@ -213,8 +218,6 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     }
     close_code_ = code;
     close_reason_ = std::move(reason);
-    queue_.clear();
-    queued_bytes_ = 0;
     wake_.cancel();
     // A peer that does not read cannot block the close handshake for long.
     beast::get_lowest_layer(ws_).expires_after(5s);
