@@ -50,13 +50,16 @@ struct app {
 
   server_config config;
   std::string instance_id;
-  boost::asio::io_context io;
   boost::asio::thread_pool pool;
 
   std::unique_ptr<store::bus> bus;
   std::unique_ptr<store::cold_store> cold;
   std::unique_ptr<store::hot_log> hot;
   std::unique_ptr<auth::token_service> tokens;
+  // Destruction runs bottom-up: the services below go while `io` still exists (their timers
+  // need it), then `io` with its pending handlers, which may own the last reference to a hub
+  // or session whose destructor still uses the bus and stores above.
+  boost::asio::io_context io;
   std::unique_ptr<rooms::hub_registry> hubs;
   std::unique_ptr<rooms::dashboard> dashboard;
   std::unique_ptr<persist::write_behind> write_behind;

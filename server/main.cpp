@@ -144,7 +144,5 @@ int main(int argc, char** argv) {
   const bool flushed = a.write_behind->drain();
   a.write_behind->stop();
   spdlog::info("shutdown complete{}", flushed ? "" : " (some rooms stay in the op log)");
-  listener.reset();
-  app.reset();
   return 0;
 }

@@ -40,6 +40,8 @@ namespace {
 // Close codes of PROTOCOL.md.
 constexpr std::uint16_t close_going_away_code = 1001;
 constexpr std::uint16_t close_policy = 1008;
+constexpr std::uint16_t close_too_big = 1009;
+constexpr std::size_t drain_limit = 2 * 1024 * 1024;
 constexpr std::uint16_t close_unauthorized = 4001;
 constexpr std::uint16_t close_slow_consumer = 4008;
 constexpr std::uint16_t close_rate_limited = 4029;
@@ -111,7 +113,10 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(http::field::server, "fun-notes"); }));
-    ws_.read_message_max(app_.config.max_frame_bytes);
+    // Frames up to the drain limit are read whole and then refused with 1009, so the peer gets
+    // the close frame instead of a reset caused by unread data; larger ones are refused from
+    // their header alone.
+    ws_.read_message_max(std::max(app_.config.max_frame_bytes, drain_limit));
     ws_.text(true);
     co_await ws_.async_accept(req, asio::use_awaitable);
 
@@ -133,6 +138,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       }
       if (closing_) {
         break;
+      }
+      if (close_code_) {
+        buffer.consume(buffer.size());
+        continue;  // closing: wait for the peer's close reply
+      }
+      if (buffer.size() > app_.config.max_frame_bytes) {
+        buffer.consume(buffer.size());
+        close(close_too_big, "frame too big");
+        continue;
       }
       const bool text = ws_.got_text();
       std::string message = beast::buffers_to_string(buffer.data());

@@ -169,7 +169,7 @@ void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
                        since]() mutable {
     pending_join j{std::move(sink), std::move(who), since};
     // A socket that joins again (after it saw a gap) replaces its earlier membership.
-    self->sessions_.erase(j.sink.get());
+    self->drop_session(j.sink.get());
     if (!self->loaded_) {
       self->pending_.push_back(std::move(j));
       return;
@@ -213,19 +213,23 @@ void room_hub::leave(const std::shared_ptr<session_sink>& sink) {
     pending.erase(std::remove_if(pending.begin(), pending.end(),
                                  [&](const pending_join& j) { return j.sink == sink; }),
                   pending.end());
-    auto it = self->sessions_.find(sink.get());
-    if (it == self->sessions_.end()) {
-      return;
-    }
-    auto user = self->users_.find(it->second.who.user_id);
-    self->sessions_.erase(it);
-    if (user != self->users_.end() && --user->second.second <= 0) {
-      self->users_.erase(user);
-      self->active_users_ = static_cast<std::int64_t>(self->users_.size());
-      self->schedule_presence();
-      self->schedule_stats();
-    }
+    self->drop_session(sink.get());
   });
+}
+
+void room_hub::drop_session(session_sink* sink) {
+  auto it = sessions_.find(sink);
+  if (it == sessions_.end()) {
+    return;
+  }
+  auto user = users_.find(it->second.who.user_id);
+  sessions_.erase(it);
+  if (user != users_.end() && --user->second.second <= 0) {
+    users_.erase(user);
+    active_users_ = static_cast<std::int64_t>(users_.size());
+    schedule_presence();
+    schedule_stats();
+  }
 }
 
 void room_hub::set_role(const std::string& user_id, store::role r) {

@@ -77,6 +77,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
   void apply_live(const store::bus_message& m);
   void answer_join(pending_join j);
+  void drop_session(session_sink* sink);
   void fail_pending(const std::string& message);
   void schedule_presence();
   void send_presence();
