@@ -1,6 +1,8 @@
 // Live sync: ops reach every member in one gapless order, concurrent writers converge, a
 // client that comes back with `since` gets exactly what it missed.
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "fixture.hpp"
 
@@ -268,6 +270,65 @@ TEST_F(sync, ping_gets_a_pong_with_the_same_t) {
   FN_EXPECT_FRAME(pong2, ws->next(), "second pong");
   EXPECT_EQ(type_of(pong2), "pong") << to_string(pong2);
   EXPECT_EQ(pong2.at("t"), json::value("abc")) << to_string(pong2);
+}
+
+}  // namespace
+}  // namespace fun_notes::test
+
+namespace fun_notes::test {
+namespace {
+
+// How many rooms the server holds in memory, from /metrics.
+std::int64_t rooms_loaded(std::uint16_t port) {
+  const auto res = http_request(port, "GET", "/metrics");
+  const std::string key = "fun_notes_rooms_loaded ";
+  const auto at = res.body.find("\n" + key);
+  if (res.status != 200 || at == std::string::npos) {
+    throw protocol_failure("/metrics lacks fun_notes_rooms_loaded: " + res.body);
+  }
+  return std::stoll(res.body.substr(at + 1 + key.size()));
+}
+
+TEST_F(sync, a_room_unloaded_from_memory_comes_back_whole_from_the_stores) {
+  // Empty rooms unload at once and flushes come quickly, so the second visit is served from
+  // the SQLite snapshot plus the op log rather than from the first visit's memory.
+  auto& server = start_server(with_args({"--room-idle-ms", "1", "--flush-quiet-ms", "5"}));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Comes back", "private");
+
+  replica first_visit;
+  {
+    auto a = connect_hello(server.port(), alice);
+    first_visit.load(join_snapshot(*a, room));
+    for (int i = 0; i < 5; ++i) {
+      const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
+                                        create_op("n" + std::to_string(i), "note", i * 1.0));
+      ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+      first_visit.apply(ack);
+    }
+    a->close();
+  }
+  const auto deadline = std::chrono::steady_clock::now() + default_wait;
+  while (rooms_loaded(server.port()) != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the empty room never unloaded";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a condition
+  }
+
+  auto b = connect_hello(server.port(), alice);
+  const auto snap = join_snapshot(*b, room);
+  EXPECT_EQ(int64(snap, "seq"), first_visit.seq());
+  EXPECT_EQ(serialized_state(snap), first_visit.serialized());
+
+  // Resuming from the middle still works: the log keeps recent ops after they are persisted.
+  auto c = connect_hello(server.port(), alice);
+  const auto answer = join(*c, room, first_visit.seq() - 2);
+  ASSERT_EQ(type_of(answer), "resume") << to_string(answer);
+  for (std::int64_t seq = first_visit.seq() - 1; seq <= first_visit.seq(); ++seq) {
+    auto f = c->next_skipping({"presence", "room_stat"});
+    ASSERT_TRUE(f.has_value()) << "missing op " << seq;
+    ASSERT_EQ(type_of(*f), "op") << to_string(*f);
+    EXPECT_EQ(int64(*f, "seq"), seq);
+  }
 }
 
 }  // namespace
