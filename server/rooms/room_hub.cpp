@@ -24,8 +24,8 @@ room_hub::room_hub(app& a, std::string room_id)
     : app_(a),
       room_id_(std::move(room_id)),
       strand_(asio::make_strand(a.io)),
-      presence_timer_(strand_),
-      stats_timer_(strand_),
+      presence_gate_{boost::asio::steady_timer(strand_)},
+      stats_gate_{boost::asio::steady_timer(strand_)},
       idle_timer_(strand_) {}
 
 room_hub::~room_hub() = default;
@@ -288,46 +288,35 @@ std::string room_hub::presence_frame() const {
   return boost::json::serialize(o);
 }
 
-void room_hub::schedule_presence() {
-  if (presence_pending_) {
+void room_hub::schedule_presence() { schedule(presence_gate_, &room_hub::send_presence); }
+
+void room_hub::schedule_stats() { schedule(stats_gate_, &room_hub::send_stats); }
+
+// Sends at once when the last send is older than the interval, else once when it has passed;
+// changes in between fold into that one send.
+void room_hub::schedule(rate_gate& gate, void (room_hub::*send)()) {
+  if (gate.pending) {
     return;
   }
-  const auto due = presence_sent_ + presence_interval;
+  const auto due = gate.sent + presence_interval;
   if (std::chrono::steady_clock::now() >= due) {
-    send_presence();
+    (this->*send)();
     return;
   }
-  presence_pending_ = true;
-  presence_timer_.expires_at(due);
-  presence_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
-    self->presence_pending_ = false;
-    self->send_presence();
+  gate.pending = true;
+  gate.timer.expires_at(due);
+  gate.timer.async_wait([self = shared_from_this(), &gate, send](boost::system::error_code) {
+    gate.pending = false;
+    ((*self).*send)();
   });
 }
 
 void room_hub::send_presence() {
-  presence_sent_ = std::chrono::steady_clock::now();
+  presence_gate_.sent = std::chrono::steady_clock::now();
   auto frame = make_frame(presence_frame());
   for (auto& [_, s] : sessions_) {
     s.sink->deliver(frame);
   }
-}
-
-void room_hub::schedule_stats() {
-  if (stats_pending_) {
-    return;
-  }
-  const auto due = stats_sent_ + presence_interval;
-  if (std::chrono::steady_clock::now() >= due) {
-    send_stats();
-    return;
-  }
-  stats_pending_ = true;
-  stats_timer_.expires_at(due);
-  stats_timer_.async_wait([self = shared_from_this()](boost::system::error_code) {
-    self->stats_pending_ = false;
-    self->send_stats();
-  });
 }
 
 void room_hub::send_stats() {
@@ -337,7 +326,7 @@ void room_hub::send_stats() {
     return;
   }
   last_published_ = now;
-  stats_sent_ = std::chrono::steady_clock::now();
+  stats_gate_.sent = std::chrono::steady_clock::now();
   app_.bus->publish(store::stats_channel,
                     store::bus_message{0, make_frame(room_stat_frame(room_id_, meta_.name, now))});
 }

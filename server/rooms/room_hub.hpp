@@ -72,6 +72,13 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
     member_info who;
   };
 
+  // At most one presence / room_stat per interval (PROTOCOL.md: <= 4 a second).
+  struct rate_gate {
+    boost::asio::steady_timer timer;
+    bool pending = false;
+    std::chrono::steady_clock::time_point sent{};
+  };
+
   void on_bus(const store::bus_message& m);
   void load();
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
@@ -79,6 +86,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void answer_join(pending_join j);
   void drop_session(session_sink* sink);
   void fail_pending(const std::string& message);
+  void schedule(rate_gate& gate, void (room_hub::*send)());
   void schedule_presence();
   void send_presence();
   void schedule_stats();
@@ -101,13 +109,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   std::map<session_sink*, live_session> sessions_;
   std::map<std::string, std::pair<std::string, int>> users_;  // user id -> (name, sockets)
 
-  boost::asio::steady_timer presence_timer_;
-  boost::asio::steady_timer stats_timer_;
+  rate_gate presence_gate_;
+  rate_gate stats_gate_;
   boost::asio::steady_timer idle_timer_;
-  bool presence_pending_ = false;
-  bool stats_pending_ = false;
-  std::chrono::steady_clock::time_point presence_sent_{};
-  std::chrono::steady_clock::time_point stats_sent_{};
   room_stats last_published_{-1, -1};
 
   std::atomic<std::size_t> note_count_{0};
