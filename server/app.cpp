@@ -67,13 +67,13 @@ app::app(server_config cfg)
   wb.quiet = config.flush_quiet;
   wb.max_delay = config.flush_max;
   wb.hard_cap = config.unpersisted_hard_cap;
-  write_behind = std::make_unique<persist::write_behind>(
-      *cold, *hot, wb, [this](const persist::flush_report& r) {
-        if (r.ops > 0 && !r.stale) {
-          ++stats.flushes;
-          stats.notes_written += r.notes_written;
-        }
-      });
+  write_behind = std::make_unique<persist::write_behind>(*cold, *hot, wb,
+                                                         [this](const persist::flush_report& r) {
+                                                           if (r.ops > 0 && !r.stale) {
+                                                             ++stats.flushes;
+                                                             stats.notes_written += r.notes_written;
+                                                           }
+                                                         });
 }
 
 app::~app() {

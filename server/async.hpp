@@ -27,8 +27,7 @@ boost::asio::awaitable<std::invoke_result_t<F&>> offload(boost::asio::thread_poo
                                      void(std::exception_ptr, result_type)>(
       [&pool](auto handler, F fn) {
         auto home = boost::asio::get_associated_executor(handler);
-        boost::asio::post(pool, [handler = std::move(handler), fn = std::move(fn),
-                                 home]() mutable {
+        boost::asio::post(pool, [handler = std::move(handler), fn = std::move(fn), home]() mutable {
           std::exception_ptr error;
           std::optional<result_type> value;
           try {
@@ -36,10 +35,10 @@ boost::asio::awaitable<std::invoke_result_t<F&>> offload(boost::asio::thread_poo
           } catch (...) {
             error = std::current_exception();
           }
-          boost::asio::post(home, [handler = std::move(handler), error,
-                                   value = std::move(value)]() mutable {
-            std::move(handler)(error, value ? std::move(*value) : result_type{});
-          });
+          boost::asio::post(
+              home, [handler = std::move(handler), error, value = std::move(value)]() mutable {
+                std::move(handler)(error, value ? std::move(*value) : result_type{});
+              });
         });
       },
       boost::asio::use_awaitable, std::move(job));

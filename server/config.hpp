@@ -16,10 +16,10 @@ struct server_config {
   std::uint16_t port = 8080;
   std::string port_file;  // written with the bound port once listening (tests use --port 0)
   std::string data_dir = "./data";
-  std::string web_dir;    // static web build; empty = look for web/dist next to the binary
+  std::string web_dir;  // static web build; empty = look for web/dist next to the binary
   std::string log_level = "info";
-  unsigned threads = 0;   // io threads; 0 = one per core
-  unsigned workers = 4;   // blocking store calls and password hashing
+  unsigned threads = 0;  // io threads; 0 = one per core
+  unsigned workers = 4;  // blocking store calls and password hashing
 
   std::string jwt_secret;       // FUN_NOTES_JWT_SECRET
   std::string jwt_secret_file;  // --jwt-secret-file

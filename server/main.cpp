@@ -38,8 +38,9 @@ const char* env_or(const char* name, const char* fallback) {
 
 int main(int argc, char** argv) {
   server_config cfg;
-  CLI::App cli{"fun-notes-server: real-time collaborative notes (embedded mode: one process, "
-               "SQLite in --data)"};
+  CLI::App cli{
+      "fun-notes-server: real-time collaborative notes (embedded mode: one process, "
+      "SQLite in --data)"};
   cli.option_defaults()->always_capture_default();
   cli.add_option("--host", cfg.host, "Address to listen on");
   cli.add_option("--port", cfg.port, "TCP port (0 = any free port)")->envname("FUN_NOTES_PORT");
@@ -125,9 +126,8 @@ int main(int argc, char** argv) {
         return;
       }
       drain_timer.expires_after(std::chrono::milliseconds(50));
-      drain_timer.async_wait([&, rounds_left](boost::system::error_code) {
-        wait_for_sessions(rounds_left - 1);
-      });
+      drain_timer.async_wait(
+          [&, rounds_left](boost::system::error_code) { wait_for_sessions(rounds_left - 1); });
     };
     wait_for_sessions(100);
   });

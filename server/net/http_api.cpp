@@ -191,10 +191,10 @@ http_response do_get_room(app& a, const auth::claims& who, const std::string& ro
     members.emplace_back(json::object{
         {"id", m.user_id}, {"name", m.user_name}, {"role", store::to_string(m.member_role)}});
   }
-  return http_response{200,
-                       R"({"room":)" + room_object(a, meta, r) + R"(,"members":)" +
-                           json::serialize(members) + "}",
-                       "application/json"};
+  return http_response{
+      200,
+      R"({"room":)" + room_object(a, meta, r) + R"(,"members":)" + json::serialize(members) + "}",
+      "application/json"};
 }
 
 http_response do_patch_room(app& a, const auth::claims& who, const std::string& room_id,

@@ -50,15 +50,24 @@ const char* fallback_page = R"(<!doctype html>
 
 std::string mime_type(const fs::path& p) {
   const auto ext = p.extension().string();
-  if (ext == ".html") return "text/html; charset=utf-8";
-  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-  if (ext == ".css") return "text/css; charset=utf-8";
-  if (ext == ".json") return "application/json";
-  if (ext == ".svg") return "image/svg+xml";
-  if (ext == ".png") return "image/png";
-  if (ext == ".ico") return "image/x-icon";
-  if (ext == ".woff2") return "font/woff2";
-  if (ext == ".txt") return "text/plain; charset=utf-8";
+  if (ext == ".html")
+    return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs")
+    return "text/javascript; charset=utf-8";
+  if (ext == ".css")
+    return "text/css; charset=utf-8";
+  if (ext == ".json")
+    return "application/json";
+  if (ext == ".svg")
+    return "image/svg+xml";
+  if (ext == ".png")
+    return "image/png";
+  if (ext == ".ico")
+    return "image/x-icon";
+  if (ext == ".woff2")
+    return "font/woff2";
+  if (ext == ".txt")
+    return "text/plain; charset=utf-8";
   return "application/octet-stream";
 }
 
@@ -235,14 +244,14 @@ class tcp_listener : public listener {
             break;
           }
           if (!origin_allowed(a, req[http::field::origin], req[http::field::host])) {
-            auto res = to_beast(json_error(403, "forbidden", "origin not allowed"),
-                                req.version(), false);
+            auto res =
+                to_beast(json_error(403, "forbidden", "origin not allowed"), req.version(), false);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
           if (a.shutting_down) {
-            auto res = to_beast(json_error(503, "unavailable", "shutting down"), req.version(),
-                                false);
+            auto res =
+                to_beast(json_error(503, "unavailable", "shutting down"), req.version(), false);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }

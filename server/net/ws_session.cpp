@@ -66,10 +66,9 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   void deliver(frame_ptr frame) override {
-    asio::post(ws_.get_executor(),
-               [self = shared_from_this(), f = std::move(frame)]() mutable {
-                 self->enqueue(std::move(f));
-               });
+    asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+      self->enqueue(std::move(f));
+    });
   }
 
   void join_failed(const std::string& room_id) override {
@@ -108,7 +107,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = 30s;
-    timeouts.idle_timeout = 60s;      // a ping every 30 s; a peer silent for two is dropped
+    timeouts.idle_timeout = 60s;  // a ping every 30 s; a peer silent for two is dropped
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.set_option(websocket::stream_base::decorator(
@@ -376,19 +375,19 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     };
     access acc;
     auto job = [&a = app_, room = *room_id, uid = user_->user_id] {
-        access out;
-        out.meta = a.cold->find_room(room);
-        if (!out.meta) {
-          return out;
-        }
-        out.role = a.cold->role_of(room, uid);
-        if (out.role == store::role::none && out.meta->visibility == "link") {
-          // Anyone signed in who knows a link room's id joins it as an editor member.
-          a.cold->set_member(room, uid, store::role::editor);
-          out.role = store::role::editor;
-          out.added = true;
-        }
+      access out;
+      out.meta = a.cold->find_room(room);
+      if (!out.meta) {
         return out;
+      }
+      out.role = a.cold->role_of(room, uid);
+      if (out.role == store::role::none && out.meta->visibility == "link") {
+        // Anyone signed in who knows a link room's id joins it as an editor member.
+        a.cold->set_member(room, uid, store::role::editor);
+        out.role = store::role::editor;
+        out.added = true;
+      }
+      return out;
     };
     try {
       acc = co_await offload(app_.pool, std::move(job));
@@ -514,17 +513,16 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     }
     if (std::holds_alternative<core::create_op>(*parsed) &&
         joined->second.hub->note_count() >= app_.config.max_notes_per_room) {
-      reject(room_id, cid, "too_large", "the room is full (" +
-                                            std::to_string(app_.config.max_notes_per_room) +
-                                            " notes)");
+      reject(room_id, cid, "too_large",
+             "the room is full (" + std::to_string(app_.config.max_notes_per_room) + " notes)");
       co_return;
     }
     append(room_id, cid, *parsed);
   }
 
   void append(const std::string& room_id, const std::string& cid, const core::op& o) {
-    auto parts = rooms::op_frame(room_id, cid, user_->user_id,
-                                 core::format_time(core::now_millis()), o);
+    auto parts =
+        rooms::op_frame(room_id, cid, user_->user_id, core::format_time(core::now_millis()), o);
     store::append_request request;
     request.room_id = room_id;
     request.frame_prefix = std::move(parts.prefix);

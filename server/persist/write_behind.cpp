@@ -55,8 +55,7 @@ flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std:
   for (const auto& e : range.entries) {
     auto op = rooms::parse_op_frame(*e.frame);
     if (!op) {
-      throw store::store_error("room " + room_id + ": corrupt log entry " +
-                               std::to_string(e.seq));
+      throw store::store_error("room " + room_id + ": corrupt log entry " + std::to_string(e.seq));
     }
     touched_ids(op->operation, ids);
     ops.push_back(std::move(*op));
@@ -93,7 +92,9 @@ write_behind::write_behind(store::cold_store& cold, store::hot_log& hot,
                            std::function<void(const flush_report&)> on_flush)
     : cold_(cold), hot_(hot), options_(options), on_flush_(std::move(on_flush)) {}
 
-write_behind::~write_behind() { stop(); }
+write_behind::~write_behind() {
+  stop();
+}
 
 void write_behind::start() {
   for (const auto& room_id : hot_.dirty_rooms()) {
@@ -131,8 +132,9 @@ void write_behind::run() {
       if (in_flight_.count(room_id) != 0) {
         continue;
       }
-      const auto due =
-          st.urgent ? now : std::min(st.last_op + options_.quiet, st.first_unflushed + options_.max_delay);
+      const auto due = st.urgent ? now
+                                 : std::min(st.last_op + options_.quiet,
+                                            st.first_unflushed + options_.max_delay);
       if (due <= now) {
         ready = room_id;
         break;

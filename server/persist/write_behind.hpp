@@ -25,9 +25,9 @@ struct write_behind_options {
 };
 
 struct flush_report {
-  std::int64_t ops = 0;           // ops folded
-  std::int64_t notes_written = 0; // rows upserted + deleted
-  bool stale = false;             // someone else had already persisted the range
+  std::int64_t ops = 0;            // ops folded
+  std::int64_t notes_written = 0;  // rows upserted + deleted
+  bool stale = false;              // someone else had already persisted the range
 };
 
 // Folding one range: the notes it touches are read from the ColdStore, the ops applied with

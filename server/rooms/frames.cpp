@@ -8,7 +8,9 @@
 namespace fun_notes::server::rooms {
 namespace json = boost::json;
 
-frame_ptr make_frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+frame_ptr make_frame(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
 
 std::string error_frame(std::string_view code, std::string_view message, std::string_view room_id) {
   json::object o;
@@ -91,10 +93,10 @@ op_frame_parts op_frame(std::string_view room_id, std::string_view cid, std::str
                         std::string_view at, const core::op& o) {
   op_frame_parts parts;
   parts.prefix = R"({"type":"op","room":)" + json::serialize(json::value(room_id)) + R"(,"seq":)";
-  parts.suffix = R"(,"cid":)" + json::serialize(json::value(cid)) +
-                 R"(,"user":)" + json::serialize(json::value(user_id)) +
-                 R"(,"at":)" + json::serialize(json::value(at)) +
-                 R"(,"op":)" + json::serialize(core::to_json(o)) + "}";
+  parts.suffix = R"(,"cid":)" + json::serialize(json::value(cid)) + R"(,"user":)" +
+                 json::serialize(json::value(user_id)) + R"(,"at":)" +
+                 json::serialize(json::value(at)) + R"(,"op":)" +
+                 json::serialize(core::to_json(o)) + "}";
   return parts;
 }
 

@@ -1,9 +1,9 @@
 // Room hubs: ordered fan-out, gapless joins, presence and stats for the rooms loaded here.
 #include "rooms/room_hub.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -288,9 +288,13 @@ std::string room_hub::presence_frame() const {
   return boost::json::serialize(o);
 }
 
-void room_hub::schedule_presence() { schedule(presence_gate_, &room_hub::send_presence); }
+void room_hub::schedule_presence() {
+  schedule(presence_gate_, &room_hub::send_presence);
+}
 
-void room_hub::schedule_stats() { schedule(stats_gate_, &room_hub::send_stats); }
+void room_hub::schedule_stats() {
+  schedule(stats_gate_, &room_hub::send_stats);
+}
 
 // Sends at once when the last send is older than the interval, else once when it has passed;
 // changes in between fold into that one send.

@@ -44,8 +44,8 @@ std::optional<loaded_room> load_room(store::cold_store& cold, store::hot_log& ho
     // Read everything the log holds: the ops after S build the state, the older ones let
     // reconnecting clients resume without a snapshot.
     auto range = hot.read_after(room_id, 0);
-    const bool covers = range.head_seq <= s ||
-                        (!range.entries.empty() && range.entries.front().seq <= s + 1);
+    const bool covers =
+        range.head_seq <= s || (!range.entries.empty() && range.entries.front().seq <= s + 1);
     if (!covers) {
       // A flush moved last_seq past S and trimmed the log between the two reads: read again.
       if (attempt >= 20) {

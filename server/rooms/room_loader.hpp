@@ -15,8 +15,8 @@ namespace fun_notes::server::rooms {
 
 struct loaded_room {
   store::room_meta meta;
-  core::room_state state;                  // at the latest seq the log held when read
-  std::vector<store::log_entry> recent;    // every op the log still holds (ascending)
+  core::room_state state;                // at the latest seq the log held when read
+  std::vector<store::log_entry> recent;  // every op the log still holds (ascending)
 };
 
 // Parses an `op` frame as stored in the HotLog back into the op every replica applies.

@@ -52,8 +52,7 @@ TEST(Tokens, TamperedPayloadIsRejected) {
   const auto second_dot = t.find('.', first_dot + 1);
   const std::string forged_payload =
       base64url(R"({"sub":"u_admin","name":"mallory","iss":"fun-notes","exp":9999999999})");
-  const std::string forged =
-      t.substr(0, first_dot + 1) + forged_payload + t.substr(second_dot);
+  const std::string forged = t.substr(0, first_dot + 1) + forged_payload + t.substr(second_dot);
   EXPECT_FALSE(tokens.verify(forged).has_value());
 }
 
