@@ -40,9 +40,8 @@ const char* fallback_page = R"(<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
 <h1>fun-notes server is running</h1>
-<p>The web UI has not been built. Build it with <code>make run</code> from the repository root
-(it builds <code>web/</code> and serves <code>web/dist</code>), or point the server at a build with
-<code>--web-dir DIR</code>.</p>
+<p>No web build was found. The server serves the web UI from <code>web/dist</code> once it
+is built there, or from any directory given with <code>--web-dir DIR</code>.</p>
 <p>The API and the WebSocket endpoint <code>/ws</code> work without it: see
 <code>docs/protocol.md</code>.</p>
 </body></html>
