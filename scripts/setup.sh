@@ -9,6 +9,7 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 curl procps
+  postgresql libpq-dev
 )
 
 missing=()

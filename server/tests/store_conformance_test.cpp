@@ -13,12 +13,14 @@
 #include <thread>
 #include <vector>
 
+#include "pg_test_server.hpp"
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
 #include "store/hot_log.hpp"
 #include "store/memory/memory_bus.hpp"
 #include "store/memory/memory_cold_store.hpp"
 #include "store/memory/memory_hot_log.hpp"
+#include "store/postgres/postgres_cold_store.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
 #include "store_test_support.hpp"
@@ -77,6 +79,22 @@ class sqlite_cold_store_harness final : public cold_store_harness {
  private:
   temp_dir dir_;
   std::unique_ptr<sqlite_cold_store> store_;
+};
+
+// Each harness gets a database of its own on the test binary's throwaway PostgreSQL server.
+class postgres_cold_store_harness final : public cold_store_harness {
+ public:
+  postgres_cold_store_harness() : url_(testing::fresh_postgres_database()) { reopen(); }
+  cold_store& store() override { return *store_; }
+  bool reopen() override {
+    store_.reset();
+    store_ = std::make_unique<postgres_cold_store>(url_);
+    return true;
+  }
+
+ private:
+  std::string url_;
+  std::unique_ptr<postgres_cold_store> store_;
 };
 
 // Owns one hot log, the bus it publishes on, and whatever backs them.
@@ -146,9 +164,11 @@ std::string adapter_name(const ::testing::TestParamInfo<Adapter>& info) {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
+// Times are written as the server writes them (core::format_time, UTC with milliseconds): an
+// adapter may store them as timestamps, and only that form is promised to come back unchanged.
 user make_user(std::string id, std::string name) {
   return user{std::move(id), std::move(name), "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA",
-              "2024-05-01T10:00:00Z"};
+              "2024-05-01T10:00:00.000Z"};
 }
 
 room_meta make_room(std::string id, std::string name, std::string owner_id) {
@@ -156,7 +176,7 @@ room_meta make_room(std::string id, std::string name, std::string owner_id) {
   meta.id = std::move(id);
   meta.name = std::move(name);
   meta.owner_id = std::move(owner_id);
-  meta.created_at = "2024-05-01T10:00:01Z";
+  meta.created_at = "2024-05-01T10:00:01.000Z";
   return meta;
 }
 
@@ -168,7 +188,7 @@ core::note make_note(std::string id, double current_index, std::int64_t seq,
   n.body = "body of " + n.id;
   n.current_index = current_index;
   n.seq = seq;
-  n.updated_at = "2024-05-01T10:00:0" + std::to_string(seq % 10) + "Z";
+  n.updated_at = "2024-05-01T10:00:0" + std::to_string(seq % 10) + ".123Z";
   return n;
 }
 
@@ -329,6 +349,28 @@ TEST_P(cold_store_conformance, lists_a_users_rooms_by_name_then_id_with_roles) {
   EXPECT_TRUE(store().rooms_of_user("u-nobody").empty());
 }
 
+TEST_P(cold_store_conformance, names_sort_by_bytes_whatever_the_locale) {
+  seed();  // alice owns r1 "Groceries"; bob exists
+  ASSERT_TRUE(store().create_user(make_user("u-zed", "Zed")));
+  store().create_room(make_room("r-apple", "apple", "u-alice"));
+  store().create_room(make_room("r-zebra", "Zebra", "u-alice"));
+  store().set_member("r1", "u-zed", role::viewer);
+  store().set_member("r1", "u-bob", role::viewer);
+
+  std::vector<std::string> room_ids;
+  for (const auto& listing : store().rooms_of_user("u-alice")) {
+    room_ids.push_back(listing.meta.id);
+  }
+  // Upper case first, as SQLite and std::string compare; a linguistic order would differ.
+  EXPECT_EQ(room_ids, (std::vector<std::string>{"r1", "r-zebra", "r-apple"}));
+
+  std::vector<std::string> names;
+  for (const auto& m : store().members("r1")) {
+    names.push_back(m.user_name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"Zed", "alice", "bob"}));
+}
+
 TEST_P(cold_store_conformance, sets_changes_and_removes_members) {
   seed();
   EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
@@ -398,6 +440,33 @@ TEST_P(cold_store_conformance, snapshot_lists_notes_by_index_then_id) {
   }
 
   EXPECT_FALSE(store().load_snapshot("r-missing").has_value());
+}
+
+TEST_P(cold_store_conformance, odd_ids_and_extreme_values_round_trip_exactly) {
+  seed();
+  // Characters that mean something to SQL, array literals or JSON, and doubles whose shortest
+  // text has 17 digits or an extreme exponent.
+  std::vector<core::note> notes = {make_note("with space", 1e-300, 1),
+                                   make_note("quote\"d", 4.9406564584124654e-324, 2),
+                                   make_note("back\\slash", 1.7976931348623157e308, 3),
+                                   make_note("comma,{brace}", 0.30000000000000004, 4),
+                                   make_note("NULL", -2.5e-8, 5),
+                                   make_note("gr\xC3\xBC\xC3\x9F", 123456789.12345679, 6)};
+  notes[4].updated_at = "";  // a note that never got an op time
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 6, notes, {}}), flush_outcome::applied);
+
+  auto snap = store().load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  auto expected = notes;
+  std::sort(expected.begin(), expected.end(), core::display_less);
+  EXPECT_EQ(snap->notes, expected);
+  EXPECT_EQ(store().load_notes("r1", {"quote\"d", "NULL", "back\\slash"}),
+            (std::vector<core::note>{notes[4], notes[1], notes[2]}));
+
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 6, 7, {}, {"comma,{brace}", "quote\"d"}}),
+            flush_outcome::applied);
+  EXPECT_EQ(ids_of(store().load_snapshot("r1")->notes),
+            (std::vector<std::string>{"NULL", "with space", "gr\xC3\xBC\xC3\x9F", "back\\slash"}));
 }
 
 TEST_P(cold_store_conformance, flush_applies_once_and_a_replay_is_stale) {
@@ -526,7 +595,9 @@ INSTANTIATE_TEST_SUITE_P(
     adapters, cold_store_conformance,
     ::testing::Values(
         cold_store_adapter{"memory", [] { return std::make_unique<memory_cold_store_harness>(); }},
-        cold_store_adapter{"sqlite", [] { return std::make_unique<sqlite_cold_store_harness>(); }}),
+        cold_store_adapter{"sqlite", [] { return std::make_unique<sqlite_cold_store_harness>(); }},
+        cold_store_adapter{"postgres",
+                           [] { return std::make_unique<postgres_cold_store_harness>(); }}),
     adapter_name<cold_store_adapter>);
 
 // ---------------------------------------------------------------------------------------------

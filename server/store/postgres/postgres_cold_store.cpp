@@ -1,0 +1,422 @@
+// The PostgreSQL ColdStore: versioned migrations, parameterised queries, set-based flushes.
+#include "store/postgres/postgres_cold_store.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+namespace fun_notes::store {
+
+namespace {
+
+// Append-only: a released migration is never edited, a schema change is a new entry.
+// Ids and names sort by bytes (COLLATE "C"), as in SQLite, whatever the database's locale: the
+// order users see must not depend on the deployment, and the snapshot index stays usable.
+constexpr std::array<std::string_view, 1> migrations = {
+    R"sql(
+CREATE TABLE users (
+  id            TEXT COLLATE "C" PRIMARY KEY,
+  name          TEXT COLLATE "C" NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at    TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE note_rooms (
+  id                TEXT COLLATE "C" PRIMARY KEY,
+  name              TEXT COLLATE "C" NOT NULL,
+  visibility        TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'link')),
+  owner_id          TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+  active_user_count INTEGER NOT NULL DEFAULT 0,
+  total_notes       BIGINT NOT NULL DEFAULT 0,
+  last_seq          BIGINT NOT NULL DEFAULT 0,
+  created_at        TIMESTAMPTZ NOT NULL
+);
+
+-- Note ids are chosen by clients, so they are unique only within a room.
+CREATE TABLE notes (
+  id            TEXT COLLATE "C" NOT NULL,
+  note_room_id  TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  title         TEXT NOT NULL DEFAULT '',
+  body          TEXT NOT NULL DEFAULT '',
+  is_important  BOOLEAN NOT NULL DEFAULT false,
+  is_completed  BOOLEAN NOT NULL DEFAULT false,
+  current_index DOUBLE PRECISION NOT NULL DEFAULT 0,
+  sequence_id   BIGINT NOT NULL DEFAULT 0,
+  updated_at    TIMESTAMPTZ,  -- NULL for a note without an op time (the port's empty string)
+  PRIMARY KEY (note_room_id, id)
+);
+-- The B-tree on note_room_id, extended so the snapshot's ORDER BY (current_index, id) needs no
+-- sort.
+CREATE INDEX notes_by_room ON notes USING btree (note_room_id, current_index, id);
+
+CREATE TABLE room_members (
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role    TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')),
+  PRIMARY KEY (room_id, user_id)
+);
+-- rooms_of_user looks members up by user.
+CREATE INDEX room_members_by_user ON room_members (user_id);
+
+CREATE TABLE invites (
+  token      TEXT PRIMARY KEY,
+  room_id    TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  role       TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')),
+  expires_at TIMESTAMPTZ,
+  max_uses   INTEGER,
+  uses       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX invites_by_room ON invites (room_id);
+
+CREATE TABLE settings (
+  name  TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+)sql",
+};
+
+// Any constant shared by every server of the deployment; "fun_note" in ASCII.
+constexpr std::int64_t migration_lock_key = 0x66756e5f6e6f7465;
+
+// RFC 3339 UTC with milliseconds, byte for byte what core::format_time writes, so a time read
+// back equals the one stored. TIMESTAMPTZ keeps microseconds; the server never sends more
+// than milliseconds.
+std::string utc_text(std::string_view column) {
+  return "to_char(" + std::string(column) +
+         R"( AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))";
+}
+
+const std::string& room_columns() {
+  static const std::string columns =
+      "r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, " +
+      utc_text("r.created_at");
+  return columns;
+}
+
+room_meta read_room(const pg::result& r, int row) {
+  room_meta meta;
+  meta.id = r.text(row, 0);
+  meta.name = r.text(row, 1);
+  meta.visibility = r.text(row, 2);
+  meta.owner_id = r.text(row, 3);
+  meta.last_seq = r.int64(row, 4);
+  meta.total_notes = r.int64(row, 5);
+  meta.created_at = r.text(row, 6);
+  return meta;
+}
+
+const std::string& note_columns() {
+  static const std::string columns =
+      "id, title, body, is_important, is_completed, current_index, sequence_id, coalesce(" +
+      utc_text("updated_at") + ", '')";
+  return columns;
+}
+
+core::note read_note(const pg::result& r, int row) {
+  core::note n;
+  n.id = r.text(row, 0);
+  n.title = r.text(row, 1);
+  n.body = r.text(row, 2);
+  n.is_important = r.boolean(row, 3);
+  n.is_completed = r.boolean(row, 4);
+  n.current_index = r.float8(row, 5);
+  n.seq = r.int64(row, 6);
+  n.updated_at = r.text(row, 7);
+  return n;
+}
+
+const std::string& user_query(std::string_view key_column) {
+  static const std::string by_id =
+      "SELECT id, name, password_hash, " + utc_text("created_at") + " FROM users WHERE id = $1";
+  static const std::string by_name =
+      "SELECT id, name, password_hash, " + utc_text("created_at") + " FROM users WHERE name = $1";
+  return key_column == "id" ? by_id : by_name;
+}
+
+std::optional<user> read_user(const pg::result& r) {
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  return user{r.text(0, 0), r.text(0, 1), r.text(0, 2), r.text(0, 3)};
+}
+
+role read_role(const pg::result& r, int row, int column) {
+  return parse_role(r.text(row, column)).value_or(role::none);
+}
+
+std::optional<room_meta> find_room_on(pg::connection& conn, std::string_view room_id) {
+  static const std::string sql = "SELECT " + room_columns() + " FROM note_rooms r WHERE r.id = $1";
+  const auto r = conn.exec(sql, {room_id});
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  return read_room(r, 0);
+}
+
+// One statement cannot upsert the same row twice (PostgreSQL refuses); the last value of a
+// note wins, as it would with one INSERT per note.
+std::vector<const core::note*> last_of_each_id(const std::vector<core::note>& notes) {
+  std::vector<const core::note*> kept;
+  std::unordered_set<std::string_view> seen;
+  for (auto it = notes.rbegin(); it != notes.rend(); ++it) {
+    if (seen.insert(it->id).second) {
+      kept.push_back(&*it);
+    }
+  }
+  std::reverse(kept.begin(), kept.end());
+  return kept;
+}
+
+}  // namespace
+
+postgres_cold_store::postgres_cold_store(const std::string& conninfo_url, std::size_t pool_size)
+    : pool_(conninfo_url, pool_size) {
+  migrate();
+}
+
+void postgres_cold_store::migrate() {
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  // Servers starting together queue here; each then sees the others' migrations as applied.
+  conn->exec("SELECT pg_advisory_xact_lock($1)", {migration_lock_key});
+  conn->exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      "  version    INTEGER PRIMARY KEY,"
+      "  applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+  const std::int64_t newest =
+      conn->exec("SELECT coalesce(max(version), 0) FROM schema_migrations").int64(0, 0);
+  const auto known = static_cast<std::int64_t>(migrations.size());
+  if (newest > known) {
+    throw store_error("postgres: the database has schema version " + std::to_string(newest) +
+                      ", newer than this build knows (" + std::to_string(known) + ")");
+  }
+  for (std::int64_t version = newest + 1; version <= known; ++version) {
+    conn->exec_script(std::string(migrations[static_cast<std::size_t>(version - 1)]));
+    conn->exec("INSERT INTO schema_migrations (version) VALUES ($1)", {version});
+  }
+  tx.commit();
+}
+
+bool postgres_cold_store::create_user(const user& u) {
+  auto conn = pool_.acquire();
+  // Only a taken name is an expected outcome; a duplicate id is a bug and throws.
+  const auto r = conn->exec(
+      "INSERT INTO users (id, name, password_hash, created_at) "
+      "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT (name) DO NOTHING",
+      {u.id, u.name, u.password_hash, u.created_at});
+  return r.affected() == 1;
+}
+
+std::optional<user> postgres_cold_store::find_user_by_name(std::string_view name) {
+  auto conn = pool_.acquire();
+  return read_user(conn->exec(user_query("name"), {name}));
+}
+
+std::optional<user> postgres_cold_store::find_user(std::string_view user_id) {
+  auto conn = pool_.acquire();
+  return read_user(conn->exec(user_query("id"), {user_id}));
+}
+
+void postgres_cold_store::create_room(const room_meta& meta) {
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  conn->exec(
+      "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
+      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)",
+      {meta.id, meta.name, meta.visibility, meta.owner_id, meta.total_notes, meta.last_seq,
+       meta.created_at});
+  conn->exec("INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'owner')",
+             {meta.id, meta.owner_id});
+  tx.commit();
+}
+
+std::optional<room_meta> postgres_cold_store::find_room(std::string_view room_id) {
+  auto conn = pool_.acquire();
+  return find_room_on(*conn, room_id);
+}
+
+void postgres_cold_store::update_room(std::string_view room_id,
+                                      const std::optional<std::string>& name,
+                                      const std::optional<std::string>& visibility) {
+  auto conn = pool_.acquire();
+  // coalesce keeps a column whose new value is absent (sent as NULL).
+  conn->exec(
+      "UPDATE note_rooms SET name = coalesce($2::text, name), "
+      "visibility = coalesce($3::text, visibility) WHERE id = $1",
+      {room_id, name, visibility});
+}
+
+std::vector<room_listing> postgres_cold_store::rooms_of_user(std::string_view user_id) {
+  static const std::string sql =
+      "SELECT " + room_columns() +
+      ", m.role FROM room_members m JOIN note_rooms r ON r.id = m.room_id "
+      R"(WHERE m.user_id = $1 ORDER BY r.name COLLATE "C", r.id COLLATE "C")";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {user_id});
+  std::vector<room_listing> rooms;
+  rooms.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, 7)});
+  }
+  return rooms;
+}
+
+role postgres_cold_store::role_of(std::string_view room_id, std::string_view user_id) {
+  auto conn = pool_.acquire();
+  const auto r = conn->exec("SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2",
+                            {room_id, user_id});
+  if (r.rows() == 0) {
+    return role::none;
+  }
+  return read_role(r, 0, 0);
+}
+
+void postgres_cold_store::set_member(std::string_view room_id, std::string_view user_id, role r) {
+  auto conn = pool_.acquire();
+  if (r == role::none) {
+    // "No role" is not a stored role: it means not a member.
+    conn->exec("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2", {room_id, user_id});
+    return;
+  }
+  conn->exec(
+      "INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
+      "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role",
+      {room_id, user_id, to_string(r)});
+}
+
+bool postgres_cold_store::remove_member(std::string_view room_id, std::string_view user_id) {
+  auto conn = pool_.acquire();
+  return conn->exec("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2",
+                    {room_id, user_id})
+             .affected() == 1;
+}
+
+std::vector<member> postgres_cold_store::members(std::string_view room_id) {
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(
+      "SELECT u.id, u.name, m.role FROM room_members m JOIN users u ON u.id = m.user_id "
+      R"(WHERE m.room_id = $1 ORDER BY u.name COLLATE "C", u.id COLLATE "C")",
+      {room_id});
+  std::vector<member> result;
+  result.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    result.push_back(member{r.text(row, 0), r.text(row, 1), read_role(r, row, 2)});
+  }
+  return result;
+}
+
+std::optional<snapshot> postgres_cold_store::load_snapshot(std::string_view room_id) {
+  static const std::string sql = "SELECT " + note_columns() +
+                                 R"( FROM notes WHERE note_room_id = $1 )"
+                                 R"(ORDER BY current_index, id COLLATE "C")";
+  auto conn = pool_.acquire();
+  // One repeatable-read transaction: the notes are exactly the state at the last_seq read with
+  // them, even while a flush commits between the two statements.
+  pg::transaction tx(*conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  auto meta = find_room_on(*conn, room_id);
+  if (!meta) {
+    return std::nullopt;
+  }
+  snapshot result{std::move(*meta), {}};
+  const auto r = conn->exec(sql, {room_id});
+  result.notes.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    result.notes.push_back(read_note(r, row));
+  }
+  tx.commit();
+  return result;
+}
+
+std::vector<core::note> postgres_cold_store::load_notes(std::string_view room_id,
+                                                        const std::vector<std::string>& ids) {
+  static const std::string sql =
+      "SELECT " + note_columns() + " FROM notes WHERE note_room_id = $1 AND id = ANY($2::text[])";
+  if (ids.empty()) {
+    return {};
+  }
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {room_id, pg::array_literal(ids)});
+  std::vector<core::note> result;
+  result.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    result.push_back(read_note(r, row));
+  }
+  std::sort(result.begin(), result.end(), core::display_less);
+  return result;
+}
+
+flush_outcome postgres_cold_store::apply_flush(const flush_batch& batch) {
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  // The guard that makes a flush idempotent: a replayed or overtaken batch matches no row. A
+  // concurrent flush of the same range waits on the row lock, then matches nothing either.
+  const auto guard =
+      conn->exec("UPDATE note_rooms SET last_seq = $3 WHERE id = $1 AND last_seq = $2",
+                 {batch.room_id, batch.expected_last_seq, batch.new_last_seq});
+  if (guard.affected() == 0) {
+    return flush_outcome::stale;
+  }
+  if (!batch.upserts.empty()) {
+    // One statement for the whole batch: each column travels as one array parameter.
+    std::vector<std::string> ids, titles, bodies, important, completed, indexes, seqs, times;
+    for (const core::note* n : last_of_each_id(batch.upserts)) {
+      ids.push_back(n->id);
+      titles.push_back(n->title);
+      bodies.push_back(n->body);
+      important.push_back(n->is_important ? "t" : "f");
+      completed.push_back(n->is_completed ? "t" : "f");
+      indexes.push_back(pg::format_double(n->current_index));
+      seqs.push_back(std::to_string(n->seq));
+      times.push_back(n->updated_at);
+    }
+    conn->exec(
+        "INSERT INTO notes (note_room_id, id, title, body, is_important, is_completed, "
+        "current_index, sequence_id, updated_at) "
+        "SELECT $1::text, u.id, u.title, u.body, u.is_important, u.is_completed, "
+        "u.current_index, u.sequence_id, NULLIF(u.updated_at, '')::timestamptz "
+        "FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], "
+        "$7::float8[], $8::bigint[], $9::text[]) "
+        "AS u (id, title, body, is_important, is_completed, current_index, sequence_id, "
+        "updated_at) "
+        "ON CONFLICT (note_room_id, id) DO UPDATE SET title = excluded.title, "
+        "body = excluded.body, is_important = excluded.is_important, "
+        "is_completed = excluded.is_completed, current_index = excluded.current_index, "
+        "sequence_id = excluded.sequence_id, updated_at = excluded.updated_at",
+        {batch.room_id, pg::array_literal(ids), pg::array_literal(titles),
+         pg::array_literal(bodies), pg::array_literal(important), pg::array_literal(completed),
+         pg::array_literal(indexes), pg::array_literal(seqs), pg::array_literal(times)});
+  }
+  if (!batch.deletes.empty()) {
+    conn->exec("DELETE FROM notes WHERE note_room_id = $1 AND id = ANY($2::text[])",
+               {batch.room_id, pg::array_literal(batch.deletes)});
+  }
+  conn->exec(
+      "UPDATE note_rooms SET total_notes = (SELECT count(*) FROM notes WHERE note_room_id = $1) "
+      "WHERE id = $1",
+      {batch.room_id});
+  tx.commit();
+  return flush_outcome::applied;
+}
+
+std::string postgres_cold_store::get_or_create_secret(std::string_view name,
+                                                      const std::function<std::string()>& make) {
+  static const std::string select = "SELECT value FROM settings WHERE name = $1";
+  auto conn = pool_.acquire();
+  if (const auto found = conn->exec(select, {name}); found.rows() == 1) {
+    return found.text(0, 0);
+  }
+  // Servers starting together may all get here: the first insert wins and every one of them
+  // returns the winner's value.
+  conn->exec("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+             {name, make()});
+  const auto stored = conn->exec(select, {name});
+  if (stored.rows() != 1) {
+    throw store_error("postgres: secret '" + std::string(name) + "' vanished after its insert");
+  }
+  return stored.text(0, 0);
+}
+
+}  // namespace fun_notes::store

@@ -1,0 +1,48 @@
+// The distributed-mode ColdStore: users, rooms, members and materialized notes in PostgreSQL.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "store/cold_store.hpp"
+#include "store/postgres/pg_connection.hpp"
+
+namespace fun_notes::store {
+
+class postgres_cold_store final : public cold_store {
+ public:
+  // Connects `pool_size` connections to `conninfo_url` (a libpq URL or key=value string) and
+  // applies pending schema migrations; several servers may start at once. Throws store_error.
+  explicit postgres_cold_store(const std::string& conninfo_url, std::size_t pool_size = 4);
+
+  bool create_user(const user& u) override;
+  std::optional<user> find_user_by_name(std::string_view name) override;
+  std::optional<user> find_user(std::string_view user_id) override;
+
+  void create_room(const room_meta& meta) override;
+  std::optional<room_meta> find_room(std::string_view room_id) override;
+  void update_room(std::string_view room_id, const std::optional<std::string>& name,
+                   const std::optional<std::string>& visibility) override;
+  std::vector<room_listing> rooms_of_user(std::string_view user_id) override;
+
+  role role_of(std::string_view room_id, std::string_view user_id) override;
+  void set_member(std::string_view room_id, std::string_view user_id, role r) override;
+  bool remove_member(std::string_view room_id, std::string_view user_id) override;
+  std::vector<member> members(std::string_view room_id) override;
+
+  std::optional<snapshot> load_snapshot(std::string_view room_id) override;
+  std::vector<core::note> load_notes(std::string_view room_id,
+                                     const std::vector<std::string>& ids) override;
+  flush_outcome apply_flush(const flush_batch& batch) override;
+
+  std::string get_or_create_secret(std::string_view name,
+                                   const std::function<std::string()>& make) override;
+
+ private:
+  void migrate();
+
+  // Blocking libpq calls, each on the calling worker thread with a connection of its own.
+  pg::pool pool_;
+};
+
+}  // namespace fun_notes::store
