@@ -11,6 +11,7 @@
 #include "rooms/dashboard.hpp"
 #include "rooms/room_hub.hpp"
 #include "store/memory/memory_bus.hpp"
+#include "store/postgres/postgres_cold_store.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
 
@@ -46,7 +47,11 @@ app::app(server_config cfg)
   }
   const fs::path dir(config.data_dir);
   bus = std::make_unique<store::memory_bus>();
-  cold = std::make_unique<store::sqlite_cold_store>(dir / "fun-notes.db");
+  if (config.postgres_url.empty()) {
+    cold = std::make_unique<store::sqlite_cold_store>(dir / "fun-notes.db");
+  } else {
+    cold = std::make_unique<store::postgres_cold_store>(config.postgres_url, config.workers);
+  }
   store::hot_log_options hot_options;
   hot_options.keep_recent = config.hot_log_keep;
   hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);

@@ -16,6 +16,8 @@ struct server_config {
   std::uint16_t port = 8080;
   std::string port_file;  // written with the bound port once listening (tests use --port 0)
   std::string data_dir = "./data";
+  // PostgreSQL as the cold store (FUN_NOTES_POSTGRES_URL); empty = SQLite in data_dir.
+  std::string postgres_url;
   std::string web_dir;  // static web build; empty = look for web/dist next to the binary
   std::string log_level = "info";
   unsigned threads = 0;  // io threads; 0 = one per core

@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   cli.add_option("--port-file", cfg.port_file, "Write the bound port to this file once listening");
   cli.add_option("--data", cfg.data_dir, "Data directory (SQLite databases, generated secret)")
       ->envname("FUN_NOTES_DATA");
+  cli.add_option("--postgres", cfg.postgres_url,
+                 "PostgreSQL URL for the cold store (default: SQLite in --data)")
+      ->envname("FUN_NOTES_POSTGRES_URL");
   cli.add_option("--web-dir", cfg.web_dir, "Directory of the web build (default: web/dist)");
   cli.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
       ->envname("FUN_NOTES_LOG_LEVEL");
@@ -102,8 +105,9 @@ int main(int argc, char** argv) {
   if (!cfg.port_file.empty()) {
     write_port_file(cfg.port_file, listener->port());
   }
-  spdlog::info("fun-notes-server {} listening on http://{}:{} (data in {})", app->instance_id,
-               cfg.host, listener->port(), cfg.data_dir);
+  spdlog::info("fun-notes-server {} listening on http://{}:{} (cold store: {}; op log in {})",
+               app->instance_id, cfg.host, listener->port(),
+               cfg.postgres_url.empty() ? "SQLite" : "PostgreSQL", cfg.data_dir);
 
   auto& a = *app;
   auto work = boost::asio::make_work_guard(a.io);
