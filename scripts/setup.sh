@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3 curl procps
   postgresql libpq-dev
+  redis-server redis-tools libhiredis-dev
 )
 
 missing=()

@@ -12,6 +12,8 @@
 #include "rooms/room_hub.hpp"
 #include "store/memory/memory_bus.hpp"
 #include "store/postgres/postgres_cold_store.hpp"
+#include "store/redis/redis_client.hpp"
+#include "store/redis/redis_hot_log.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
 
@@ -46,7 +48,12 @@ app::app(server_config cfg)
                              ec.message());
   }
   const fs::path dir(config.data_dir);
-  bus = std::make_unique<store::memory_bus>();
+  if (!config.redis_urls.empty()) {
+    redis = std::make_unique<store::redis::client>(std::vector<std::string>{config.redis_urls});
+    bus = std::make_unique<store::redis_bus>(*redis);
+  } else {
+    bus = std::make_unique<store::memory_bus>();
+  }
   if (config.postgres_url.empty()) {
     cold = std::make_unique<store::sqlite_cold_store>(dir / "fun-notes.db");
   } else {
@@ -54,7 +61,14 @@ app::app(server_config cfg)
   }
   store::hot_log_options hot_options;
   hot_options.keep_recent = config.hot_log_keep;
-  hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);
+  if (redis) {
+    store::redis_hot_log_options redis_options;
+    redis_options.keep_recent = config.hot_log_keep;
+    redis_options.ttl_seconds = config.redis_ttl_seconds;
+    hot = std::make_unique<store::redis_hot_log>(*redis, redis_options);
+  } else {
+    hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);
+  }
 
   std::string secret = config.jwt_secret;
   if (secret.empty() && !config.jwt_secret_file.empty()) {
@@ -86,6 +100,16 @@ app::~app() {
     write_behind->stop();
   }
   pool.join();
+  // The I/O threads have stopped. Subscriptions end while the bus still works; then the Redis
+  // client stops its thread (its last callbacks may still use the op log, which is alive);
+  // what remains is destroyed in reverse order of declaration.
+  if (hubs) {
+    hubs->unsubscribe_all();
+  }
+  if (dashboard) {
+    dashboard->stop();
+  }
+  redis.reset();
 }
 
 void app::add_session(const std::shared_ptr<closable>& s) {

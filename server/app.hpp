@@ -24,6 +24,11 @@ class dashboard;
 namespace persist {
 class write_behind;
 }
+}  // namespace fun_notes::server
+namespace fun_notes::store::redis {
+class client;
+}
+namespace fun_notes::server {
 
 struct metrics {
   std::atomic<std::int64_t> connections{0};
@@ -55,6 +60,8 @@ struct app {
   std::unique_ptr<store::bus> bus;
   std::unique_ptr<store::cold_store> cold;
   std::unique_ptr<store::hot_log> hot;
+  // Set in distributed mode; `bus` and `hot` use it.
+  std::unique_ptr<store::redis::client> redis;
   std::unique_ptr<auth::token_service> tokens;
   // Destruction runs bottom-up: the services below go while `io` still exists (their timers
   // need it), then `io` with its pending handlers, which may own the last reference to a hub

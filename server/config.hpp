@@ -18,6 +18,10 @@ struct server_config {
   std::string data_dir = "./data";
   // PostgreSQL as the cold store (FUN_NOTES_POSTGRES_URL); empty = SQLite in data_dir.
   std::string postgres_url;
+  // Redis / Redis Cluster seed URLs for the op log and bus (FUN_NOTES_REDIS_URL); empty =
+  // SQLite op log in data_dir and an in-process bus.
+  std::string redis_urls;
+  std::int64_t redis_ttl_seconds = 6 * 3600;
   std::string web_dir;  // static web build; empty = look for web/dist next to the binary
   std::string log_level = "info";
   unsigned threads = 0;  // io threads; 0 = one per core

@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
   cli.add_option("--postgres", cfg.postgres_url,
                  "PostgreSQL URL for the cold store (default: SQLite in --data)")
       ->envname("FUN_NOTES_POSTGRES_URL");
+  cli.add_option("--redis", cfg.redis_urls,
+                 "Redis seed URLs, comma-separated (redis://host:port[,...]): op log and bus in "
+                 "Redis / Redis Cluster (default: SQLite op log in --data, in-process bus)")
+      ->envname("FUN_NOTES_REDIS_URL");
+  cli.add_option("--redis-ttl", cfg.redis_ttl_seconds,
+                 "Sliding expiry of a room's Redis keys, in seconds");
   cli.add_option("--web-dir", cfg.web_dir, "Directory of the web build (default: web/dist)");
   cli.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
       ->envname("FUN_NOTES_LOG_LEVEL");
@@ -105,9 +111,10 @@ int main(int argc, char** argv) {
   if (!cfg.port_file.empty()) {
     write_port_file(cfg.port_file, listener->port());
   }
-  spdlog::info("fun-notes-server {} listening on http://{}:{} (cold store: {}; op log in {})",
+  spdlog::info("fun-notes-server {} listening on http://{}:{} (cold store: {}; op log: {})",
                app->instance_id, cfg.host, listener->port(),
-               cfg.postgres_url.empty() ? "SQLite" : "PostgreSQL", cfg.data_dir);
+               cfg.postgres_url.empty() ? "SQLite" : "PostgreSQL",
+               cfg.redis_urls.empty() ? "SQLite in " + cfg.data_dir : std::string("Redis"));
 
   auto& a = *app;
   auto work = boost::asio::make_work_guard(a.io);

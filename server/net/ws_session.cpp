@@ -517,16 +517,18 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
              "the room is full (" + std::to_string(app_.config.max_notes_per_room) + " notes)");
       co_return;
     }
-    append(room_id, cid, *parsed);
+    append(room_id, cid, *parsed, joined->second.hub->seq());
   }
 
-  void append(const std::string& room_id, const std::string& cid, const core::op& o) {
+  void append(const std::string& room_id, const std::string& cid, const core::op& o,
+              std::int64_t known_seq) {
     auto parts =
         rooms::op_frame(room_id, cid, user_->user_id, core::format_time(core::now_millis()), o);
     store::append_request request;
     request.room_id = room_id;
     request.frame_prefix = std::move(parts.prefix);
     request.frame_suffix = std::move(parts.suffix);
+    request.known_seq = known_seq;
     app_.hot->append(std::move(request), [self = shared_from_this(), room_id,
                                           cid](core::result<store::append_result> r) {
       if (!r) {

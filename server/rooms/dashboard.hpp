@@ -22,6 +22,7 @@ class dashboard {
  public:
   explicit dashboard(app& a) : app_(a) {}
   void start();
+  void stop() { subscription_.reset(); }
 
   // The stats shown for a room: live from a hub loaded here, else the last room_stat seen on
   // the stats channel, else the stored counts.

@@ -104,6 +104,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
   loaded_ = true;
   loaded_flag_ = true;
   note_count_ = state_.size();
+  seq_ = state_.seq();
   auto buffered = std::move(buffered_);
   buffered_.clear();
   for (const auto& m : buffered) {
@@ -151,6 +152,7 @@ void room_hub::apply_live(const store::bus_message& m) {
     return;
   }
   state_.apply(*op);
+  seq_ = state_.seq();
   recent_.push_back(store::log_entry{m.seq, m.frame});
   if (recent_.size() > max_recent) {
     recent_.pop_front();
@@ -393,6 +395,13 @@ void hub_registry::forget(const std::shared_ptr<room_hub>& hub) {
   auto it = hubs_.find(hub->room_id());
   if (it != hubs_.end() && it->second.hub == hub) {
     hubs_.erase(it);
+  }
+}
+
+void hub_registry::unsubscribe_all() {
+  std::lock_guard lock(mutex_);
+  for (auto& [_, e] : hubs_) {
+    e.hub->unsubscribe();
   }
 }
 

@@ -57,9 +57,12 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   const std::string& room_id() const { return room_id_; }
   // Readable from any thread (used for limits and listings).
   std::size_t note_count() const { return note_count_.load(); }
+  std::int64_t seq() const { return seq_.load(); }
   room_stats stats() const;
   bool loaded() const { return loaded_flag_.load(); }
   void schedule_idle_check();
+  // At shutdown, with the I/O threads stopped: stop listening to the bus.
+  void unsubscribe() { subscription_.reset(); }
 
  private:
   struct pending_join {
@@ -115,6 +118,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   room_stats last_published_{-1, -1};
 
   std::atomic<std::size_t> note_count_{0};
+  std::atomic<std::int64_t> seq_{0};
   std::atomic<std::int64_t> active_users_{0};
 };
 
@@ -129,6 +133,8 @@ class hub_registry {
   // Called from the hub's idle timer: forget it when still unpinned.
   void maybe_unload(const std::shared_ptr<room_hub>& hub);
   void forget(const std::shared_ptr<room_hub>& hub);
+  // At shutdown, with the I/O threads stopped: every hub stops listening to the bus.
+  void unsubscribe_all();
   std::size_t size();
 
  private:

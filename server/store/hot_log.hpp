@@ -23,6 +23,10 @@ struct append_request {
   std::string room_id;
   std::string frame_prefix;
   std::string frame_suffix;
+  // The highest seq the caller has seen in the room. A log whose copy of the room expired
+  // (Redis TTL) restarts numbering above it rather than from 0; logs that never drop a room
+  // ignore it.
+  std::int64_t known_seq = 0;
 };
 
 struct append_result {

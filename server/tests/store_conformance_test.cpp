@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pg_test_server.hpp"
+#include "redis_test_server.hpp"
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
 #include "store/hot_log.hpp"
@@ -21,6 +22,8 @@
 #include "store/memory/memory_cold_store.hpp"
 #include "store/memory/memory_hot_log.hpp"
 #include "store/postgres/postgres_cold_store.hpp"
+#include "store/redis/redis_client.hpp"
+#include "store/redis/redis_hot_log.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
 #include "store_test_support.hpp"
@@ -145,6 +148,78 @@ class sqlite_hot_log_harness final : public hot_log_harness {
   hot_log_options options_;
   memory_bus bus_;
   std::unique_ptr<sqlite_hot_log> log_;  // after bus_: it publishes on it until destroyed
+};
+
+// A throwaway Redis (standalone, or a 3-master cluster) per harness. Each reopen() starts a
+// new client generation over the same servers; generations are kept until the harness ends
+// because subscriptions made by a test may still point at them.
+class redis_generation {
+ public:
+  redis_generation(const std::vector<std::string>& urls, hot_log_options options)
+      : client_(std::make_unique<redis::client>(urls)) {
+    bus_ = std::make_unique<redis_bus>(*client_);
+    redis_hot_log_options redis_options;
+    redis_options.keep_recent = options.keep_recent;
+    log_ = std::make_unique<redis_hot_log>(*client_, redis_options);
+  }
+  ~redis_generation() {
+    client_.reset();  // stops the client's thread while the log its callbacks use still exists
+  }
+  redis_hot_log& log() { return *log_; }
+  redis_bus& events() { return *bus_; }
+
+ private:
+  std::unique_ptr<redis::client> client_;
+  std::unique_ptr<redis_bus> bus_;
+  std::unique_ptr<redis_hot_log> log_;
+};
+
+class redis_hot_log_harness final : public hot_log_harness {
+ public:
+  redis_hot_log_harness(hot_log_options options, bool cluster)
+      : deployment_(cluster ? redis::testing::redis_deployment::cluster(3)
+                            : redis::testing::redis_deployment::standalone()),
+        options_(options) {
+    reopen();
+  }
+  ~redis_hot_log_harness() override {
+    while (!generations_.empty()) {
+      generations_.pop_back();
+    }
+  }
+  hot_log& log() override { return generations_.back()->log(); }
+  bus& events() override { return generations_.back()->events(); }
+  bool reopen() override {
+    generations_.push_back(std::make_unique<redis_generation>(deployment_->urls(), options_));
+    return true;
+  }
+
+ private:
+  std::unique_ptr<redis::testing::redis_deployment> deployment_;
+  hot_log_options options_;
+  std::vector<std::unique_ptr<redis_generation>> generations_;
+};
+
+// The bus conformance suite sees only a bus: this one owns its Redis and client too.
+class owning_redis_bus final : public bus {
+ public:
+  explicit owning_redis_bus(bool cluster)
+      : deployment_(cluster ? redis::testing::redis_deployment::cluster(3)
+                            : redis::testing::redis_deployment::standalone()),
+        client_(std::make_unique<redis::client>(deployment_->urls())),
+        bus_(*client_) {}
+  std::unique_ptr<subscription> subscribe(std::string channel, handler on_message,
+                                          std::function<void()> on_confirmed) override {
+    return bus_.subscribe(std::move(channel), std::move(on_message), std::move(on_confirmed));
+  }
+  void publish(std::string_view channel, bus_message message) override {
+    bus_.publish(channel, std::move(message));
+  }
+
+ private:
+  std::unique_ptr<redis::testing::redis_deployment> deployment_;
+  std::unique_ptr<redis::client> client_;
+  redis_bus bus_;
 };
 
 struct bus_adapter {
@@ -926,6 +1001,16 @@ INSTANTIATE_TEST_SUITE_P(
                       hot_log_adapter{"sqlite",
                                       [](hot_log_options options) {
                                         return std::make_unique<sqlite_hot_log_harness>(options);
+                                      }},
+                      hot_log_adapter{"redis",
+                                      [](hot_log_options options) {
+                                        return std::make_unique<redis_hot_log_harness>(options,
+                                                                                       false);
+                                      }},
+                      hot_log_adapter{"redis_cluster",
+                                      [](hot_log_options options) {
+                                        return std::make_unique<redis_hot_log_harness>(options,
+                                                                                       true);
                                       }}),
     adapter_name<hot_log_adapter>);
 
@@ -1062,8 +1147,12 @@ TEST_P(bus_conformance, publishing_without_subscribers_is_harmless) {
 }
 
 INSTANTIATE_TEST_SUITE_P(adapters, bus_conformance,
-                         ::testing::Values(bus_adapter{
-                             "memory", [] { return std::make_unique<memory_bus>(); }}),
+                         ::testing::Values(
+                             bus_adapter{"memory", [] { return std::make_unique<memory_bus>(); }},
+                             bus_adapter{"redis",
+                                         [] { return std::make_unique<owning_redis_bus>(false); }},
+                             bus_adapter{"redis_cluster",
+                                         [] { return std::make_unique<owning_redis_bus>(true); }}),
                          adapter_name<bus_adapter>);
 
 }  // namespace

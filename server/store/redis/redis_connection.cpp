@@ -1,0 +1,237 @@
+// One TCP connection to one Redis node: pipelined writes, RESP reads, backoff between attempts.
+#include "store/redis/redis_connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+
+namespace fun_notes::store::redis::detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+constexpr std::chrono::steady_clock::duration min_backoff = 100ms;
+constexpr std::chrono::steady_clock::duration max_backoff = 2s;
+}  // namespace
+
+connection::connection(asio::io_context& io, endpoint where, hooks callbacks)
+    : io_(io),
+      where_(std::move(where)),
+      name_(where_.host + ":" + std::to_string(where_.port)),
+      hooks_(std::move(callbacks)),
+      resolver_(io),
+      socket_(io),
+      timer_(io),
+      backoff_(min_backoff),
+      random_(std::random_device{}()) {}
+
+void connection::send(std::string wire, reply_handler done) {
+  if (closed_) {
+    if (done) {
+      done(reply::make_error("unavailable: client shut down"));
+    }
+    return;
+  }
+  out_ += wire;
+  if (!hooks_.on_push) {
+    pending_.push_back(std::move(done));
+  }
+  if (state_ == state::connected) {
+    flush();
+  } else {
+    ensure_connected();
+  }
+}
+
+void connection::ensure_connected() {
+  if (closed_ || state_ != state::idle) {
+    return;
+  }
+  if (std::chrono::steady_clock::now() >= next_attempt_) {
+    start_connect();
+    return;
+  }
+  state_ = state::waiting;
+  timer_.expires_at(next_attempt_);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || closed_ || state_ != state::waiting) {
+      return;
+    }
+    start_connect();
+  });
+}
+
+void connection::start_connect() {
+  state_ = state::connecting;
+  const auto generation = ++generation_;
+  resolver_.async_resolve(
+      where_.host, std::to_string(where_.port),
+      [this, generation](const boost::system::error_code& ec, tcp::resolver::results_type found) {
+        if (generation != generation_) {
+          return;
+        }
+        if (ec) {
+          fail("cannot resolve " + name_ + ": " + ec.message());
+          return;
+        }
+        asio::async_connect(
+            socket_, found,
+            [this, generation](const boost::system::error_code& ec, const tcp::endpoint&) {
+              if (generation != generation_) {
+                return;
+              }
+              if (ec) {
+                fail("cannot connect to " + name_ + ": " + ec.message());
+                return;
+              }
+              boost::system::error_code ignored;
+              socket_.set_option(tcp::no_delay(true), ignored);
+              // A peer that vanished without a FIN or RST is noticed eventually, not never.
+              socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+              state_ = state::connected;
+              backoff_ = min_backoff;
+              reader_ = std::make_unique<resp_reader>();
+              read();
+              if (hooks_.on_connected) {
+                hooks_.on_connected();
+              }
+              if (generation == generation_) {
+                flush();
+              }
+            });
+      });
+}
+
+void connection::read() {
+  const auto generation = generation_;
+  socket_.async_read_some(
+      asio::buffer(read_buffer_),
+      [this, generation](const boost::system::error_code& ec, std::size_t size) {
+        if (generation != generation_) {
+          return;
+        }
+        if (ec) {
+          fail(ec == asio::error::eof ? "connection to " + name_ + " closed by the server"
+                                      : "connection to " + name_ + " lost: " + ec.message());
+          return;
+        }
+        if (!reader_->feed(read_buffer_.data(), size)) {
+          fail("protocol error from " + name_ + ": " + reader_->error());
+          return;
+        }
+        for (;;) {
+          auto next = reader_->next();
+          if (!next) {
+            if (reader_->failed()) {
+              fail("protocol error from " + name_ + ": " + reader_->error());
+              return;
+            }
+            break;
+          }
+          deliver(std::move(*next));
+          // A callback may have closed or reset this connection.
+          if (generation != generation_) {
+            return;
+          }
+        }
+        read();
+      });
+}
+
+void connection::deliver(reply r) {
+  if (hooks_.on_push) {
+    hooks_.on_push(std::move(r));
+    return;
+  }
+  if (pending_.empty()) {
+    // Replies and requests no longer line up: nothing read from here can be trusted.
+    fail("unexpected reply from " + name_);
+    return;
+  }
+  reply_handler done = std::move(pending_.front());
+  pending_.pop_front();
+  if (done) {
+    done(std::move(r));
+  }
+}
+
+void connection::flush() {
+  if (state_ != state::connected || write_in_flight_ || out_.empty()) {
+    return;
+  }
+  // Everything queued goes out in one write: that is the pipelining.
+  writing_.swap(out_);
+  out_.clear();
+  write_in_flight_ = true;
+  const auto generation = generation_;
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [this, generation](const boost::system::error_code& ec, std::size_t) {
+                      if (generation != generation_) {
+                        return;
+                      }
+                      write_in_flight_ = false;
+                      writing_.clear();
+                      if (ec) {
+                        fail("cannot write to " + name_ + ": " + ec.message());
+                        return;
+                      }
+                      flush();
+                    });
+}
+
+void connection::fail(const std::string& reason) {
+  ++generation_;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  state_ = state::idle;
+  write_in_flight_ = false;
+  out_.clear();
+  writing_.clear();
+  reader_.reset();
+  // Jitter spreads the reconnects of many servers after a Redis restart.
+  const auto half = backoff_ / 2;
+  std::uniform_int_distribution<std::int64_t> spread(0, half.count());
+  next_attempt_ = std::chrono::steady_clock::now() + half +
+                  std::chrono::steady_clock::duration(spread(random_));
+  backoff_ = std::min(backoff_ * 2, max_backoff);
+
+  // Not retried here: the command may have run before the connection dropped.
+  auto failed = std::move(pending_);
+  pending_.clear();
+  const reply error = reply::make_error("unavailable: " + reason);
+  for (auto& done : failed) {
+    if (done) {
+      done(error);
+    }
+  }
+  if (hooks_.on_lost && !closed_) {
+    hooks_.on_lost(reason);
+  }
+}
+
+void connection::close() {
+  if (closed_) {
+    return;
+  }
+  closed_ = true;
+  timer_.cancel();
+  resolver_.cancel();
+  ++generation_;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  state_ = state::idle;
+  auto failed = std::move(pending_);
+  pending_.clear();
+  const reply error = reply::make_error("unavailable: client shut down");
+  for (auto& done : failed) {
+    if (done) {
+      done(error);
+    }
+  }
+}
+
+}  // namespace fun_notes::store::redis::detail

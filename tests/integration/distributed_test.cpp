@@ -1,0 +1,145 @@
+// Distributed mode: two servers on one PostgreSQL and one Redis. Clients on different servers
+// see one gapless order; killing a server loses nothing that it acknowledged.
+#include <sstream>
+
+#include "fixture.hpp"
+#include "pg_test_server.hpp"
+#include "redis_test_server.hpp"
+
+namespace fun_notes::test {
+namespace {
+
+class distributed : public server_test {
+ protected:
+  std::vector<std::string> fleet_args() {
+    if (!redis_) {
+      redis_ = store::redis::testing::redis_deployment::standalone();
+      postgres_url_ = store::testing::fresh_postgres_database();
+    }
+    std::ostringstream urls;
+    for (const auto& u : redis_->urls()) {
+      urls << (urls.tellp() > 0 ? "," : "") << u;
+    }
+    return {"--postgres",    postgres_url_, "--redis",          urls.str(), "--max-op-rate",
+            "100000",        "--max-op-burst", "100000",        "--flush-quiet-ms", "20"};
+  }
+
+  std::unique_ptr<store::redis::testing::redis_deployment> redis_;
+  std::string postgres_url_;
+};
+
+// Reads ops into `view` until it reaches `seq` (throws on a gap or repeat via replica).
+void read_to(ws_client& ws, replica& view, std::int64_t seq) {
+  while (view.seq() < seq) {
+    auto f = ws.next_skipping({"presence", "room_stat"});
+    if (!f) {
+      throw protocol_failure("stopped at seq " + std::to_string(view.seq()) + " of " +
+                             std::to_string(seq));
+    }
+    if (type_of(*f) != "op") {
+      throw protocol_failure("unexpected frame " + to_string(*f));
+    }
+    view.apply(*f);
+  }
+}
+
+// Sends an op and applies every frame up to and including its ack (ops numbered in between
+// by others arrive first).
+json::object send_and_apply_until_ack(ws_client& ws, replica& view, std::string_view room,
+                                      std::string_view cid, json::object op) {
+  ws.send(op_frame(room, cid, std::move(op)));
+  for (;;) {
+    auto f = ws.next_skipping({"presence", "room_stat"});
+    if (!f) {
+      throw protocol_failure("no ack for " + std::string(cid));
+    }
+    if (type_of(*f) != "op") {
+      throw protocol_failure("unexpected frame " + to_string(*f));
+    }
+    view.apply(*f);
+    if (str(*f, "cid") == cid) {
+      return std::move(*f);
+    }
+  }
+}
+
+TEST_F(distributed, clients_on_two_servers_see_one_order_and_a_killed_server_loses_nothing) {
+  auto& a_server = start_server(with_args(fleet_args()));
+  auto& b_server = start_server(with_args(fleet_args()));
+  const user alice = register_user(a_server.port(), "alice");
+  const user bob = register_user(b_server.port(), "bob");  // the same accounts everywhere
+  const std::string room = create_room(a_server.port(), alice, "Fleet", "link");
+
+  auto a = connect_hello(a_server.port(), alice);
+  auto b = connect_hello(b_server.port(), bob);
+  replica a_view;
+  replica b_view;
+  a_view.load(join_snapshot(*a, room));
+  b_view.load(join_snapshot(*b, room));
+  ASSERT_EQ(a_view.seq(), b_view.seq());
+
+  // Both write at once, each to its own server.
+  constexpr int per_writer = 200;
+  for (int i = 0; i < per_writer; ++i) {
+    a->send(op_frame(room, "a" + std::to_string(i),
+                     create_op("a" + std::to_string(i), "from A", i * 1.0)));
+    b->send(op_frame(room, "b" + std::to_string(i),
+                     create_op("b" + std::to_string(i), "from B", i * 1.0 + 0.5)));
+  }
+  const std::int64_t target = a_view.seq() + 2 * per_writer;
+  ASSERT_NO_THROW(read_to(*a, a_view, target));
+  ASSERT_NO_THROW(read_to(*b, b_view, target));
+  EXPECT_EQ(a_view.serialized(), b_view.serialized());
+  EXPECT_EQ(a_view.applied_seqs(), b_view.applied_seqs());
+  EXPECT_EQ(serialized_state(get_notes(b_server.port(), bob, room)), b_view.serialized());
+
+  // A burst on server A, killed mid-way. Every op A acknowledged was published through Redis
+  // before the ack, so B's client receives all of them.
+  int sent = 0;
+  int acked = 0;
+  while (sent < 100) {
+    a->send(op_frame(room, "k" + std::to_string(sent),
+                     update_op("a" + std::to_string(sent % per_writer),
+                               json::object{{"title", "k" + std::to_string(sent)}})));
+    ++sent;
+  }
+  while (acked < 50) {
+    auto f = a->next_skipping({"presence", "room_stat"});
+    ASSERT_TRUE(f.has_value()) << "acks stopped at " << acked;
+    ASSERT_EQ(type_of(*f), "op") << to_string(*f);
+    a_view.apply(*f);
+    if (str(*f, "user") == alice.id) {
+      ++acked;
+    }
+  }
+  a_server.kill();
+  for (auto f = a->next_skipping({"presence", "room_stat"}); f;
+       f = a->next_skipping({"presence", "room_stat"})) {
+    a_view.apply(*f);  // acknowledgements sent before the kill count too
+  }
+  const std::int64_t last_acked = a_view.seq();
+  ASSERT_NO_THROW(read_to(*b, b_view, last_acked));
+
+  // B keeps serving: a new op gets the next seq after everything A numbered.
+  const auto ack = send_and_apply_until_ack(*b, b_view, room, "after-kill", delete_op("b0"));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  EXPECT_GT(int64(ack, "seq"), last_acked);
+
+  // Alice reconnects to B with `since` and gets exactly what she missed.
+  auto a2 = connect_hello(b_server.port(), alice);
+  const auto answer = join(*a2, room, a_view.seq());
+  ASSERT_EQ(type_of(answer), "resume") << to_string(answer);
+  a_view.expect_resume(a_view.seq());
+  ASSERT_NO_THROW(read_to(*a2, a_view, int64(ack, "seq")));
+  ASSERT_NO_THROW(read_to(*b, b_view, int64(ack, "seq")));
+  EXPECT_EQ(a_view.serialized(), b_view.serialized());
+
+  // B stops cleanly (SIGTERM drains its write-behind); a server started afterwards serves the
+  // same state from PostgreSQL and Redis.
+  ASSERT_EQ(b_server.terminate(), 0);
+  auto& c_server = start_server(with_args(fleet_args()));
+  EXPECT_EQ(serialized_state(get_notes(c_server.port(), bob, room)), b_view.serialized());
+}
+
+}  // namespace
+}  // namespace fun_notes::test
