@@ -86,6 +86,7 @@ app::app(server_config cfg)
   wb.quiet = config.flush_quiet;
   wb.max_delay = config.flush_max;
   wb.hard_cap = config.unpersisted_hard_cap;
+  wb.owner = instance_id;
   write_behind = std::make_unique<persist::write_behind>(*cold, *hot, wb,
                                                          [this](const persist::flush_report& r) {
                                                            if (r.ops > 0 && !r.stale) {

@@ -30,7 +30,49 @@ void touched_ids(const core::op& o, std::set<std::string>& out) {
 
 }  // namespace
 
-flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id) {
+namespace {
+
+flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
+                          const std::string& room_id);
+
+// Frees the lease however the flush ends; a crash leaves it to expire.
+class lease_guard {
+ public:
+  lease_guard(store::hot_log& hot, const std::string& room_id, const std::string& owner)
+      : hot_(hot), room_id_(room_id), owner_(owner) {}
+  ~lease_guard() {
+    try {
+      hot_.release_lease(room_id_, owner_);
+    } catch (const std::exception& e) {
+      spdlog::warn("room {}: lease not released ({}); it expires by itself", room_id_, e.what());
+    }
+  }
+  lease_guard(const lease_guard&) = delete;
+  lease_guard& operator=(const lease_guard&) = delete;
+
+ private:
+  store::hot_log& hot_;
+  const std::string& room_id_;
+  const std::string& owner_;
+};
+
+}  // namespace
+
+flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id,
+                        const std::string& owner, std::chrono::milliseconds lease_ttl) {
+  if (!hot.try_lease(room_id, owner, lease_ttl)) {
+    flush_report report;
+    report.leased_elsewhere = true;
+    return report;
+  }
+  lease_guard guard(hot, room_id, owner);
+  return flush_leased(cold, hot, room_id);
+}
+
+namespace {
+
+flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
+                          const std::string& room_id) {
   flush_report report;
   auto meta = cold.find_room(room_id);
   if (!meta) {
@@ -87,6 +129,8 @@ flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std:
   return report;
 }
 
+}  // namespace
+
 write_behind::write_behind(store::cold_store& cold, store::hot_log& hot,
                            write_behind_options options,
                            std::function<void(const flush_report&)> on_flush)
@@ -102,6 +146,7 @@ void write_behind::start() {
     const auto now = clock::now();
     dirty_[room_id] = room_state{now, now, true};
   }
+  next_sweep_ = clock::now() + options_.sweep_interval;
   for (unsigned i = 0; i < std::max(1U, options_.workers); ++i) {
     threads_.emplace_back([this] { run(); });
   }
@@ -125,8 +170,15 @@ void write_behind::note_append(const std::string& room_id, std::int64_t seq,
 void write_behind::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
+    if (clock::now() >= next_sweep_) {
+      next_sweep_ = clock::now() + options_.sweep_interval;
+      lock.unlock();
+      sweep();
+      lock.lock();
+      continue;
+    }
     const auto now = clock::now();
-    auto next_due = clock::time_point::max();
+    auto next_due = next_sweep_;
     std::string ready;
     for (const auto& [room_id, st] : dirty_) {
       if (in_flight_.count(room_id) != 0) {
@@ -142,11 +194,7 @@ void write_behind::run() {
       next_due = std::min(next_due, due);
     }
     if (ready.empty()) {
-      if (next_due == clock::time_point::max()) {
-        cv_.wait(lock);
-      } else {
-        cv_.wait_until(lock, next_due);
-      }
+      cv_.wait_until(lock, next_due);
       continue;
     }
     // Ops appended from here on start a new debounce window for the room.
@@ -166,9 +214,31 @@ void write_behind::run() {
   }
 }
 
+// Rooms the HotLog holds unflushed that no append here scheduled: another server died with
+// them, or this one restarted. They are flushed after the quiet period like any other.
+void write_behind::sweep() {
+  std::vector<std::string> rooms;
+  try {
+    rooms = hot_.dirty_rooms();
+  } catch (const std::exception& e) {
+    spdlog::warn("dirty-room sweep failed: {}", e.what());
+    return;
+  }
+  const auto now = clock::now();
+  std::lock_guard lock(mutex_);
+  for (const auto& room_id : rooms) {
+    if (in_flight_.count(room_id) == 0) {
+      dirty_.try_emplace(room_id, room_state{now, now, false});
+    }
+  }
+}
+
 bool write_behind::flush_one(const std::string& room_id) {
   try {
-    auto report = flush_room(cold_, hot_, room_id);
+    auto report = flush_room(cold_, hot_, room_id, options_.owner, options_.lease_ttl);
+    if (report.leased_elsewhere) {
+      return false;  // another server is on it: look again after the quiet period
+    }
     if (on_flush_) {
       on_flush_(report);
     }

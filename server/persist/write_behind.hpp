@@ -22,18 +22,26 @@ struct write_behind_options {
   std::chrono::milliseconds max_delay{30000};
   std::int64_t hard_cap = 10000;  // unpersisted ops that force a flush at once
   unsigned workers = 1;
+  std::string owner = "local";             // this server in the fleet's flush leases
+  std::chrono::milliseconds lease_ttl{30000};
+  // How often the HotLog is asked for rooms left unflushed (by a crashed server, say).
+  std::chrono::milliseconds sweep_interval{30000};
 };
 
 struct flush_report {
   std::int64_t ops = 0;            // ops folded
   std::int64_t notes_written = 0;  // rows upserted + deleted
   bool stale = false;              // someone else had already persisted the range
+  bool leased_elsewhere = false;   // another worker of the fleet is flushing the room
 };
 
 // Folding one range: the notes it touches are read from the ColdStore, the ops applied with
 // the shared apply function, and the final values written in ONE guarded transaction; then the
 // HotLog learns the persisted seq (and trims). Safe to repeat after a crash at any point.
-flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id);
+// Runs under the room's flush lease; without it, nothing is done (leased_elsewhere).
+flush_report flush_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id,
+                        const std::string& owner = "local",
+                        std::chrono::milliseconds lease_ttl = std::chrono::milliseconds(30000));
 
 class write_behind {
  public:
@@ -58,6 +66,7 @@ class write_behind {
     bool urgent = false;
   };
   void run();
+  void sweep();
   bool flush_one(const std::string& room_id);
 
   store::cold_store& cold_;
@@ -70,6 +79,7 @@ class write_behind {
   std::map<std::string, room_state> dirty_;
   std::set<std::string> in_flight_;  // a room is flushed by one worker at a time
   bool stopping_ = false;
+  clock::time_point next_sweep_{};
   std::vector<std::thread> threads_;
 };
 

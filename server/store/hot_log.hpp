@@ -1,6 +1,7 @@
 // HotLog port: per-room gapless seq, the recent op log and write-behind bookkeeping.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,6 +68,14 @@ class hot_log {
   virtual void set_persisted(std::string_view room_id, std::int64_t seq) = 0;
   // Rooms whose head seq is above their persisted seq (what a crash may have left unflushed).
   virtual std::vector<std::string> dirty_rooms() = 0;
+
+  // The flush lease: one worker of the whole fleet folds a room at a time. try_lease is true
+  // when `owner` now holds the room's lease (taken, or already its own; the expiry restarts);
+  // a lease whose holder died frees itself after `ttl`. release_lease frees it only for its
+  // owner.
+  virtual bool try_lease(std::string_view room_id, std::string_view owner,
+                         std::chrono::milliseconds ttl) = 0;
+  virtual void release_lease(std::string_view room_id, std::string_view owner) = 0;
 };
 
 }  // namespace fun_notes::store

@@ -992,6 +992,28 @@ TEST_P(hot_log_conformance, the_log_survives_a_restart) {
   EXPECT_EQ(next->persisted_seq, 25);
 }
 
+TEST_P(hot_log_conformance, one_owner_holds_a_room_flush_lease_at_a_time) {
+  using std::chrono::milliseconds;
+  EXPECT_TRUE(log().try_lease("r", "server-a", milliseconds(60000)));
+  EXPECT_TRUE(log().try_lease("r", "server-a", milliseconds(60000)));  // renewing one's own
+  EXPECT_FALSE(log().try_lease("r", "server-b", milliseconds(60000)));
+  EXPECT_TRUE(log().try_lease("other-room", "server-b", milliseconds(60000)));
+  log().release_lease("r", "server-b");  // not the holder: nothing happens
+  EXPECT_FALSE(log().try_lease("r", "server-b", milliseconds(60000)));
+  log().release_lease("r", "server-a");
+  EXPECT_TRUE(log().try_lease("r", "server-b", milliseconds(60000)));
+}
+
+TEST_P(hot_log_conformance, a_lease_whose_holder_died_expires) {
+  using std::chrono::milliseconds;
+  ASSERT_TRUE(log().try_lease("r", "crashed", milliseconds(50)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!log().try_lease("r", "survivor", milliseconds(60000))) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the lease never expired";
+    std::this_thread::yield();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     adapters, hot_log_conformance,
     ::testing::Values(hot_log_adapter{"memory",

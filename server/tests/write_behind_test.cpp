@@ -110,6 +110,24 @@ TEST_F(WriteBehind, StoredStateEqualsTheReplayedLog) {
   EXPECT_EQ(stored.find("a")->current_index, 10.0);
 }
 
+TEST_F(WriteBehind, OnlyTheLeaseHolderFlushes) {
+  append(create("n1", "t", 1.0));
+  ASSERT_TRUE(hot.try_lease("r1", "other-server", 1h));
+  auto blocked = flush_room(cold, hot, "r1", "this-server");
+  EXPECT_TRUE(blocked.leased_elsewhere);
+  EXPECT_EQ(cold.load_snapshot("r1")->meta.last_seq, 0);
+  EXPECT_EQ(hot.dirty_rooms(), std::vector<std::string>{"r1"});
+
+  hot.release_lease("r1", "this-server");  // not its lease: no effect
+  EXPECT_TRUE(flush_room(cold, hot, "r1", "this-server").leased_elsewhere);
+  hot.release_lease("r1", "other-server");
+  auto done = flush_room(cold, hot, "r1", "this-server");
+  EXPECT_FALSE(done.leased_elsewhere);
+  EXPECT_EQ(done.ops, 1);
+  // The flush gave its lease back.
+  EXPECT_TRUE(hot.try_lease("r1", "other-server", 1h));
+}
+
 TEST_F(WriteBehind, UnflushedLogIsNeverTrimmed) {
   for (int i = 0; i < 500; ++i) {
     append(create("n" + std::to_string(i), "t", i));

@@ -8,6 +8,7 @@
 
 #include "store/bus.hpp"
 #include "store/hot_log.hpp"
+#include "store/local_leases.hpp"
 
 namespace fun_notes::store {
 
@@ -22,6 +23,13 @@ class memory_hot_log final : public hot_log {
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
   std::vector<std::string> dirty_rooms() override;
+  bool try_lease(std::string_view room_id, std::string_view owner,
+                 std::chrono::milliseconds ttl) override {
+    return leases_.try_lease(room_id, owner, ttl);
+  }
+  void release_lease(std::string_view room_id, std::string_view owner) override {
+    leases_.release(room_id, owner);
+  }
 
   // For tests of the `unavailable` path: while set, appends fail and number nothing.
   void set_failing(bool failing);
@@ -48,6 +56,7 @@ class memory_hot_log final : public hot_log {
   bool failing_ = false;
   std::deque<delivery> deliveries_;
   bool delivering_ = false;  // a thread is draining `deliveries_`
+  local_leases leases_;  // one process: the fleet is this process
 };
 
 }  // namespace fun_notes::store

@@ -251,6 +251,43 @@ std::vector<std::string> redis_hot_log::dirty_rooms() {
   return out;
 }
 
+namespace {
+std::string lease_key(std::string_view room_id) { return "room:lease:" + tag(room_id); }
+
+// KEYS: lease. ARGV: owner, ttl ms. Take a free lease, or renew one's own.
+constexpr const char* lease_lua = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+)lua";
+
+// KEYS: lease. ARGV: owner. Only the holder frees it.
+constexpr const char* release_lua = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+)lua";
+}  // namespace
+
+bool redis_hot_log::try_lease(std::string_view room_id, std::string_view owner,
+                              std::chrono::milliseconds ttl) {
+  const auto key = lease_key(room_id);
+  auto r = checked(client_.command(key, {"EVAL", lease_lua, "1", key, std::string(owner),
+                                         std::to_string(ttl.count())}),
+                   "try_lease");
+  return r.is_integer() && r.integer == 1;
+}
+
+void redis_hot_log::release_lease(std::string_view room_id, std::string_view owner) {
+  const auto key = lease_key(room_id);
+  checked(client_.command(key, {"EVAL", release_lua, "1", key, std::string(owner)}),
+          "release_lease");
+}
+
 std::string redis_channel(std::string_view bus_channel) {
   constexpr std::string_view prefix = "room:";
   if (bus_channel.substr(0, prefix.size()) == prefix) {

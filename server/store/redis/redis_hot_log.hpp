@@ -33,6 +33,9 @@ class redis_hot_log final : public hot_log {
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
   std::vector<std::string> dirty_rooms() override;
+  bool try_lease(std::string_view room_id, std::string_view owner,
+                 std::chrono::milliseconds ttl) override;
+  void release_lease(std::string_view room_id, std::string_view owner) override;
 
  private:
   struct script {

@@ -11,6 +11,7 @@
 
 #include "store/bus.hpp"
 #include "store/hot_log.hpp"
+#include "store/local_leases.hpp"
 #include "store/sqlite/sqlite_db.hpp"
 
 namespace fun_notes::store {
@@ -30,6 +31,13 @@ class sqlite_hot_log final : public hot_log {
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
   std::vector<std::string> dirty_rooms() override;
+  bool try_lease(std::string_view room_id, std::string_view owner,
+                 std::chrono::milliseconds ttl) override {
+    return leases_.try_lease(room_id, owner, ttl);
+  }
+  void release_lease(std::string_view room_id, std::string_view owner) override {
+    leases_.release(room_id, owner);
+  }
 
  private:
   struct pending_append {
@@ -67,6 +75,7 @@ class sqlite_hot_log final : public hot_log {
   bool stopping_ = false;
   bool stopped_ = false;  // the appender has exited; appends fail from now on
   std::thread appender_;
+  local_leases leases_;  // one process: the fleet is this process
 };
 
 }  // namespace fun_notes::store
