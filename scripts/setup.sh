@@ -11,6 +11,7 @@ packages=(
   sqlite3 curl procps
   postgresql libpq-dev
   redis-server redis-tools libhiredis-dev
+  haproxy
 )
 
 missing=()

@@ -11,7 +11,7 @@ namespace {
 
 class distributed : public server_test {
  protected:
-  std::vector<std::string> fleet_args() {
+  std::vector<std::string> fleet_args(const std::string& flush_quiet_ms = "20") {
     if (!redis_) {
       redis_ = store::redis::testing::redis_deployment::standalone();
       postgres_url_ = store::testing::fresh_postgres_database();
@@ -21,7 +21,7 @@ class distributed : public server_test {
       urls << (urls.tellp() > 0 ? "," : "") << u;
     }
     return {"--postgres",    postgres_url_, "--redis",          urls.str(), "--max-op-rate",
-            "100000",        "--max-op-burst", "100000",        "--flush-quiet-ms", "20"};
+            "100000",        "--max-op-burst", "100000",        "--flush-quiet-ms", flush_quiet_ms};
   }
 
   std::unique_ptr<store::redis::testing::redis_deployment> redis_;
@@ -139,6 +139,50 @@ TEST_F(distributed, clients_on_two_servers_see_one_order_and_a_killed_server_los
   ASSERT_EQ(b_server.terminate(), 0);
   auto& c_server = start_server(with_args(fleet_args()));
   EXPECT_EQ(serialized_state(get_notes(c_server.port(), bob, room)), b_view.serialized());
+}
+
+TEST_F(distributed, a_client_joining_mid_burst_gets_snapshot_plus_gap_with_persistence_held_back) {
+  // Persistence held back: nothing reaches PostgreSQL during the test, so a join must be served
+  // from the (empty) snapshot plus every op of the gap from Redis, while writes keep coming.
+  auto args = fleet_args("3600000");
+  args.push_back("--flush-max-ms");
+  args.push_back("3600000");
+  auto& writer_server = start_server(with_args(args));
+  auto& joiner_server = start_server(with_args(args));
+  const user alice = register_user(writer_server.port(), "alice");
+  const user bob = register_user(joiner_server.port(), "bob");
+  const std::string room = create_room(writer_server.port(), alice, "Note D", "link");
+
+  auto w = connect_hello(writer_server.port(), alice);
+  replica writer_view;
+  writer_view.load(join_snapshot(*w, room));
+  constexpr int total = 600;
+  int sent = 0;
+  auto send_some = [&](int n) {
+    for (int i = 0; i < n && sent < total; ++i, ++sent) {
+      const std::string id = "n" + std::to_string(sent % 50);
+      w->send(op_frame(room, "w" + std::to_string(sent),
+                       sent < 50 ? create_op(id, "t", sent * 1.0)
+                                 : update_op(id, json::object{{"title", std::to_string(sent)}})));
+    }
+  };
+  send_some(300);
+  ASSERT_NO_THROW(read_to(*w, writer_view, 100));  // the burst is under way
+
+  // Bob joins on the other server while ops are still being numbered.
+  auto b = connect_hello(joiner_server.port(), bob);
+  replica joiner_view;
+  joiner_view.load(join_snapshot(*b, room));
+  // Nothing is in PostgreSQL, so every op up to the snapshot came from the Redis gap, and the
+  // ones after it arrive live.
+  EXPECT_GE(joiner_view.seq(), 100);
+  EXPECT_LT(joiner_view.seq(), total);
+  send_some(total);
+  ASSERT_NO_THROW(read_to(*w, writer_view, total));
+  ASSERT_NO_THROW(read_to(*b, joiner_view, total));  // throws on any gap or repeat
+  EXPECT_EQ(joiner_view.serialized(), writer_view.serialized());
+  EXPECT_EQ(serialized_state(get_notes(joiner_server.port(), bob, room)),
+            writer_view.serialized());
 }
 
 }  // namespace
