@@ -1,6 +1,8 @@
 // Distributed mode: two servers on one PostgreSQL and one Redis. Clients on different servers
 // see one gapless order; killing a server loses nothing that it acknowledged.
+#include <chrono>
 #include <sstream>
+#include <thread>
 
 #include "fixture.hpp"
 #include "pg_test_server.hpp"
@@ -183,6 +185,44 @@ TEST_F(distributed, a_client_joining_mid_burst_gets_snapshot_plus_gap_with_persi
   EXPECT_EQ(joiner_view.serialized(), writer_view.serialized());
   EXPECT_EQ(serialized_state(get_notes(joiner_server.port(), bob, room)),
             writer_view.serialized());
+}
+
+TEST_F(distributed, an_idle_rooms_redis_keys_expire_and_postgres_still_has_everything) {
+  // A 1-second sliding TTL: once the room is flushed and idle, Redis forgets it.
+  auto args = fleet_args();
+  args.push_back("--redis-ttl");
+  args.push_back("1");
+  auto& server = start_server(with_args(args));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Idle", "private");
+  replica view;
+  {
+    auto a = connect_hello(server.port(), alice);
+    view.load(join_snapshot(*a, room));
+    for (int i = 0; i < 10; ++i) {
+      const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
+                                        create_op("n" + std::to_string(i), "kept", i * 1.0));
+      ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+      view.apply(ack);
+    }
+  }
+  const std::string seq_key = "room:seq:{" + room + "}";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (redis_->node(0).command({"EXISTS", seq_key}).integer != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the room's keys never expired";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+  EXPECT_EQ(redis_->node(0).command({"EXISTS", "room:updates:{" + room + "}"}).integer, 0);
+
+  // A server that never saw the room serves it whole from PostgreSQL, and numbering goes on.
+  auto& fresh = start_server(with_args(fleet_args()));
+  auto a = connect_hello(fresh.port(), alice);
+  const auto snap = join_snapshot(*a, room);
+  EXPECT_EQ(int64(snap, "seq"), view.seq());
+  EXPECT_EQ(serialized_state(snap), view.serialized());
+  const auto ack = send_op_and_wait(*a, room, "later", delete_op("n0"));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  EXPECT_EQ(int64(ack, "seq"), view.seq() + 1);
 }
 
 }  // namespace
