@@ -7,7 +7,8 @@
 #   deploy/fleet.sh stop        stop everything and remove the state dir
 #
 # Environment: FLEET_PORT (HAProxy's port, default 8080), FLEET_DIR (state dir: pids, ports,
-# logs, data; default /tmp/fun-notes-fleet), FUN_NOTES_SERVER_BIN (default build/bin/...).
+# logs, data; default /tmp/fun-notes-fleet), FUN_NOTES_SERVER_BIN (default build/bin/...),
+# FLEET_SERVER_ARGS (extra flags for every server, e.g. "--max-op-rate 1000" for benchmarks).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -120,7 +121,7 @@ start_server() {
   mkdir -p "$dir/data"
   "$server_bin" --host 127.0.0.1 --port 0 --port-file "$dir/port" --data "$dir/data" \
     --postgres "$(cat "$fleet_dir/postgres.url")" --redis "$(cat "$fleet_dir/redis.urls")" \
-    --jwt-secret-file "$fleet_dir/jwt-secret" --log-level warn \
+    --jwt-secret-file "$fleet_dir/jwt-secret" --log-level warn ${FLEET_SERVER_ARGS:-} \
     >"$fleet_dir/logs/server$i.log" 2>&1 &
   echo $! >"$fleet_dir/pids/server$i"
   wait_for "fun-notes-server $i (port file)" listening "$!" "$dir/port" "server$i"

@@ -30,21 +30,6 @@ class distributed : public server_test {
   std::string postgres_url_;
 };
 
-// Reads ops into `view` until it reaches `seq` (throws on a gap or repeat via replica).
-void read_to(ws_client& ws, replica& view, std::int64_t seq) {
-  while (view.seq() < seq) {
-    auto f = ws.next_skipping({"presence", "room_stat"});
-    if (!f) {
-      throw protocol_failure("stopped at seq " + std::to_string(view.seq()) + " of " +
-                             std::to_string(seq));
-    }
-    if (type_of(*f) != "op") {
-      throw protocol_failure("unexpected frame " + to_string(*f));
-    }
-    view.apply(*f);
-  }
-}
-
 // Sends an op and applies every frame up to and including its ack (ops numbered in between
 // by others arrive first).
 json::object send_and_apply_until_ack(ws_client& ws, replica& view, std::string_view room,
@@ -89,8 +74,8 @@ TEST_F(distributed, clients_on_two_servers_see_one_order_and_a_killed_server_los
                      create_op("b" + std::to_string(i), "from B", i * 1.0 + 0.5)));
   }
   const std::int64_t target = a_view.seq() + 2 * per_writer;
-  ASSERT_NO_THROW(read_to(*a, a_view, target));
-  ASSERT_NO_THROW(read_to(*b, b_view, target));
+  ASSERT_NO_THROW(read_ops_to(*a, a_view, target));
+  ASSERT_NO_THROW(read_ops_to(*b, b_view, target));
   EXPECT_EQ(a_view.serialized(), b_view.serialized());
   EXPECT_EQ(a_view.applied_seqs(), b_view.applied_seqs());
   EXPECT_EQ(serialized_state(get_notes(b_server.port(), bob, room)), b_view.serialized());
@@ -120,7 +105,7 @@ TEST_F(distributed, clients_on_two_servers_see_one_order_and_a_killed_server_los
     a_view.apply(*f);  // acknowledgements sent before the kill count too
   }
   const std::int64_t last_acked = a_view.seq();
-  ASSERT_NO_THROW(read_to(*b, b_view, last_acked));
+  ASSERT_NO_THROW(read_ops_to(*b, b_view, last_acked));
 
   // B keeps serving: a new op gets the next seq after everything A numbered.
   const auto ack = send_and_apply_until_ack(*b, b_view, room, "after-kill", delete_op("b0"));
@@ -132,8 +117,8 @@ TEST_F(distributed, clients_on_two_servers_see_one_order_and_a_killed_server_los
   const auto answer = join(*a2, room, a_view.seq());
   ASSERT_EQ(type_of(answer), "resume") << to_string(answer);
   a_view.expect_resume(a_view.seq());
-  ASSERT_NO_THROW(read_to(*a2, a_view, int64(ack, "seq")));
-  ASSERT_NO_THROW(read_to(*b, b_view, int64(ack, "seq")));
+  ASSERT_NO_THROW(read_ops_to(*a2, a_view, int64(ack, "seq")));
+  ASSERT_NO_THROW(read_ops_to(*b, b_view, int64(ack, "seq")));
   EXPECT_EQ(a_view.serialized(), b_view.serialized());
 
   // B stops cleanly (SIGTERM drains its write-behind); a server started afterwards serves the
@@ -169,7 +154,7 @@ TEST_F(distributed, a_client_joining_mid_burst_gets_snapshot_plus_gap_with_persi
     }
   };
   send_some(300);
-  ASSERT_NO_THROW(read_to(*w, writer_view, 100));  // the burst is under way
+  ASSERT_NO_THROW(read_ops_to(*w, writer_view, 100));  // the burst is under way
 
   // Bob joins on the other server while ops are still being numbered.
   auto b = connect_hello(joiner_server.port(), bob);
@@ -180,8 +165,8 @@ TEST_F(distributed, a_client_joining_mid_burst_gets_snapshot_plus_gap_with_persi
   EXPECT_GE(joiner_view.seq(), 100);
   EXPECT_LT(joiner_view.seq(), total);
   send_some(total);
-  ASSERT_NO_THROW(read_to(*w, writer_view, total));
-  ASSERT_NO_THROW(read_to(*b, joiner_view, total));  // throws on any gap or repeat
+  ASSERT_NO_THROW(read_ops_to(*w, writer_view, total));
+  ASSERT_NO_THROW(read_ops_to(*b, joiner_view, total));  // throws on any gap or repeat
   EXPECT_EQ(joiner_view.serialized(), writer_view.serialized());
   EXPECT_EQ(serialized_state(get_notes(joiner_server.port(), bob, room)),
             writer_view.serialized());

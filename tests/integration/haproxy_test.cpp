@@ -209,20 +209,6 @@ session hello(std::uint16_t port, const user& u) {
   return s;
 }
 
-void read_to(ws_client& ws, replica& view, std::int64_t seq) {
-  while (view.seq() < seq) {
-    auto f = ws.next_skipping({"presence", "room_stat"});
-    if (!f) {
-      throw protocol_failure("stopped at seq " + std::to_string(view.seq()) + " of " +
-                             std::to_string(seq));
-    }
-    if (type_of(*f) != "op") {
-      throw protocol_failure("unexpected frame " + to_string(*f));
-    }
-    view.apply(*f);
-  }
-}
-
 class haproxy_fleet : public server_test {
  protected:
   std::vector<std::string> fleet_args() {
@@ -307,8 +293,8 @@ TEST_F(haproxy_fleet, clients_spread_over_servers_and_survive_a_killed_server) {
                         create_op("b" + std::to_string(i), "from B", i * 1.0 + 0.5)));
   }
   const std::int64_t target = a_view.seq() + 2 * per_writer;
-  ASSERT_NO_THROW(read_to(*a.ws, a_view, target));
-  ASSERT_NO_THROW(read_to(*b.ws, b_view, target));
+  ASSERT_NO_THROW(read_ops_to(*a.ws, a_view, target));
+  ASSERT_NO_THROW(read_ops_to(*b.ws, b_view, target));
   EXPECT_EQ(a_view.serialized(), b_view.serialized());
 
   // A burst from A; A's server is killed once half of it is acknowledged.
@@ -342,7 +328,7 @@ TEST_F(haproxy_fleet, clients_spread_over_servers_and_survive_a_killed_server) {
   }
   ASSERT_TRUE(a.ws->is_closed()) << "the client of the killed server was not disconnected";
   const std::int64_t last_applied = a_view.seq();
-  ASSERT_NO_THROW(read_to(*b.ws, b_view, last_applied));
+  ASSERT_NO_THROW(read_ops_to(*b.ws, b_view, last_applied));
 
   // A reconnects through HAProxy until it is routed to the live server (HAProxy retries a
   // refused connection elsewhere, and the health check takes the dead one out of rotation).
@@ -383,7 +369,7 @@ TEST_F(haproxy_fleet, clients_spread_over_servers_and_survive_a_killed_server) {
     }
   }
   ASSERT_GT(int64(ack, "seq"), last_applied);
-  ASSERT_NO_THROW(read_to(*a2.ws, a_view, int64(ack, "seq")));
+  ASSERT_NO_THROW(read_ops_to(*a2.ws, a_view, int64(ack, "seq")));
   EXPECT_EQ(a_view.serialized(), b_view.serialized());
   EXPECT_EQ(a_view.seq(), int64(ack, "seq"));
 

@@ -276,6 +276,10 @@ class replica {
   bool loaded_ = false;
 };
 
+// Applies op frames to `view` until it reaches `seq`, skipping presence and room_stat; throws
+// protocol_failure on a timeout, another frame type, or (via replica) a gap or a repeat.
+void read_ops_to(ws_client& ws, replica& view, std::int64_t seq);
+
 // serialize_state of a GET /api/rooms/{id}/notes body or snapshot.
 std::string serialized_state(const json::object& snapshot_or_notes);
 

@@ -324,6 +324,20 @@ std::string replica::serialized() const {
   return core::serialize_state(state_);
 }
 
+void read_ops_to(ws_client& ws, replica& view, std::int64_t seq) {
+  while (view.seq() < seq) {
+    auto f = ws.next_skipping({"presence", "room_stat"});
+    if (!f) {
+      throw protocol_failure("stopped at seq " + std::to_string(view.seq()) + " of " +
+                             std::to_string(seq));
+    }
+    if (type_of(*f) != "op") {
+      throw protocol_failure("unexpected frame " + to_string(*f));
+    }
+    view.apply(*f);
+  }
+}
+
 std::string serialized_state(const json::object& snapshot_or_notes) {
   return core::serialize_state(state_of(snapshot_or_notes));
 }
