@@ -357,9 +357,13 @@ std::unique_ptr<subscription> redis_bus::subscribe(std::string channel, handler 
 }
 
 void redis_bus::publish(std::string_view channel, bus_message message) {
+  if (in_flight_->fetch_add(1) >= max_in_flight) {
+    in_flight_->fetch_sub(1);
+    return;
+  }
   const std::string ch = redis_channel(channel);
   client_.async_command(ch, {"SPUBLISH", ch, std::to_string(message.seq) + "\n" + *message.frame},
-                        [](const redis::reply&) {});
+                        [in_flight = in_flight_](const redis::reply&) { in_flight->fetch_sub(1); });
 }
 
 }  // namespace fun_notes::store

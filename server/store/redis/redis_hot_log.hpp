@@ -2,6 +2,7 @@
 // sharded Pub/Sub.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -56,14 +57,20 @@ class redis_hot_log final : public hot_log {
 // "<seq>\n<frame>".
 class redis_bus final : public bus {
  public:
-  explicit redis_bus(redis::client& client) : client_(client) {}
+  explicit redis_bus(redis::client& client)
+      : client_(client), in_flight_(std::make_shared<std::atomic<std::int64_t>>(0)) {}
 
   std::unique_ptr<subscription> subscribe(std::string channel, handler on_message,
                                           std::function<void()> on_confirmed) override;
+  // Best effort: ops never come this way (the append script publishes them); stats and the
+  // like are dropped while Redis has max_in_flight publications unanswered.
   void publish(std::string_view channel, bus_message message) override;
+
+  static constexpr std::int64_t max_in_flight = 10000;
 
  private:
   redis::client& client_;
+  std::shared_ptr<std::atomic<std::int64_t>> in_flight_;  // shared with reply callbacks
 };
 
 // The Redis channel of a bus channel name ("room:R" → "room:{R}").
