@@ -14,6 +14,7 @@
 #include "store/postgres/postgres_cold_store.hpp"
 #include "store/redis/redis_client.hpp"
 #include "store/redis/redis_hot_log.hpp"
+#include "store/redis/redis_presence.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
 
@@ -66,6 +67,7 @@ app::app(server_config cfg)
     redis_options.keep_recent = config.hot_log_keep;
     redis_options.ttl_seconds = config.redis_ttl_seconds;
     hot = std::make_unique<store::redis_hot_log>(*redis, redis_options);
+    presence = std::make_unique<store::redis_presence>(*redis);
   } else {
     hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);
   }

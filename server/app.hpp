@@ -14,6 +14,7 @@
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
 #include "store/hot_log.hpp"
+#include "store/presence.hpp"
 
 namespace fun_notes::server {
 
@@ -62,6 +63,9 @@ struct app {
   std::unique_ptr<store::hot_log> hot;
   // Set in distributed mode; `bus` and `hot` use it.
   std::unique_ptr<store::redis::client> redis;
+  // Distributed mode only: who is in each room on every server. Null: this process is the
+  // whole fleet and each hub's own sessions are the truth.
+  std::unique_ptr<store::presence_store> presence;
   std::unique_ptr<auth::token_service> tokens;
   // Destruction runs bottom-up: the services below go while `io` still exists (their timers
   // need it), then `io` with its pending handlers, which may own the last reference to a hub

@@ -22,6 +22,9 @@ struct server_config {
   // SQLite op log in data_dir and an in-process bus.
   std::string redis_urls;
   std::int64_t redis_ttl_seconds = 6 * 3600;
+  // Distributed presence: each server renews its users' entry every third of this; a crashed
+  // server's users drop out after it.
+  std::chrono::milliseconds presence_ttl{30000};
   std::string web_dir;  // static web build; empty = look for web/dist next to the binary
   std::string log_level = "info";
   unsigned threads = 0;  // io threads; 0 = one per core

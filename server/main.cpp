@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   std::int64_t quiet_ms = cfg.flush_quiet.count();
   std::int64_t max_ms = cfg.flush_max.count();
   std::int64_t idle_ms = cfg.room_idle.count();
+  std::int64_t presence_ttl_ms = cfg.presence_ttl.count();
+  cli.add_option("--presence-ttl-ms", presence_ttl_ms,
+                 "Distributed mode: a crashed server's users leave presence after this");
   cli.add_option("--hello-timeout-ms", hello_ms, "Time allowed for the hello frame");
   cli.add_option("--flush-quiet-ms", quiet_ms, "Write-behind: flush after this quiet period");
   cli.add_option("--flush-max-ms", max_ms, "Write-behind: flush at most this long after an op");
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
   cfg.flush_quiet = std::chrono::milliseconds(quiet_ms);
   cfg.flush_max = std::chrono::milliseconds(max_ms);
   cfg.room_idle = std::chrono::milliseconds(idle_ms);
+  cfg.presence_ttl = std::chrono::milliseconds(presence_ttl_ms);
   cfg.jwt_secret = env_or("FUN_NOTES_JWT_SECRET", "");
 
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));

@@ -6,6 +6,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include "app.hpp"
 #include "rooms/dashboard.hpp"
@@ -26,7 +28,8 @@ room_hub::room_hub(app& a, std::string room_id)
       strand_(asio::make_strand(a.io)),
       presence_gate_{boost::asio::steady_timer(strand_)},
       stats_gate_{boost::asio::steady_timer(strand_)},
-      idle_timer_(strand_) {}
+      idle_timer_(strand_),
+      heartbeat_timer_(strand_) {}
 
 room_hub::~room_hub() = default;
 
@@ -120,6 +123,10 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
   }
   schedule_stats();
   schedule_idle_check();
+  if (first_load && app_.presence) {
+    sync_presence(false, false);
+    schedule_heartbeat();
+  }
 }
 
 void room_hub::on_bus(const store::bus_message& m) {
@@ -131,6 +138,13 @@ void room_hub::on_bus(const store::bus_message& m) {
 }
 
 void room_hub::apply_live(const store::bus_message& m) {
+  if (m.seq == 0) {
+    // Not an op: another server's users changed here.
+    if (app_.presence) {
+      sync_presence(false, false);
+    }
+    return;
+  }
   if (m.seq <= state_.seq()) {
     return;  // already in the snapshot this hub was built from
   }
@@ -196,7 +210,7 @@ void room_hub::answer_join(pending_join j) {
   const bool new_user = user.second == 0;
   user.first = j.who.user_name;
   ++user.second;
-  active_users_ = static_cast<std::int64_t>(users_.size());
+  refresh_active_users();
   if (!can_resume) {
     j.sink->deliver(make_frame(snapshot_frame(meta_, j.who.role, stats(), state_)));
   }
@@ -228,7 +242,7 @@ void room_hub::drop_session(session_sink* sink) {
   sessions_.erase(it);
   if (user != users_.end() && --user->second.second <= 0) {
     users_.erase(user);
-    active_users_ = static_cast<std::int64_t>(users_.size());
+    refresh_active_users();
     schedule_presence();
     schedule_stats();
   }
@@ -271,11 +285,24 @@ void room_hub::fail_pending(const std::string& message) {
   pending_.clear();
 }
 
-std::string room_hub::presence_frame() const {
-  std::vector<std::pair<std::string, std::string>> users;  // (name, id) for a stable order
-  users.reserve(users_.size());
+store::user_set room_hub::present_users() const {
+  store::user_set users = fleet_users_;
   for (const auto& [id, entry] : users_) {
-    users.emplace_back(entry.first, id);
+    users.insert_or_assign(id, entry.first);
+  }
+  return users;
+}
+
+void room_hub::refresh_active_users() {
+  active_users_ = static_cast<std::int64_t>(present_users().size());
+}
+
+std::string room_hub::presence_frame() const {
+  const auto present = present_users();
+  std::vector<std::pair<std::string, std::string>> users;  // (name, id) for a stable order
+  users.reserve(present.size());
+  for (const auto& [id, name] : present) {
+    users.emplace_back(name, id);
   }
   std::sort(users.begin(), users.end());
   boost::json::array list;
@@ -285,7 +312,7 @@ std::string room_hub::presence_frame() const {
   boost::json::object o;
   o["type"] = "presence";
   o["room"] = room_id_;
-  o["active_user_count"] = static_cast<std::int64_t>(users_.size());
+  o["active_user_count"] = static_cast<std::int64_t>(users.size());
   o["users"] = std::move(list);
   return boost::json::serialize(o);
 }
@@ -317,8 +344,77 @@ void room_hub::schedule(rate_gate& gate, void (room_hub::*send)()) {
   });
 }
 
+void room_hub::sync_presence(bool write, bool announce) {
+  if (presence_sync_running_) {
+    presence_sync_queued_ = true;
+    presence_sync_queued_write_ = presence_sync_queued_write_ || write;
+    presence_sync_queued_announce_ = presence_sync_queued_announce_ || announce;
+    return;
+  }
+  presence_sync_running_ = true;
+  store::user_set local;
+  for (const auto& [id, entry] : users_) {
+    local.emplace(id, entry.first);
+  }
+  auto self = shared_from_this();
+  asio::post(app_.pool, [self, local = std::move(local), write, announce] {
+    std::optional<store::user_set> fleet;
+    try {
+      auto& presence = *self->app_.presence;
+      if (write) {
+        presence.set_local(self->room_id_, self->app_.instance_id, local,
+                           self->app_.config.presence_ttl);
+      }
+      fleet = presence.room_users(self->room_id_);
+      if (announce) {
+        self->app_.bus->publish(store::room_channel(self->room_id_),
+                                store::bus_message{0, make_frame(R"({"type":"presence_changed"})")});
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("room {}: presence store: {}", self->room_id_, e.what());
+    }
+    asio::post(self->strand_, [self, fleet = std::move(fleet)] {
+      self->presence_sync_running_ = false;
+      if (fleet && *fleet != self->fleet_users_) {
+        self->fleet_users_ = std::move(*fleet);
+        self->refresh_active_users();
+        self->broadcast_presence();
+        self->schedule_stats();
+      }
+      if (self->presence_sync_queued_) {
+        self->presence_sync_queued_ = false;
+        const bool w = std::exchange(self->presence_sync_queued_write_, false);
+        const bool a = std::exchange(self->presence_sync_queued_announce_, false);
+        self->sync_presence(w, a);
+      }
+    });
+  });
+}
+
+// Renews this server's presence entry well inside its expiry and notices servers that died.
+void room_hub::schedule_heartbeat() {
+  heartbeat_timer_.expires_after(app_.config.presence_ttl / 3);
+  heartbeat_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self) {
+      return;
+    }
+    self->sync_presence(!self->users_.empty(), false);
+    self->schedule_heartbeat();
+  });
+}
+
 void room_hub::send_presence() {
   presence_gate_.sent = std::chrono::steady_clock::now();
+  if (app_.presence) {
+    // The frame goes out when the fleet's view comes back (and to the other servers' users
+    // through their hubs).
+    sync_presence(true, true);
+  }
+  broadcast_presence();
+}
+
+void room_hub::broadcast_presence() {
   auto frame = make_frame(presence_frame());
   for (auto& [_, s] : sessions_) {
     s.sink->deliver(frame);

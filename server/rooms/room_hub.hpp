@@ -21,6 +21,7 @@
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
 #include "store/hot_log.hpp"
+#include "store/presence.hpp"
 
 namespace fun_notes::server {
 struct app;
@@ -92,9 +93,17 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void schedule(rate_gate& gate, void (room_hub::*send)());
   void schedule_presence();
   void send_presence();
+  void broadcast_presence();
   void schedule_stats();
   void send_stats();
   std::string presence_frame() const;
+  // Who is here: the fleet's users (from the presence store) merged with this server's.
+  store::user_set present_users() const;
+  void refresh_active_users();
+  // Distributed mode: write this server's users (when `write`), read the fleet's, and when
+  // `announce`, tell the other servers to read again.
+  void sync_presence(bool write, bool announce);
+  void schedule_heartbeat();
 
   app& app_;
   std::string room_id_;
@@ -111,10 +120,16 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   std::vector<pending_join> pending_;
   std::map<session_sink*, live_session> sessions_;
   std::map<std::string, std::pair<std::string, int>> users_;  // user id -> (name, sockets)
+  store::user_set fleet_users_;  // every server's users, as last read from the presence store
+  bool presence_sync_running_ = false;
+  bool presence_sync_queued_ = false;
+  bool presence_sync_queued_write_ = false;
+  bool presence_sync_queued_announce_ = false;
 
   rate_gate presence_gate_;
   rate_gate stats_gate_;
   boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
   room_stats last_published_{-1, -1};
 
   std::atomic<std::size_t> note_count_{0};

@@ -1,6 +1,8 @@
 // Distributed mode: two servers on one PostgreSQL and one Redis. Clients on different servers
 // see one gapless order; killing a server loses nothing that it acknowledged.
 #include <chrono>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -208,6 +210,53 @@ TEST_F(distributed, an_idle_rooms_redis_keys_expire_and_postgres_still_has_every
   const auto ack = send_op_and_wait(*a, room, "later", delete_op("n0"));
   ASSERT_EQ(type_of(ack), "op") << to_string(ack);
   EXPECT_EQ(int64(ack, "seq"), view.seq() + 1);
+}
+
+// The next presence of `room` on `ws` whose count is `count` (other frames are skipped).
+std::optional<json::object> presence_with_count(ws_client& ws, std::string_view room,
+                                                std::int64_t count) {
+  for (;;) {
+    auto f = ws.next();
+    if (!f) {
+      return std::nullopt;
+    }
+    if (type_of(*f) == "presence" && str(*f, "room") == room &&
+        int64(*f, "active_user_count") == count) {
+      return f;
+    }
+  }
+}
+
+TEST_F(distributed, presence_spans_servers_and_a_killed_servers_users_drop_out) {
+  auto args = fleet_args();
+  args.push_back("--presence-ttl-ms");
+  args.push_back("1500");
+  auto& a_server = start_server(with_args(args));
+  auto& b_server = start_server(with_args(args));
+  const user alice = register_user(a_server.port(), "alice");
+  const user bob = register_user(b_server.port(), "bob");
+  const std::string room = create_room(a_server.port(), alice, "Who is here", "link");
+
+  auto a = connect_hello(a_server.port(), alice);
+  ASSERT_NO_THROW(join_snapshot(*a, room));
+  auto b = connect_hello(b_server.port(), bob);
+  ASSERT_NO_THROW(join_snapshot(*b, room));
+
+  auto a_sees = presence_with_count(*a, room, 2);
+  ASSERT_TRUE(a_sees.has_value()) << "alice (server A) never saw bob (server B)";
+  auto b_sees = presence_with_count(*b, room, 2);
+  ASSERT_TRUE(b_sees.has_value()) << "bob (server B) never saw alice (server A)";
+  std::set<std::string> ids;
+  for (const auto& u : arr(*b_sees, "users")) {
+    ids.insert(str(u.get_object(), "id"));
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{alice.id, bob.id}));
+
+  // Server A dies without a word: its users leave once their entry expires.
+  a_server.kill();
+  auto after = presence_with_count(*b, room, 1);
+  ASSERT_TRUE(after.has_value()) << "alice stayed present after her server died";
+  EXPECT_EQ(str(arr(*after, "users").at(0).get_object(), "id"), bob.id);
 }
 
 }  // namespace
