@@ -259,5 +259,44 @@ TEST_F(distributed, presence_spans_servers_and_a_killed_servers_users_drop_out) 
   EXPECT_EQ(str(arr(*after, "users").at(0).get_object(), "id"), bob.id);
 }
 
+TEST_F(distributed, while_redis_restarts_ops_are_rejected_unavailable_then_flow_again) {
+  auto& server = start_server(with_args(fleet_args()));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Redis restarts", "private");
+  auto a = connect_hello(server.port(), alice);
+  replica view;
+  view.load(join_snapshot(*a, room));
+  for (int i = 0; i < 5; ++i) {
+    const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
+                                      create_op("n" + std::to_string(i), "before", i * 1.0));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    view.apply(ack);
+  }
+
+  redis_->node(0).stop();  // a clean restart: Redis writes its AOF on the way out
+  const auto down = send_op_and_wait(*a, room, "while-down", create_op("x", "lost?", 9.0));
+  ASSERT_EQ(type_of(down), "reject") << to_string(down);
+  EXPECT_EQ(str(down, "code"), "unavailable");
+
+  redis_->node(0).start();
+  // The client retries (as PROTOCOL.md says for `unavailable`) until the op log is back.
+  json::object ack;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (int attempt = 0;; ++attempt) {
+    ack = send_op_and_wait(*a, room, "retry-" + std::to_string(attempt),
+                           create_op("x", "after", 9.0));
+    if (type_of(ack) == "op") {
+      break;
+    }
+    ASSERT_EQ(str(ack, "code"), "unavailable") << to_string(ack);
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "Redis never came back";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // client retry backoff
+  }
+  // Nothing acknowledged was lost and numbering went on: the rejected op took no seq.
+  EXPECT_EQ(int64(ack, "seq"), view.seq() + 1);
+  view.apply(ack);
+  EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
+}
+
 }  // namespace
 }  // namespace fun_notes::test
