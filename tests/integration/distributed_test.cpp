@@ -298,5 +298,34 @@ TEST_F(distributed, while_redis_restarts_ops_are_rejected_unavailable_then_flow_
   EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
 }
 
+TEST_F(distributed, a_dashboard_on_one_server_sees_activity_on_another) {
+  auto& a_server = start_server(with_args(fleet_args()));
+  auto& b_server = start_server(with_args(fleet_args()));
+  const user carol = register_user(b_server.port(), "carol");
+  const user bob = register_user(a_server.port(), "bob");
+  const std::string room = create_room(b_server.port(), carol, "Watched", "link");
+
+  auto dash = connect_hello(b_server.port(), carol);
+  dash->send(json::value{{"type", "watch_rooms"}});
+  FN_EXPECT_FRAME(rooms, dash->next_of_type("rooms"), "the rooms list");
+  ASSERT_EQ(arr(rooms, "rooms").size(), 1u) << to_string(rooms);
+
+  // Bob works in the room on the OTHER server.
+  auto b = connect_hello(a_server.port(), bob);
+  ASSERT_NO_THROW(join_snapshot(*b, room));
+  const auto ack = send_op_and_wait(*b, room, "n1", create_op("n1", "from A", 1.0));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+
+  for (;;) {
+    auto f = dash->next_of_type("room_stat");
+    ASSERT_TRUE(f.has_value()) << "carol's dashboard never saw bob's activity on server A";
+    const auto& r = obj(*f, "room");
+    ASSERT_EQ(str(r, "id"), room);
+    if (int64(r, "active_user_count") == 1 && int64(r, "total_notes") == 1) {
+      break;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fun_notes::test
