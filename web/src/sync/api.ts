@@ -1,0 +1,79 @@
+// The sync layer's public surface: what React components (through hooks) may use.
+// Everything here is plain TypeScript with no React; protocol v1 types live in protocol.ts.
+
+import type { Note, NoteFields, NoteUpdate, RoomInfo, RoomStat, PresenceUser } from './protocol';
+
+/** Connection state shown by the badge. `syncing` = connected, but local ops are unacknowledged
+ *  or a join is being answered. */
+export type ConnectionStatus = 'online' | 'offline' | 'syncing';
+
+/** What a workspace renders: the confirmed state with the pending local ops applied on top. */
+export interface RoomView {
+  roomId: string;
+  /** Sorted by (current_index, id). */
+  notes: Note[];
+  /** Last applied (confirmed) room seq; 0 before the first snapshot. */
+  seq: number;
+  info: RoomInfo | null;
+  /** true once a snapshot/resume was applied or a cached state was loaded. */
+  loaded: boolean;
+  /** true when `notes` came from the IndexedDB cache and the server has not answered yet. */
+  fromCache: boolean;
+  presence: { active_user_count: number; users: PresenceUser[] };
+  /** Local ops not yet acknowledged by the server (sent or not). */
+  pendingCount: number;
+  status: ConnectionStatus;
+  /** Set when a join failed for good (`forbidden`, `not_found`). */
+  joinError: { code: string; message: string } | null;
+}
+
+/** A rejected local op, rolled back; the UI says why. */
+export interface RejectNotice {
+  roomId: string;
+  cid: string;
+  code: string;
+  message: string;
+}
+
+export interface RoomHandle {
+  readonly roomId: string;
+  getView(): RoomView;
+  /** Called after every change of the view; returns an unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+  onReject(listener: (notice: RejectNotice) => void): () => void;
+
+  /** Creates a note at the end of the list (or at `currentIndex`); returns its new id. */
+  createNote(fields?: Partial<NoteFields>, currentIndex?: number): string;
+  updateNote(id: string, set: NoteUpdate): void;
+  /** Moves note `id` to position `toIndex` of the current view order (0-based, the position it
+   *  ends at). Sends one `move`, or a `rebalance` when the gap's precision has run out. */
+  moveNote(id: string, toIndex: number): void;
+  deleteNote(id: string): void;
+  /** Re-creates a note deleted a moment ago (undo), with its fields and index. */
+  restoreNote(note: Note): void;
+  /** Leaves the room (sends `leave`) and stops updates. */
+  close(): void;
+}
+
+export interface DashboardView {
+  rooms: RoomStat[];
+  status: ConnectionStatus;
+}
+
+export interface SyncClientOptions {
+  /** ws URL, e.g. `ws://localhost:8080/ws`; defaults to the page's own origin + /ws. */
+  url?: string;
+  token: string;
+  /** A user id namespaces the IndexedDB cache; null disables caching (tests). */
+  userId: string | null;
+}
+
+export interface SyncClientApi {
+  readonly status: ConnectionStatus;
+  subscribeStatus(listener: () => void): () => void;
+  /** Opens (joins) a room; the same handle is returned while it is open. */
+  openRoom(roomId: string): RoomHandle;
+  watchRooms(): { getView(): DashboardView; subscribe(l: () => void): () => void; close(): void };
+  /** Closes the socket for good (sign out). */
+  close(): void;
+}
