@@ -50,7 +50,9 @@ app::app(server_config cfg)
   }
   const fs::path dir(config.data_dir);
   if (!config.redis_urls.empty()) {
-    redis = std::make_unique<store::redis::client>(std::vector<std::string>{config.redis_urls});
+    redis = std::make_unique<store::redis::client>(
+        std::vector<std::string>{config.redis_urls},
+        store::redis::client_options{std::chrono::milliseconds(config.redis_timeout_ms)});
     bus = std::make_unique<store::redis_bus>(*redis);
   } else {
     bus = std::make_unique<store::memory_bus>();

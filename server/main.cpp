@@ -56,6 +56,10 @@ int main(int argc, char** argv) {
       ->envname("FUN_NOTES_REDIS_URL");
   cli.add_option("--redis-ttl", cfg.redis_ttl_seconds,
                  "Sliding expiry of a room's Redis keys, in seconds");
+  cli.add_option("--redis-timeout-ms", cfg.redis_timeout_ms,
+                 "A Redis command (or connect) without an answer after this long fails as "
+                 "unavailable")
+      ->check(CLI::Range(std::int64_t{50}, std::int64_t{600000}));
   cli.add_option("--web-dir", cfg.web_dir, "Directory of the web build (default: web/dist)");
   cli.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
       ->envname("FUN_NOTES_LOG_LEVEL");

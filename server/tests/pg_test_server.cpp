@@ -1,31 +1,26 @@
 // A throwaway PostgreSQL server for the store tests: started on first use, stopped at the end.
 #include "pg_test_server.hpp"
 
-#include <fcntl.h>
-#include <grp.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <pwd.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "child_process.hpp"
 #include "store/postgres/pg_connection.hpp"
 
 namespace fun_notes::store::testing {
@@ -34,6 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using fun_notes::testing::spawn;
+using fun_notes::testing::tail_of;
+using fun_notes::testing::wait_for_exit;
 
 // Generous: initdb plus start-up on a loaded 2-core CI machine.
 constexpr auto start_deadline = 60s;
@@ -71,14 +69,10 @@ fs::path find_bin_dir() {
 }
 
 // Who runs initdb and postgres: PostgreSQL refuses to run as root, and tests run as root in CI.
-struct identity {
-  bool switch_user = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-identity server_identity() {
-  identity who;
+fun_notes::testing::spawn_options server_identity() {
+  fun_notes::testing::spawn_options who;
+  // Immediate shutdown if the test binary dies first.
+  who.parent_death_signal = SIGQUIT;
   if (::geteuid() != 0) {
     return who;
   }
@@ -94,70 +88,11 @@ identity server_identity() {
   return who;
 }
 
-std::string tail_of(const fs::path& log) {
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string all = text.str();
-  constexpr std::size_t keep = 2000;
-  return all.size() > keep ? all.substr(all.size() - keep) : all;
-}
-
-// Starts argv[0] with stdout and stderr appended to `log`, as `who`. With `tie_to_parent` the
-// child gets SIGQUIT (PostgreSQL's immediate shutdown) if the test binary dies first, so a
-// crashed run leaves no server behind.
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& log, const identity& who,
-            bool tie_to_parent) {
-  std::vector<char*> args;
-  for (const auto& arg : argv) {
-    args.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.push_back(nullptr);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out < 0) {
-    throw std::runtime_error("cannot open " + log.string());
-  }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec: the test binary may already have threads.
-    const int in = ::open("/dev/null", O_RDONLY);
-    if (in < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) {
-      ::_exit(126);
-    }
-    if (who.switch_user &&
-        (::setgroups(0, nullptr) != 0 || ::setgid(who.gid) != 0 || ::setuid(who.uid) != 0)) {
-      ::_exit(126);
-    }
-    // After setuid, which clears the parent-death signal.
-    if (tie_to_parent && ::prctl(PR_SET_PDEATHSIG, SIGQUIT) != 0) {
-      ::_exit(126);
-    }
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out);
-  if (pid < 0) {
-    throw std::runtime_error("cannot fork to start " + argv[0]);
-  }
-  return pid;
-}
-
-// The exit status, or 128 + the signal that ended it.
-int wait_for_exit(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return -1;
-    }
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 class postgres_server {
  public:
   postgres_server() {
-    const fs::path bin = find_bin_dir();
-    const identity who = server_identity();
+    bin_ = find_bin_dir();
+    who_ = server_identity();
 
     std::string pattern = (fs::temp_directory_path() / "fun_notes_pg_XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
@@ -165,29 +100,26 @@ class postgres_server {
     }
     dir_ = pattern;
     try {
-      if (who.switch_user && ::chown(dir_.c_str(), who.uid, who.gid) != 0) {
+      if (who_.switch_user && ::chown(dir_.c_str(), who_.uid, who_.gid) != 0) {
         throw std::runtime_error("cannot hand " + dir_.string() + " to the postgres user");
       }
       log_ = dir_ / "postgres.log";
-      const fs::path data = dir_ / "data";
 
       // --no-sync and fsync=off: a throwaway cluster needs no durability against power loss.
       // An ICU default collation, as production databases often have, where "apple" sorts
       // before "Zebra": an order that must be byte order but leans on the locale shows up.
+      fun_notes::testing::spawn_options once = who_;
+      once.parent_death_signal = 0;
       const int initdb_status = wait_for_exit(
-          spawn({(bin / "initdb").string(), "-D", data.string(), "-U", std::string(superuser),
-                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--locale-provider=icu",
-                 "--icu-locale=en-US", "--no-sync"},
-                log_, who, false));
+          spawn({(bin_ / "initdb").string(), "-D", data_dir().string(), "-U",
+                 std::string(superuser), "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+                 "--locale-provider=icu", "--icu-locale=en-US", "--no-sync"},
+                log_, once));
       if (initdb_status != 0) {
         fail("initdb exited with " + std::to_string(initdb_status));
       }
 
-      pid_ = spawn({(bin / "postgres").string(), "-D", data.string(), "-k", dir_.string(), "-p",
-                    std::string(port), "-c", "listen_addresses=", "-c", "fsync=off", "-c",
-                    "synchronous_commit=off", "-c", "full_page_writes=off"},
-                   log_, who, true);
-      wait_until_ready();
+      start();
       admin_ = std::make_unique<pg::connection>(url("postgres"));
     } catch (...) {
       // Leave no server or directory behind, whichever step failed.
@@ -206,6 +138,28 @@ class postgres_server {
     stop();
     std::error_code ignored;
     fs::remove_all(dir_, ignored);
+  }
+
+  // Starts the postmaster on the data directory and waits until it accepts connections.
+  void start() {
+    if (pid_ > 0) {
+      return;
+    }
+    pid_ = spawn({(bin_ / "postgres").string(), "-D", data_dir().string(), "-k", dir_.string(),
+                  "-p", std::string(port), "-c", "listen_addresses=", "-c", "fsync=off", "-c",
+                  "synchronous_commit=off", "-c", "full_page_writes=off"},
+                 log_, who_);
+    wait_until_ready();
+  }
+
+  // Immediate shutdown: every connection drops at once, as when the database host dies. The
+  // data directory stays, so start() brings the same databases back.
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGQUIT);
+      wait_for_exit(pid_);
+      pid_ = -1;
+    }
   }
 
   std::string create_database() {
@@ -239,15 +193,6 @@ class postgres_server {
     }
   }
 
-  void stop() {
-    if (pid_ > 0) {
-      // Immediate shutdown: the data is thrown away anyway.
-      ::kill(pid_, SIGQUIT);
-      wait_for_exit(pid_);
-      pid_ = -1;
-    }
-  }
-
   [[noreturn]] void fail(const std::string& what) {
     const std::string log = tail_of(log_);
     stop();
@@ -256,6 +201,10 @@ class postgres_server {
     throw std::runtime_error("throwaway PostgreSQL: " + what + "; log:\n" + log);
   }
 
+  fs::path data_dir() const { return dir_ / "data"; }
+
+  fs::path bin_;
+  fun_notes::testing::spawn_options who_;
   fs::path dir_;
   fs::path log_;
   pid_t pid_ = -1;
@@ -298,6 +247,22 @@ std::string fresh_postgres_database() {
     }
   }
   return server->create_database();
+}
+
+void stop_postgres() {
+  std::lock_guard lock(server_mutex);
+  if (!server) {
+    throw std::logic_error("stop_postgres() before fresh_postgres_database()");
+  }
+  server->stop();
+}
+
+void start_postgres() {
+  std::lock_guard lock(server_mutex);
+  if (!server) {
+    throw std::logic_error("start_postgres() before fresh_postgres_database()");
+  }
+  server->start();
 }
 
 }  // namespace fun_notes::store::testing

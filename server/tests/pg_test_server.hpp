@@ -12,4 +12,10 @@ namespace fun_notes::store::testing {
 // skips, because scripts/setup.sh installs them.
 std::string fresh_postgres_database();
 
+// An outage: stops this test binary's PostgreSQL at once (every connection drops), and starts
+// it again on the same data, so the databases handed out before come back. Only after
+// fresh_postgres_database().
+void stop_postgres();
+void start_postgres();
+
 }  // namespace fun_notes::store::testing

@@ -327,6 +327,25 @@ TEST(RedisUnreachable, CommandsFailWithUnavailableInsteadOfHanging) {
   EXPECT_EQ(command_until_ok(c, "k", {"SET", "k", "v"}).str, "OK");
 }
 
+TEST(RedisHung, ACommandWithoutAReplyFailsAfterTheTimeoutAndTheClientRecovers) {
+  auto redis = redis_deployment::standalone();
+  auto& node = redis->node(0);
+  client c(redis->urls(), client_options{std::chrono::milliseconds(300)});
+  ASSERT_EQ(c.command("k", {"SET", "k", "before"}).str, "OK");
+
+  // A hung server keeps its connections open and answers nothing.
+  node.pause();
+  const reply r = c.command("k", {"GET", "k"});
+  EXPECT_TRUE(r.is_error());
+  EXPECT_TRUE(r.str.starts_with("unavailable:")) << r.str;
+  EXPECT_NE(r.str.find("no reply"), std::string::npos) << r.str;
+
+  node.resume();
+  const reply after = command_until_ok(c, "k", {"GET", "k"});
+  EXPECT_EQ(after.str, "before") << after.str;
+  EXPECT_EQ(c.command("k", {"SET", "k", "after"}).str, "OK");
+}
+
 TEST_F(RedisStandalone, DestroyingTheClientCompletesPendingCommands) {
   shared<std::optional<reply>> blocked;
   {
@@ -561,6 +580,57 @@ TEST_F(RedisCluster, NodeRestartFailsInFlightThenRecoversAndResubscribes) {
   EXPECT_EQ(command_until_ok(c, channel, {"SPUBLISH", channel, "after"}).integer, 1);
   ASSERT_TRUE(log.wait([](const channel_log& s) { return !s.messages.empty(); }));
   log.read([](const channel_log& s) { EXPECT_EQ(s.messages.back(), "after"); });
+}
+
+// A cluster with a replica per master: a master dies, its replica is promoted, and the client
+// finds the new owner by itself, with the data and the subscription.
+TEST(RedisClusterFailover, ReplicaTakesOverAndTheClientRemapsAndResubscribes) {
+  auto cluster = redis_deployment::cluster(3, 1);
+  client c(cluster->urls());
+  const std::string channel = "room:{failover}";
+  const std::string key = "room:seq:{failover}";
+  shared<channel_log> log;
+  subscribe(c, channel, log);
+  ASSERT_EQ(c.command(key, {"SET", key, "41"}).str, "OK");
+  // Replication is asynchronous: wait until the replica has the write (over the same
+  // connection as the write, as WAIT requires).
+  const reply replicated = c.command(key, {"WAIT", "1", "10000"});
+  ASSERT_TRUE(replicated.is_integer()) << replicated.str;
+  ASSERT_EQ(replicated.integer, 1) << "the replica never acknowledged the write";
+
+  std::size_t victim = cluster->size();
+  for (std::size_t i = 0; i < cluster->size(); ++i) {
+    const reply r = cluster->node(i).command({"EXISTS", key});
+    if (!r.is_error() && cluster->node(i).command({"ROLE"}).elements.at(0).str == "master") {
+      victim = i;
+    }
+  }
+  ASSERT_LT(victim, cluster->size()) << "no master owns " << key;
+  const std::string victim_id = cluster->node(victim).command({"CLUSTER", "MYID"}).str;
+  cluster->node(victim).kill();
+
+  // Until the replica is promoted (node timeout 5 s + election) commands fail; then the same
+  // client reaches the promoted replica with the data it held.
+  const reply incremented = command_until_ok(c, key, {"INCR", key});
+  ASSERT_TRUE(incremented.is_integer()) << incremented.str;
+  EXPECT_EQ(incremented.integer, 42);
+  cluster->wait_cluster_ok();
+  std::size_t owner = cluster->size();
+  for (std::size_t i = 0; i < cluster->size(); ++i) {
+    if (cluster->node(i).running() && !cluster->node(i).command({"EXISTS", key}).is_error()) {
+      owner = i;
+    }
+  }
+  ASSERT_LT(owner, cluster->size());
+  EXPECT_NE(owner, victim);
+  EXPECT_NE(cluster->node(owner).command({"CLUSTER", "MYID"}).str, victim_id);
+
+  // The subscription moved to the new owner by itself.
+  ASSERT_TRUE(log.wait([](const channel_log& s) { return s.confirmations >= 2; }))
+      << "never resubscribed after the failover";
+  EXPECT_EQ(command_until_ok(c, channel, {"SPUBLISH", channel, "after failover"}).integer, 1);
+  ASSERT_TRUE(log.wait([](const channel_log& s) { return !s.messages.empty(); }));
+  log.read([](const channel_log& s) { EXPECT_EQ(s.messages.back(), "after failover"); });
 }
 
 }  // namespace

@@ -1,21 +1,18 @@
 // Throwaway redis-server processes (a standalone server or a small Redis Cluster) for tests.
 #include "redis_test_server.hpp"
 
+#include "child_process.hpp"
+
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -25,6 +22,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using fun_notes::testing::spawn;
+using fun_notes::testing::tail_of;
+using fun_notes::testing::wait_for_exit;
 
 constexpr auto start_deadline = 20s;
 constexpr auto cluster_deadline = 30s;
@@ -60,56 +60,6 @@ std::uint16_t free_port() {
   }
   ::close(fd);
   return ntohs(address.sin_port);
-}
-
-pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
-  std::vector<char*> args;
-  for (const auto& arg : argv) {
-    args.push_back(const_cast<char*>(arg.c_str()));
-  }
-  args.push_back(nullptr);
-  const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (out < 0) {
-    throw std::runtime_error("cannot open " + log.string());
-  }
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec: the test binary has threads.
-    const int in = ::open("/dev/null", O_RDONLY);
-    if (in < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) {
-      ::_exit(126);
-    }
-    // A crashed test run leaves no server behind.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-      ::_exit(126);
-    }
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(out);
-  if (pid < 0) {
-    throw std::runtime_error("cannot fork to start " + argv[0]);
-  }
-  return pid;
-}
-
-int wait_for_exit(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return -1;
-    }
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string tail_of(const fs::path& log) {
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string all = text.str();
-  constexpr std::size_t keep = 2000;
-  return all.size() > keep ? all.substr(all.size() - keep) : all;
 }
 
 std::string text_of(const reply& r) {
@@ -187,11 +137,24 @@ void redis_node::kill() {
   signal_and_wait(SIGKILL);
 }
 
+void redis_node::pause() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGSTOP);
+  }
+}
+
+void redis_node::resume() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGCONT);
+  }
+}
+
 void redis_node::signal_and_wait(int signal) {
   if (pid_ <= 0) {
     return;
   }
   ::kill(pid_, signal);
+  ::kill(pid_, SIGCONT);  // a paused server acts on SIGTERM only once it runs again
   wait_for_exit(pid_);
   pid_ = -1;
 }
@@ -287,7 +250,8 @@ std::unique_ptr<redis_deployment> redis_deployment::standalone() {
   return deployment;
 }
 
-std::unique_ptr<redis_deployment> redis_deployment::cluster(std::size_t masters) {
+std::unique_ptr<redis_deployment> redis_deployment::cluster(std::size_t masters,
+                                                            std::size_t replicas_per_master) {
   require_binaries();
   if (masters < 3) {
     throw std::invalid_argument("a Redis Cluster needs at least 3 masters");
@@ -299,9 +263,11 @@ std::unique_ptr<redis_deployment> redis_deployment::cluster(std::size_t masters)
   }
   deployment->root_ = pattern;
   std::vector<std::string> argv = {cli_binary, "--cluster", "create"};
-  for (std::size_t i = 0; i < masters; ++i) {
+  for (std::size_t i = 0; i < masters * (1 + replicas_per_master); ++i) {
     argv.push_back("127.0.0.1:" + std::to_string(deployment->add_node(true).port()));
   }
+  argv.push_back("--cluster-replicas");
+  argv.push_back(std::to_string(replicas_per_master));
   argv.push_back("--cluster-yes");
   const fs::path log = deployment->root_ / "cluster-create.log";
   const int status = wait_for_exit(spawn(argv, log));

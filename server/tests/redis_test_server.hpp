@@ -30,6 +30,9 @@ class redis_node {
   void stop();
   // SIGKILL and wait: a crash.
   void kill();
+  // SIGSTOP / SIGCONT: a server that hangs (connections stay open, nothing is answered).
+  void pause();
+  void resume();
   bool running() const { return pid_ > 0; }
 
   std::uint16_t port() const { return port_; }
@@ -50,13 +53,14 @@ class redis_node {
   pid_t pid_ = -1;
 };
 
-// A standalone server or a cluster of masters (no replicas); stops every server and removes
+// A standalone server or a cluster of masters, each with `replicas_per_master` replicas; stops every server and removes
 // their dirs when destroyed. If redis-server is not installed, the factories throw
 // std::runtime_error saying to run scripts/setup.sh: tests then fail rather than skip.
 class redis_deployment {
  public:
   static std::unique_ptr<redis_deployment> standalone();
-  static std::unique_ptr<redis_deployment> cluster(std::size_t masters);
+  static std::unique_ptr<redis_deployment> cluster(std::size_t masters,
+                                                   std::size_t replicas_per_master = 0);
   ~redis_deployment();
   redis_deployment(const redis_deployment&) = delete;
   redis_deployment& operator=(const redis_deployment&) = delete;

@@ -168,8 +168,9 @@ std::vector<endpoint> parse_urls(std::string_view urls) {
 
 class client::impl {
  public:
-  explicit impl(std::vector<endpoint> seeds)
-      : strand_(asio::make_strand(io_)),
+  impl(std::vector<endpoint> seeds, client_options options)
+      : options_(options),
+        strand_(asio::make_strand(io_)),
         work_(io_.get_executor()),
         refresh_timer_(io_),
         cluster_slots_wire_(format_command({"CLUSTER", "SLOTS"})),
@@ -277,7 +278,8 @@ class client::impl {
           refresh_topology();
         }
       };
-      slot->commands = std::make_unique<connection>(io_, where, std::move(hooks));
+      slot->commands = std::make_unique<connection>(io_, where, std::move(hooks),
+                                                    options_.command_timeout);
     }
     return slot.get();
   }
@@ -520,7 +522,8 @@ class client::impl {
       hooks.on_connected = [this, n] { on_subscriber_connected(n); };
       hooks.on_lost = [this, n](const std::string&) { on_subscriber_lost(n); };
       hooks.on_push = [this, n](reply rep) { on_subscriber_reply(n, std::move(rep)); };
-      n->subscriber = std::make_unique<connection>(io_, n->where, std::move(hooks));
+      n->subscriber = std::make_unique<connection>(io_, n->where, std::move(hooks),
+                                                     options_.command_timeout);
     }
     return *n->subscriber;
   }
@@ -684,6 +687,7 @@ class client::impl {
     }
   }
 
+  client_options options_;
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> strand_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -709,13 +713,13 @@ class client::impl {
   std::thread thread_;  // last: starts once everything it touches exists
 };
 
-client::client(const std::vector<std::string>& seed_urls) {
+client::client(const std::vector<std::string>& seed_urls, client_options options) {
   std::vector<endpoint> seeds;
   for (const auto& url : seed_urls) {
     auto parsed = parse_urls(url);
     seeds.insert(seeds.end(), parsed.begin(), parsed.end());
   }
-  impl_ = std::make_unique<impl>(std::move(seeds));
+  impl_ = std::make_unique<impl>(std::move(seeds), options);
 }
 
 client::~client() = default;

@@ -2,6 +2,7 @@
 // Redis HotLog and Bus adapters; hiredis parses and formats RESP, Asio moves the bytes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,6 +24,13 @@ endpoint parse_url(std::string_view url);
 // Splits a comma-separated list of seed URLs (the `--redis` flag) and parses each one.
 std::vector<endpoint> parse_urls(std::string_view urls);
 
+struct client_options {
+  // A command with no reply after this long (a node that hangs, a network that drops packets)
+  // fails with "unavailable:" along with the commands pipelined behind it, and the connection
+  // is made anew. Also bounds each connect attempt.
+  std::chrono::milliseconds command_timeout{5000};
+};
+
 // Owns one I/O thread; every public member is thread-safe. Callbacks (`done`, `on_message`,
 // `on_confirmed`) run on that thread and must not block it.
 //
@@ -37,7 +45,7 @@ class client {
  public:
   // Each entry is one URL or a comma-separated list of them. Does not block: the topology is
   // discovered on the I/O thread, and commands issued meanwhile wait for it.
-  explicit client(const std::vector<std::string>& seed_urls);
+  explicit client(const std::vector<std::string>& seed_urls, client_options options = {});
   // Completes every pending command with an "unavailable: client shut down" error, then joins
   // the I/O thread; so it must not run on that thread (from a callback).
   ~client();

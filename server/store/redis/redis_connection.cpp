@@ -18,7 +18,8 @@ constexpr std::chrono::steady_clock::duration min_backoff = 100ms;
 constexpr std::chrono::steady_clock::duration max_backoff = 2s;
 }  // namespace
 
-connection::connection(asio::io_context& io, endpoint where, hooks callbacks)
+connection::connection(asio::io_context& io, endpoint where, hooks callbacks,
+                       std::chrono::steady_clock::duration timeout)
     : io_(io),
       where_(std::move(where)),
       name_(where_.host + ":" + std::to_string(where_.port)),
@@ -26,6 +27,8 @@ connection::connection(asio::io_context& io, endpoint where, hooks callbacks)
       resolver_(io),
       socket_(io),
       timer_(io),
+      deadline_(io),
+      timeout_(timeout),
       backoff_(min_backoff),
       random_(std::random_device{}()) {}
 
@@ -39,6 +42,10 @@ void connection::send(std::string wire, reply_handler done) {
   out_ += wire;
   if (!hooks_.on_push) {
     pending_.push_back(std::move(done));
+    pending_since_.push_back(std::chrono::steady_clock::now());
+    if (pending_.size() == 1) {
+      arm_deadline();
+    }
   }
   if (state_ == state::connected) {
     flush();
@@ -68,6 +75,14 @@ void connection::ensure_connected() {
 void connection::start_connect() {
   state_ = state::connecting;
   const auto generation = ++generation_;
+  // A host that drops packets would otherwise hold the attempt for minutes.
+  timer_.expires_after(timeout_);
+  timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec || generation != generation_ || state_ != state::connecting) {
+      return;
+    }
+    fail("cannot connect to " + name_ + ": no answer within the timeout");
+  });
   resolver_.async_resolve(
       where_.host, std::to_string(where_.port),
       [this, generation](const boost::system::error_code& ec, tcp::resolver::results_type found) {
@@ -92,6 +107,7 @@ void connection::start_connect() {
               socket_.set_option(tcp::no_delay(true), ignored);
               // A peer that vanished without a FIN or RST is noticed eventually, not never.
               socket_.set_option(asio::socket_base::keep_alive(true), ignored);
+              timer_.cancel();
               state_ = state::connected;
               backoff_ = min_backoff;
               reader_ = std::make_unique<resp_reader>();
@@ -154,6 +170,8 @@ void connection::deliver(reply r) {
   }
   reply_handler done = std::move(pending_.front());
   pending_.pop_front();
+  pending_since_.pop_front();
+  arm_deadline();
   if (done) {
     done(std::move(r));
   }
@@ -202,6 +220,8 @@ void connection::fail(const std::string& reason) {
   // Not retried here: the command may have run before the connection dropped.
   auto failed = std::move(pending_);
   pending_.clear();
+  pending_since_.clear();
+  deadline_.cancel();
   const reply error = reply::make_error("unavailable: " + reason);
   for (auto& done : failed) {
     if (done) {
@@ -213,12 +233,30 @@ void connection::fail(const std::string& reason) {
   }
 }
 
+// One timer for the oldest command in flight: replies come in order, so it is the one late.
+void connection::arm_deadline() {
+  if (pending_since_.empty()) {
+    deadline_.cancel();
+    return;
+  }
+  const auto oldest = pending_since_.front();
+  deadline_.expires_at(oldest + timeout_);
+  deadline_.async_wait([this, oldest](const boost::system::error_code& ec) {
+    if (ec || closed_ || pending_since_.empty() || pending_since_.front() != oldest) {
+      return;
+    }
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
+    fail("no reply from " + name_ + " within " + std::to_string(waited.count()) + " ms");
+  });
+}
+
 void connection::close() {
   if (closed_) {
     return;
   }
   closed_ = true;
   timer_.cancel();
+  deadline_.cancel();
   resolver_.cancel();
   ++generation_;
   boost::system::error_code ignored;
@@ -226,6 +264,7 @@ void connection::close() {
   state_ = state::idle;
   auto failed = std::move(pending_);
   pending_.clear();
+  pending_since_.clear();
   const reply error = reply::make_error("unavailable: client shut down");
   for (auto& done : failed) {
     if (done) {

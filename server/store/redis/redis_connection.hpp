@@ -32,7 +32,10 @@ class connection {
     std::function<void(reply)> on_push;
   };
 
-  connection(boost::asio::io_context& io, endpoint where, hooks callbacks);
+  // A command without a reply after `timeout` (or a connect that takes longer) fails the
+  // connection: Redis answers in order, so one stuck reply holds up every later one.
+  connection(boost::asio::io_context& io, endpoint where, hooks callbacks,
+             std::chrono::steady_clock::duration timeout);
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
@@ -54,6 +57,7 @@ class connection {
   void flush();
   void deliver(reply r);
   void fail(const std::string& reason);
+  void arm_deadline();
 
   boost::asio::io_context& io_;
   endpoint where_;
@@ -62,6 +66,8 @@ class connection {
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer deadline_;
+  std::chrono::steady_clock::duration timeout_;
   state state_ = state::idle;
   bool closed_ = false;
   // Bumped whenever the socket is reset, so completions of a previous socket are ignored.
@@ -70,6 +76,7 @@ class connection {
   std::string writing_;  // the bytes of the one write in flight
   bool write_in_flight_ = false;
   std::deque<reply_handler> pending_;  // command mode: one entry per command sent or queued
+  std::deque<std::chrono::steady_clock::time_point> pending_since_;  // when each was queued
   std::unique_ptr<resp_reader> reader_;
   std::array<char, 16384> read_buffer_{};
   std::chrono::steady_clock::duration backoff_;
