@@ -1,0 +1,252 @@
+// End-to-end suite: real fun-notes-server binary + Debian's chromium through playwright-core.
+// Usage (from web/, after `npx vite build`): node e2e/run.mjs
+// The scenarios run in order and share the users and the room the first one sets up.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import {
+  TestServer,
+  addNote,
+  artifactsDir,
+  badge,
+  checkPrerequisites,
+  createRoom,
+  eventually,
+  joinRoomById,
+  launchBrowser,
+  newUserPage,
+  noteItem,
+  readNotes,
+  signUp,
+  titlesOf,
+  unique,
+  waitForTitles,
+  waitForWorkspace,
+} from './support.mjs';
+
+const problems = checkPrerequisites();
+if (problems.length > 0) {
+  for (const problem of problems) console.error(`e2e: ${problem}`);
+  process.exit(1);
+}
+
+const server = new TestServer();
+let browser;
+// Filled by the first scenario, used by the later ones.
+const world = { roomId: '', a: null, b: null, c: null, names: {} };
+
+before(async () => {
+  await server.start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server.dispose();
+});
+
+const shot = (page, name) => page.screenshot({ path: path.join(artifactsDir, `${name}.png`), fullPage: true });
+
+test('two users share a link room: join by id, drag & drop, concurrent typing', async () => {
+  world.a = await newUserPage(browser, server.url);
+  world.b = await newUserPage(browser, server.url);
+  const { page: pageA } = world.a;
+  const { page: pageB } = world.b;
+  world.names = { a: unique('alice'), b: unique('bob'), c: unique('carol') };
+
+  await signUp(pageA, world.names.a);
+  await signUp(pageB, world.names.b);
+
+  world.roomId = await createRoom(pageA, 'Trip planning', 'link');
+  await addNote(pageA, 'Book flights', 'Compare prices first');
+  await addNote(pageA, 'Pack bags', 'Sunscreen and hats');
+  await addNote(pageA, 'Water plants', 'Ask the neighbours');
+  await waitForTitles(pageA, ['Book flights', 'Pack bags', 'Water plants']);
+
+  await joinRoomById(pageB, world.roomId);
+  await waitForTitles(pageB, ['Book flights', 'Pack bags', 'Water plants'], "A's notes on B's page");
+  assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
+
+  // Keyboard drag on B: pick up "Book flights", one down, drop.
+  await pageB.getByRole('button', { name: 'Move note Book flights' }).focus();
+  await pageB.keyboard.press('Space');
+  await pageB.keyboard.press('ArrowDown');
+  await pageB.keyboard.press('Space');
+  const afterKeyboard = ['Pack bags', 'Book flights', 'Water plants'];
+  // The dropped order shows at once on B and reaches A.
+  await waitForTitles(pageB, afterKeyboard, 'the keyboard drop on B');
+  await waitForTitles(pageA, afterKeyboard, "B's keyboard move on A");
+
+  // Pointer drag on B: "Water plants" by its handle to the top.
+  const handle = pageB.getByRole('button', { name: 'Move note Water plants' });
+  const target = noteItem(pageB, 'Pack bags');
+  const from = await handle.boundingBox();
+  const to = await target.boundingBox();
+  await pageB.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await pageB.mouse.down();
+  // Several steps, so the sensor sees travel beyond its activation distance and over the target.
+  await pageB.mouse.move(from.x + from.width / 2, from.y - 10, { steps: 5 });
+  await pageB.mouse.move(from.x + from.width / 2, to.y + 5, { steps: 15 });
+  await pageB.mouse.up();
+  const afterPointer = ['Water plants', 'Pack bags', 'Book flights'];
+  await waitForTitles(pageB, afterPointer, 'the pointer drop on B');
+  await waitForTitles(pageA, afterPointer, "B's pointer move on A");
+
+  // Both type at once into different notes; both end with the same list.
+  const fieldA = noteItem(pageA, 'Pack bags').getByLabel('Note body');
+  const fieldB = noteItem(pageB, 'Book flights').getByLabel('Note title');
+  await fieldA.focus();
+  await pageA.keyboard.press('Control+End');
+  await fieldB.focus();
+  await pageB.keyboard.press('End');
+  await Promise.all([
+    pageA.keyboard.type(', towels and a good book', { delay: 15 }),
+    pageB.keyboard.type(' for Friday', { delay: 15 }),
+  ]);
+  // Every keystroke shows locally at once, before any debounce fires.
+  assert.equal(await fieldA.inputValue(), 'Sunscreen and hats, towels and a good book');
+  assert.equal(await fieldB.inputValue(), 'Book flights for Friday');
+  await Promise.all([pageA.keyboard.press('Tab'), pageB.keyboard.press('Tab')]);
+
+  const expected = [
+    { title: 'Water plants', body: 'Ask the neighbours' },
+    { title: 'Pack bags', body: 'Sunscreen and hats, towels and a good book' },
+    { title: 'Book flights for Friday', body: 'Compare prices first' },
+  ];
+  for (const page of [pageA, pageB]) {
+    await eventually(async () => JSON.stringify(await readNotes(page)) === JSON.stringify(expected), {
+      message: 'both pages to show both edits',
+    });
+  }
+  assert.deepEqual(await readNotes(pageA), await readNotes(pageB));
+
+  await shot(pageA, 'workspace-desktop');
+});
+
+test("a member's dashboard shows the room's user count change live", async () => {
+  world.c = await newUserPage(browser, server.url);
+  const { page: pageC } = world.c;
+  await signUp(pageC, world.names.c);
+  // Joining a link room once by id makes carol a member, so the room is on her dashboard.
+  await joinRoomById(pageC, world.roomId);
+  await pageC.getByRole('link', { name: 'Dashboard' }).click();
+
+  const row = pageC.locator(`tr[data-room-id="${world.roomId}"]`);
+  const users = row.locator('[data-col="active_user_count"]');
+  const count = async () => Number((await users.textContent()).trim());
+  await eventually(async () => (await count()) === 2, { message: 'the dashboard to count A and B' });
+
+  // B leaves the room: the count drops without a reload.
+  const { page: pageB } = world.b;
+  await pageB.getByRole('link', { name: 'Rooms', exact: true }).click();
+  await eventually(async () => (await count()) === 1, { message: 'the count to drop to 1' });
+  // B comes back: it rises again.
+  await pageB.goBack();
+  await waitForWorkspace(pageB);
+  await eventually(async () => (await count()) === 2, { message: 'the count to rise to 2' });
+  assert.equal((await row.locator('[data-col="total_notes"]').textContent()).trim(), '3');
+
+  // Sorting by a header button updates aria-sort.
+  const header = pageC.getByRole('columnheader', { name: 'Active users' });
+  await header.getByRole('button').click();
+  assert.equal(await header.getAttribute('aria-sort'), 'descending');
+  await header.getByRole('button').click();
+  assert.equal(await header.getAttribute('aria-sort'), 'ascending');
+
+  await shot(pageC, 'dashboard-desktop');
+  await pageC.setViewportSize({ width: 375, height: 740 });
+  await shot(pageC, 'dashboard-phone');
+  await pageC.setViewportSize({ width: 1200, height: 900 });
+});
+
+test('offline: edits survive a reload without the server and reach others on reconnect', async () => {
+  const { page: pageA, context: contextA } = world.a;
+  const { page: pageB } = world.b;
+  // The service worker must control the page before going offline, or a reload has no shell.
+  await pageA.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await pageA.reload();
+  await waitForWorkspace(pageA);
+  await eventually(() => pageA.evaluate(() => Boolean(navigator.serviceWorker.controller)), {
+    message: 'the service worker to control the page',
+  });
+  await eventually(async () => (await badge(pageA).getAttribute('data-status')) === 'online', {
+    message: "A's badge to be online",
+  });
+
+  await contextA.setOffline(true);
+  await eventually(async () => (await badge(pageA).getAttribute('data-status')) === 'offline', {
+    message: "A's badge to show offline (the socket cut)",
+  });
+
+  await addNote(pageA, 'Offline idea', 'Written on the train');
+  const title = noteItem(pageA, 'Water plants').getByLabel('Note title');
+  await title.focus();
+  await pageA.keyboard.press('End');
+  await pageA.keyboard.type(' twice');
+  await pageA.keyboard.press('Tab');
+  const expected = ['Water plants twice', 'Pack bags', 'Book flights for Friday', 'Offline idea'];
+  await waitForTitles(pageA, expected);
+  await eventually(async () => Number(await badge(pageA).getAttribute('data-pending')) > 0, {
+    message: 'unsent changes to be counted',
+  });
+
+  await pageA.reload();
+  await waitForWorkspace(pageA);
+  await waitForTitles(pageA, expected, 'the offline edits after a reload');
+  assert.equal(await badge(pageA).getAttribute('data-status'), 'offline');
+  await eventually(async () => /unsent change/.test(await badge(pageA).textContent()), {
+    message: 'the badge to count unsent changes after the reload',
+  });
+  await shot(pageA, 'workspace-offline');
+
+  await contextA.setOffline(false);
+  await eventually(async () => (await badge(pageA).getAttribute('data-status')) === 'online', {
+    timeout: 20_000,
+    message: 'A to reconnect',
+  });
+  assert.equal(await badge(pageA).getAttribute('data-pending'), '0');
+  await waitForTitles(pageB, expected, "A's offline edits on B");
+  const bodies = (await readNotes(pageB)).map((note) => note.body);
+  assert.equal(bodies[3], 'Written on the train');
+  assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
+});
+
+test('phone-width workspace screenshot', async () => {
+  const { page: pageB } = world.b;
+  await pageB.setViewportSize({ width: 375, height: 812 });
+  await shot(pageB, 'workspace-phone');
+  await pageB.setViewportSize({ width: 1200, height: 900 });
+});
+
+async function assertNoSeriousViolations(page, label) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const violation of serious) {
+    console.error(`[axe ${label}] ${violation.impact} ${violation.id}: ${violation.help}`);
+    for (const node of violation.nodes) console.error(`    ${node.target.join(' ')}  ${node.failureSummary ?? ''}`);
+  }
+  assert.equal(serious.length, 0, `${label}: ${serious.length} serious or critical accessibility violations`);
+}
+
+test('accessibility: no serious or critical axe violations', async () => {
+  const guest = await newUserPage(browser, server.url);
+  await guest.page.goto('/login');
+  await guest.page.getByRole('button', { name: 'Sign up' }).waitFor();
+  await assertNoSeriousViolations(guest.page, 'login');
+  await guest.context.close();
+
+  const { page: pageC } = world.c;
+  await pageC.getByRole('link', { name: 'Rooms', exact: true }).click();
+  await pageC.getByRole('heading', { name: 'Your rooms' }).waitFor();
+  await assertNoSeriousViolations(pageC, 'room entry');
+
+  await pageC.getByRole('link', { name: 'Dashboard' }).click();
+  await pageC.locator(`tr[data-room-id="${world.roomId}"]`).waitFor();
+  await assertNoSeriousViolations(pageC, 'dashboard');
+
+  const { page: pageA } = world.a;
+  await waitForTitles(pageA, titlesOf(await readNotes(world.b.page)));
+  await assertNoSeriousViolations(pageA, 'workspace');
+});

@@ -1,0 +1,98 @@
+// The app shell: session, one sync client per signed-in session, header navigation, pages.
+
+import { useEffect } from 'react';
+import { SessionProvider, useSession, type Session } from './features/session/session';
+import { SyncClientProvider } from './features/client/client';
+import { Link, navigate, parseRoute, usePath, type Route } from './features/router/router';
+import { AuthPage } from './features/auth/AuthPage';
+import { RoomEntry } from './features/rooms/RoomEntry';
+import { Dashboard } from './features/dashboard/Dashboard';
+import { Workspace } from './features/workspace/Workspace';
+
+function Header({ session, route }: { session: Session | null; route: Route }) {
+  const { signOut } = useSession();
+  const current = (page: Route['page']) => (route.page === page ? 'page' : undefined);
+  return (
+    <header className="app-header">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Link href="/" className="brand">
+        fun-notes
+      </Link>
+      {session && (
+        <>
+          <nav aria-label="Main">
+            <Link href="/" aria-current={current('rooms')}>
+              Rooms
+            </Link>
+            <Link href="/dashboard" aria-current={current('dashboard')}>
+              Dashboard
+            </Link>
+          </nav>
+          <div className="account">
+            <span className="user-name" data-testid="user-name">
+              {session.user.name}
+            </span>
+            <button
+              type="button"
+              className="small"
+              onClick={() => {
+                signOut();
+                navigate('/login', { replace: true });
+              }}
+            >
+              Sign out
+            </button>
+          </div>
+        </>
+      )}
+    </header>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'dashboard':
+      return <Dashboard />;
+    case 'workspace':
+      // Keyed by room, so switching rooms starts from a clean workspace state.
+      return <Workspace key={route.roomId} roomId={route.roomId} />;
+    default:
+      return <RoomEntry />;
+  }
+}
+
+function Shell() {
+  const { session } = useSession();
+  const path = usePath();
+  const route = parseRoute(path);
+
+  // A signed-in user has nothing to do on /login; a link to a room survives signing in.
+  useEffect(() => {
+    if (session && route.page === 'auth') {
+      navigate('/', { replace: true });
+    }
+  }, [session, route.page]);
+
+  return (
+    <>
+      <Header session={session} route={route} />
+      {session ? (
+        <SyncClientProvider session={session}>
+          <Page route={route} />
+        </SyncClientProvider>
+      ) : (
+        <AuthPage />
+      )}
+    </>
+  );
+}
+
+export function App() {
+  return (
+    <SessionProvider>
+      <Shell />
+    </SessionProvider>
+  );
+}

@@ -1,0 +1,98 @@
+// Sign up / log in: one form, two submit buttons, so a new user and a returning one take the
+// same path.
+
+import { useState, type FormEvent } from 'react';
+import { ApiError, login, register } from '../../sync';
+import { useSession } from '../session/session';
+
+function describeError(error: unknown, mode: 'login' | 'register'): string {
+  if (error instanceof ApiError) {
+    if (error.status === 0) {
+      return 'The server cannot be reached. Check your connection and try again.';
+    }
+    if (mode === 'login' && error.status === 401) {
+      return 'Wrong username or password.';
+    }
+    if (mode === 'register' && error.status === 409) {
+      return 'That username is taken. Pick another one, or log in.';
+    }
+    return error.message || `The server said no (${error.code}).`;
+  }
+  return 'Something went wrong. Please try again.';
+}
+
+export function AuthPage() {
+  const { signIn } = useSession();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    const mode = submitter?.value === 'register' ? 'register' : 'login';
+    setBusy(true);
+    setError(null);
+    try {
+      const result = mode === 'register' ? await register(username, password) : await login(username, password);
+      signIn({ token: result.token, user: { id: result.user.id, name: result.user.name } });
+      // The shell sends /login on to the room entry; any other path (a shared room link) stays.
+    } catch (caught) {
+      setError(describeError(caught, mode));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main" className="page page-narrow">
+      <h1>Welcome to fun-notes</h1>
+      <p className="lead">Shared notes that update live for everyone in the room.</p>
+      <form className="card form" onSubmit={submit} aria-labelledby="auth-heading">
+        <h2 id="auth-heading">Sign up or log in</h2>
+        <label className="field">
+          <span>Username</span>
+          <input
+            name="username"
+            autoComplete="username"
+            required
+            minLength={3}
+            maxLength={32}
+            pattern="[A-Za-z0-9_.\-]+"
+            title="3 to 32 letters, digits, dots, dashes or underscores"
+            value={username}
+            onChange={(event) => setUsername(event.target.value)}
+          />
+        </label>
+        <label className="field">
+          <span>Password</span>
+          <input
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            minLength={8}
+            maxLength={256}
+            value={password}
+            onChange={(event) => setPassword(event.target.value)}
+          />
+          <small className="hint">At least 8 characters.</small>
+        </label>
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="actions">
+          <button type="submit" name="mode" value="login" className="primary" disabled={busy}>
+            Log in
+          </button>
+          <button type="submit" name="mode" value="register" disabled={busy}>
+            Sign up
+          </button>
+        </div>
+      </form>
+    </main>
+  );
+}

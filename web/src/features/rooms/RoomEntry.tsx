@@ -1,0 +1,200 @@
+// Room entry: join a room by its id, create one, or pick one of the user's rooms.
+
+import { useEffect, useState, type FormEvent } from 'react';
+import { ApiError, createRoom, listRooms } from '../../sync';
+import type { RoomInfo, Visibility } from '../../sync/protocol';
+import { useSession } from '../session/session';
+import { Link, navigate, roomPath } from '../router/router';
+import { CopyButton } from '../../components/CopyButton';
+
+function errorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    return error.status === 0 ? 'You are offline; rooms cannot be created right now.' : error.message;
+  }
+  return 'Something went wrong. Please try again.';
+}
+
+function JoinForm() {
+  const [roomId, setRoomId] = useState('');
+  const join = (event: FormEvent) => {
+    event.preventDefault();
+    const id = roomId.trim();
+    if (id) {
+      navigate(roomPath(id));
+    }
+  };
+  return (
+    <form className="card form" onSubmit={join} aria-labelledby="join-heading">
+      <h2 id="join-heading">Join a room</h2>
+      <label className="field">
+        <span>Room id</span>
+        <input
+          name="room-id"
+          required
+          autoComplete="off"
+          spellCheck={false}
+          value={roomId}
+          onChange={(event) => setRoomId(event.target.value)}
+        />
+      </label>
+      <div className="actions">
+        <button type="submit" className="primary">
+          Join
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function CreateForm() {
+  const { session } = useSession();
+  const [name, setName] = useState('');
+  const [visibility, setVisibility] = useState<Visibility>('link');
+  const [created, setCreated] = useState<RoomInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!session) {
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      setCreated(await createRoom(session.token, name.trim(), visibility));
+      setName('');
+    } catch (caught) {
+      setError(errorText(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="card form" onSubmit={create} aria-labelledby="create-heading">
+      <h2 id="create-heading">Create a room</h2>
+      <label className="field">
+        <span>Room name</span>
+        <input
+          name="room-name"
+          required
+          maxLength={200}
+          value={name}
+          onChange={(event) => setName(event.target.value)}
+        />
+      </label>
+      <fieldset className="field">
+        <legend>Who can join</legend>
+        <label className="choice">
+          <input
+            type="radio"
+            name="visibility"
+            value="link"
+            checked={visibility === 'link'}
+            onChange={() => setVisibility('link')}
+          />
+          Anyone with the id can join
+        </label>
+        <label className="choice">
+          <input
+            type="radio"
+            name="visibility"
+            value="private"
+            checked={visibility === 'private'}
+            onChange={() => setVisibility('private')}
+          />
+          Private (members only)
+        </label>
+      </fieldset>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          Create room
+        </button>
+      </div>
+      {created && (
+        <div className="created" role="status">
+          <p>
+            Room <strong>{created.name}</strong> is ready. Share its id:
+          </p>
+          <p className="room-id-line">
+            <code className="room-id" data-testid="created-room-id">
+              {created.id}
+            </code>
+            <CopyButton text={created.id} label={`Copy room id ${created.id}`} />
+          </p>
+          <Link className="button primary" href={roomPath(created.id)}>
+            Open {created.name}
+          </Link>
+        </div>
+      )}
+    </form>
+  );
+}
+
+/** The user's rooms from the HTTP API; offline it says so and the forms above still work. */
+function MyRooms() {
+  const { session } = useSession();
+  const [rooms, setRooms] = useState<RoomInfo[] | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!session) {
+      return;
+    }
+    let cancelled = false;
+    listRooms(session.token).then(
+      (list) => {
+        if (!cancelled) {
+          setRooms(list);
+        }
+      },
+      (caught: unknown) => {
+        if (!cancelled) {
+          const offline = caught instanceof ApiError && caught.status === 0;
+          setProblem(offline ? 'Offline: your room list will show when you reconnect.' : errorText(caught));
+        }
+      },
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [session]);
+
+  return (
+    <section className="card" aria-labelledby="my-rooms-heading">
+      <h2 id="my-rooms-heading">Your rooms</h2>
+      {problem && <p className="muted">{problem}</p>}
+      {!problem && rooms === null && <p className="muted">Loading…</p>}
+      {rooms && rooms.length === 0 && <p className="muted">No rooms yet. Create one or join by id.</p>}
+      {rooms && rooms.length > 0 && (
+        <ul className="room-links">
+          {rooms.map((room) => (
+            <li key={room.id}>
+              <Link href={roomPath(room.id)}>{room.name}</Link>
+              <span className="muted"> · {room.visibility === 'link' ? 'anyone with the id' : 'private'}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function RoomEntry() {
+  return (
+    <main id="main" className="page">
+      <h1>Rooms</h1>
+      <div className="grid-2">
+        <JoinForm />
+        <CreateForm />
+      </div>
+      <MyRooms />
+    </main>
+  );
+}

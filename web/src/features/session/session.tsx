@@ -1,0 +1,60 @@
+// The signed-in session (token + user), kept in localStorage so a reload — even offline —
+// keeps the user signed in without any HTTP call.
+
+import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+
+export interface Session {
+  token: string;
+  user: { id: string; name: string };
+}
+
+const STORAGE_KEY = 'fun-notes.session';
+
+function readStoredSession(): Session | null {
+  try {
+    const raw = window.localStorage.getItem(STORAGE_KEY);
+    if (!raw) {
+      return null;
+    }
+    const parsed = JSON.parse(raw) as Partial<Session>;
+    if (typeof parsed.token === 'string' && parsed.user && typeof parsed.user.id === 'string') {
+      return { token: parsed.token, user: { id: parsed.user.id, name: String(parsed.user.name) } };
+    }
+  } catch {
+    // A corrupt entry is treated as signed out rather than breaking the page.
+  }
+  return null;
+}
+
+interface SessionContextValue {
+  session: Session | null;
+  signIn(session: Session): void;
+  signOut(): void;
+}
+
+const SessionContext = createContext<SessionContextValue | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [session, setSession] = useState<Session | null>(readStoredSession);
+
+  const signIn = useCallback((next: Session) => {
+    window.localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+    setSession(next);
+  }, []);
+
+  const signOut = useCallback(() => {
+    window.localStorage.removeItem(STORAGE_KEY);
+    setSession(null);
+  }, []);
+
+  const value = useMemo(() => ({ session, signIn, signOut }), [session, signIn, signOut]);
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionContextValue {
+  const value = useContext(SessionContext);
+  if (!value) {
+    throw new Error('useSession outside SessionProvider');
+  }
+  return value;
+}

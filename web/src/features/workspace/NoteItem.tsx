@@ -1,0 +1,99 @@
+// One note in the list: drag handle, inline title and body, important / done toggles, delete.
+
+import { memo } from 'react';
+import { useSortable } from '@dnd-kit/sortable';
+import { CSS } from '@dnd-kit/utilities';
+import type { Note, NoteUpdate } from '../../sync/protocol';
+import { EditableField } from './EditableField';
+
+export const noteLabel = (note: Pick<Note, 'title'>): string => note.title.trim() || 'Untitled';
+
+interface NoteItemProps {
+  note: Note;
+  autoFocus: boolean;
+  flipRef(element: HTMLElement | null): void;
+  onUpdate(id: string, set: NoteUpdate): void;
+  onDelete(note: Note): void;
+}
+
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete }: NoteItemProps) {
+  const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
+    useSortable({ id: note.id });
+  const label = noteLabel(note);
+
+  const classes = ['note'];
+  if (note.is_important) classes.push('is-important');
+  if (note.is_completed) classes.push('is-completed');
+  if (isDragging) classes.push('is-dragging');
+
+  return (
+    <li
+      ref={setNodeRef}
+      className="note-item"
+      data-note-id={note.id}
+      style={{ transform: CSS.Translate.toString(transform), transition }}
+    >
+      <div className={classes.join(' ')} ref={flipRef}>
+        <button
+          type="button"
+          className="handle"
+          ref={setActivatorNodeRef}
+          {...attributes}
+          {...listeners}
+          aria-label={`Move note ${label}`}
+        >
+          <span aria-hidden="true">⠿</span>
+        </button>
+        <div className="note-fields">
+          <EditableField
+            field="title"
+            label="Note title"
+            placeholder="Untitled"
+            maxLength={1024}
+            value={note.title}
+            autoFocus={autoFocus}
+            onCommit={(title) => onUpdate(note.id, { title })}
+          />
+          <EditableField
+            field="body"
+            label="Note body"
+            placeholder="Write something…"
+            value={note.body}
+            onCommit={(body) => onUpdate(note.id, { body })}
+          />
+        </div>
+        <div className="note-actions">
+          <button
+            type="button"
+            className="toggle small"
+            aria-pressed={note.is_important}
+            aria-label={`Important: ${label}`}
+            onClick={() => onUpdate(note.id, { is_important: !note.is_important })}
+          >
+            <span aria-hidden="true">{note.is_important ? '★' : '☆'}</span> Important
+          </button>
+          <label className="check small">
+            <input
+              type="checkbox"
+              checked={note.is_completed}
+              onChange={(event) => onUpdate(note.id, { is_completed: event.target.checked })}
+              aria-label={`Done: ${label}`}
+            />
+            <span aria-hidden="true">Done</span>
+          </label>
+          <button
+            type="button"
+            className="small danger"
+            aria-label={`Delete note ${label}`}
+            onClick={() => onDelete(note)}
+          >
+            Delete
+          </button>
+        </div>
+      </div>
+    </li>
+  );
+}
+
+// Notes are immutable snapshots: an unchanged note keeps its object, so memo skips its render.
+export const NoteItem = memo(NoteItemImpl);

@@ -1,0 +1,23 @@
+// Who is in the room right now.
+
+import type { PresenceUser } from '../../sync/protocol';
+
+export function Presence({ count, users }: { count: number; users: PresenceUser[] }) {
+  return (
+    <section className="presence" aria-labelledby="presence-heading">
+      <h2 id="presence-heading" className="small-heading">
+        Here now: <span data-testid="presence-count">{count}</span>
+      </h2>
+      <ul className="presence-list">
+        {users.map((user) => (
+          <li key={user.id} className="avatar-chip">
+            <span className="avatar" aria-hidden="true">
+              {user.name.slice(0, 1).toUpperCase()}
+            </span>
+            {user.name}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
