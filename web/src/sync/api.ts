@@ -2,6 +2,7 @@
 // Everything here is plain TypeScript with no React; protocol v1 types live in protocol.ts.
 
 import type { Note, NoteFields, NoteUpdate, RoomInfo, RoomStat, PresenceUser } from './protocol';
+import type { SocketFactory } from './socket';
 
 /** Connection state shown by the badge. `syncing` = connected, but local ops are unacknowledged
  *  or a join is being answered. */
@@ -66,6 +67,16 @@ export interface SyncClientOptions {
   token: string;
   /** A user id namespaces the IndexedDB cache; null disables caching (tests). */
   userId: string | null;
+  /** Makes the WebSocket (tests pass a fake); defaults to the browser's WebSocket. */
+  socketFactory?: SocketFactory;
+  /** Randomness for reconnect jitter (tests); defaults to Math.random. */
+  random?: () => number;
+}
+
+/** The server refused the token (close 4001): the client stopped reconnecting; sign in again. */
+export interface AuthErrorNotice {
+  code: 'unauthorized';
+  message: string;
 }
 
 export interface SyncClientApi {
@@ -76,4 +87,8 @@ export interface SyncClientApi {
   watchRooms(): { getView(): DashboardView; subscribe(l: () => void): () => void; close(): void };
   /** Closes the socket for good (sign out). */
   close(): void;
+  /** Set once the server refused the token; the client then stays offline. */
+  readonly authError?: AuthErrorNotice | null;
+  /** Called once when the server refuses the token; returns an unsubscribe function. */
+  onAuthError?(listener: (notice: AuthErrorNotice) => void): () => void;
 }

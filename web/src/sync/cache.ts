@@ -1,0 +1,99 @@
+// The IndexedDB cache: per user, per room the confirmed notes, seq and room info, and the pending
+// local ops in order, so a reload shows the room at once and loses no offline edit.
+
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { Note, Op, RoomInfo } from './protocol';
+
+export interface CachedPendingOp {
+  cid: string;
+  op: Op;
+}
+
+export interface CachedRoomState {
+  seq: number;
+  notes: Note[];
+  info: RoomInfo | null;
+}
+
+export interface CachedRoom extends CachedRoomState {
+  roomId: string;
+  pending: CachedPendingOp[];
+}
+
+interface CacheSchema extends DBSchema {
+  // The confirmed state changes with every remote op and is written lazily; pending ops are
+  // small and written at once, so they live in their own store.
+  rooms: { key: string; value: CachedRoomState & { roomId: string; saved_at: number } };
+  pending: { key: string; value: { roomId: string; ops: CachedPendingOp[] } };
+}
+
+export interface RoomCache {
+  load(roomId: string): Promise<CachedRoom | null>;
+  saveState(roomId: string, state: CachedRoomState): Promise<void>;
+  savePending(roomId: string, ops: CachedPendingOp[]): Promise<void>;
+  /** Rooms with a cached state, most recently saved first (for an offline dashboard). */
+  listRooms(): Promise<RoomInfo[]>;
+  close(): void;
+}
+
+export function cacheDbName(userId: string): string {
+  return `fun-notes-${userId}`;
+}
+
+/** Opens the user's cache; resolves to null when IndexedDB is unavailable (private mode, tests
+ *  without it): the client then simply runs without a cache. */
+export async function openRoomCache(userId: string): Promise<RoomCache | null> {
+  if (!(globalThis as { indexedDB?: IDBFactory }).indexedDB) return null;
+  try {
+    const db = await openDB<CacheSchema>(cacheDbName(userId), 1, {
+      upgrade(d) {
+        d.createObjectStore('rooms');
+        d.createObjectStore('pending');
+      },
+    });
+    return new IdbRoomCache(db);
+  } catch {
+    return null;
+  }
+}
+
+class IdbRoomCache implements RoomCache {
+  constructor(private readonly db: IDBPDatabase<CacheSchema>) {}
+
+  async load(roomId: string): Promise<CachedRoom | null> {
+    const tx = this.db.transaction(['rooms', 'pending'], 'readonly');
+    const [state, pending] = await Promise.all([
+      tx.objectStore('rooms').get(roomId),
+      tx.objectStore('pending').get(roomId),
+    ]);
+    if (!state && !pending) return null;
+    return {
+      roomId,
+      seq: state?.seq ?? 0,
+      notes: state?.notes ?? [],
+      info: state?.info ?? null,
+      pending: pending?.ops ?? [],
+    };
+  }
+
+  async saveState(roomId: string, state: CachedRoomState): Promise<void> {
+    await this.db.put('rooms', { ...state, roomId, saved_at: Date.now() }, roomId);
+  }
+
+  async savePending(roomId: string, ops: CachedPendingOp[]): Promise<void> {
+    if (ops.length === 0) await this.db.delete('pending', roomId);
+    else await this.db.put('pending', { roomId, ops }, roomId);
+  }
+
+  async listRooms(): Promise<RoomInfo[]> {
+    const all = await this.db.getAll('rooms');
+    return all
+      .filter((r) => r.info !== null)
+      .sort((a, b) => b.saved_at - a.saved_at)
+      .map((r) => r.info as RoomInfo);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

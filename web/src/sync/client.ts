@@ -1,0 +1,271 @@
+// The SyncClient: one socket, the open rooms, the dashboard subscription, the client-side rate
+// limit and the IndexedDB cache writer, behind SyncClientApi.
+
+import type {
+  AuthErrorNotice,
+  ConnectionStatus,
+  DashboardView,
+  SyncClientApi,
+  SyncClientOptions,
+} from './api';
+import { openRoomCache, type RoomCache } from './cache';
+import { Dashboard, type DashboardHandle } from './dashboard';
+import { randomId } from './ids';
+import type { ClientFrame, ServerFrame } from './protocol';
+import { Room, type RoomHost, type RoomPersistence } from './room';
+import { Connection, defaultSocketFactory } from './socket';
+import { TokenBucket } from './timing';
+
+// The server allows 50 ops/s with a burst of 100 per connection; staying a little below leaves
+// room for clock drift between the two buckets.
+const OP_RATE_PER_SEC = 45;
+const OP_BURST = 90;
+// A new or changed pending op is written at once (an offline edit must survive a reload); the
+// confirmed state, which changes with every remote op, is written at most this often.
+const PENDING_WRITE_DELAY_MS = 10;
+const STATE_WRITE_DELAY_MS = 300;
+
+function defaultUrl(): string {
+  const loc = (globalThis as { location?: { protocol: string; host: string } }).location;
+  if (!loc) return 'ws://localhost:8080/ws';
+  return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+}
+
+type OpFrame = ClientFrame & { type: 'op' };
+
+export class SyncClient implements SyncClientApi {
+  private readonly connection: Connection;
+  private readonly rooms = new Map<string, Room>();
+  private readonly clientId = randomId(8);
+  private counter = 0;
+  private readonly bucket = new TokenBucket(OP_RATE_PER_SEC, OP_BURST, () => Date.now());
+  private readonly random: () => number;
+  private readonly cache: Promise<RoomCache | null> | null;
+  private statusValue: ConnectionStatus = 'offline';
+  private readonly statusListeners = new Set<() => void>();
+  private statusCheckQueued = false;
+  private authErrorValue: AuthErrorNotice | null = null;
+  private readonly authListeners = new Set<(n: AuthErrorNotice) => void>();
+  private readonly dashboard = new Dashboard();
+  private watchers = 0;
+  private closed = false;
+  private readonly host: RoomHost;
+
+  constructor(options: SyncClientOptions) {
+    this.random = options.random ?? Math.random;
+    this.cache = options.userId === null ? null : openRoomCache(options.userId);
+    this.host = this.makeHost();
+    this.connection = new Connection({
+      url: options.url ?? defaultUrl(),
+      token: options.token,
+      factory: options.socketFactory ?? defaultSocketFactory,
+      random: this.random,
+      events: {
+        onWelcome: () => this.onWelcome(),
+        onFrame: (f) => this.onFrame(f),
+        onDown: () => this.onDown(),
+        onAuthError: (message) => this.onAuthFailure(message),
+      },
+    });
+    this.connection.start();
+  }
+
+  get status(): ConnectionStatus {
+    return this.statusValue;
+  }
+
+  get authError(): AuthErrorNotice | null {
+    return this.authErrorValue;
+  }
+
+  subscribeStatus(listener: () => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  onAuthError(listener: (notice: AuthErrorNotice) => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
+  }
+
+  openRoom(roomId: string): Room {
+    const open = this.rooms.get(roomId);
+    if (open) return open;
+    const room = new Room(roomId, this.host, this.cache !== null);
+    this.rooms.set(roomId, room);
+    if (this.cache) {
+      const cache = this.cache;
+      room.persistence = persistenceFor(room, cache);
+      void cache
+        .then((c) => (c ? c.load(roomId) : null))
+        .catch(() => null)
+        .then((cached) => room.loadCached(cached));
+    } else if (this.connection.ready) {
+      room.onConnected();
+    }
+    this.scheduleStatusCheck();
+    return room;
+  }
+
+  watchRooms(): DashboardHandle {
+    if (this.watchers++ === 0) {
+      this.connection.send({ type: 'watch_rooms' });
+      // Until the server's list arrives (or while offline), show the rooms this browser knows.
+      void this.cache
+        ?.then((c) => (c ? c.listRooms() : []))
+        .then((rooms) =>
+          this.dashboard.seed(
+            rooms.map(({ id, name, active_user_count, total_notes }) => ({
+              id,
+              name,
+              active_user_count,
+              total_notes,
+            })),
+          ),
+        )
+        .catch(() => undefined);
+    }
+    let open = true;
+    const dashboard = this.dashboard;
+    return {
+      getView: (): DashboardView => dashboard.getView(),
+      subscribe: (l) => dashboard.subscribe(l),
+      close: () => {
+        if (!open) return;
+        open = false;
+        if (--this.watchers === 0) this.connection.send({ type: 'unwatch_rooms' });
+      },
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const room of [...this.rooms.values()]) room.close();
+    this.connection.stop();
+    void this.cache?.then((c) => c?.close()).catch(() => undefined);
+  }
+
+  // ---- Connection events --------------------------------------------------------------------
+
+  private onWelcome(): void {
+    this.bucket.reset();
+    if (this.watchers > 0) this.connection.send({ type: 'watch_rooms' });
+    for (const room of this.rooms.values()) room.onConnected();
+    this.scheduleStatusCheck();
+  }
+
+  private onDown(): void {
+    for (const room of this.rooms.values()) room.onDisconnected();
+    this.scheduleStatusCheck();
+  }
+
+  private onAuthFailure(message: string): void {
+    this.authErrorValue = { code: 'unauthorized', message };
+    for (const l of [...this.authListeners]) l(this.authErrorValue);
+    this.scheduleStatusCheck();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'rooms':
+      case 'room_stat':
+        this.dashboard.handleFrame(frame);
+        return;
+      case 'snapshot':
+      case 'resume':
+      case 'op':
+      case 'reject':
+      case 'presence':
+        this.rooms.get(frame.room)?.handleFrame(frame);
+        return;
+      case 'error':
+        if (frame.room !== undefined) this.rooms.get(frame.room)?.handleFrame(frame);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- Status -------------------------------------------------------------------------------
+
+  private computeStatus(): ConnectionStatus {
+    if (!this.connection.ready) return 'offline';
+    for (const room of this.rooms.values()) {
+      if (room.busy) return 'syncing';
+    }
+    return 'online';
+  }
+
+  private scheduleStatusCheck(): void {
+    if (this.statusCheckQueued) return;
+    this.statusCheckQueued = true;
+    queueMicrotask(() => {
+      this.statusCheckQueued = false;
+      const next = this.computeStatus();
+      this.dashboard.setStatus(this.connection.ready ? 'online' : 'offline');
+      if (next === this.statusValue) return;
+      this.statusValue = next;
+      for (const room of this.rooms.values()) room.statusChanged();
+      for (const l of [...this.statusListeners]) l();
+    });
+  }
+
+  private makeHost(): RoomHost {
+    return {
+      connected: () => this.connection.ready,
+      send: (frame) => this.connection.send(frame),
+      sendOp: (frame: OpFrame) => {
+        if (!this.connection.ready) return 'offline';
+        if (!this.bucket.take()) return 'throttled';
+        return this.connection.send(frame) ? 'sent' : 'offline';
+      },
+      throttleWaitMs: () => this.bucket.waitMs(),
+      nextCid: () => `${this.clientId}-${++this.counter}`,
+      random: () => this.random(),
+      roomChanged: () => this.scheduleStatusCheck(),
+      roomClosed: (room) => {
+        if (this.rooms.get(room.roomId) === room) this.rooms.delete(room.roomId);
+        this.scheduleStatusCheck();
+      },
+    };
+  }
+}
+
+/** Debounced writes of one room to the cache, in order. */
+function persistenceFor(room: Room, cache: Promise<RoomCache | null>): RoomPersistence {
+  let stateTimer: ReturnType<typeof setTimeout> | null = null;
+  let pendingTimer: ReturnType<typeof setTimeout> | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  const write = (what: 'state' | 'pending'): void => {
+    chain = chain
+      .then(async () => {
+        const c = await cache;
+        if (!c) return;
+        if (what === 'state') await c.saveState(room.roomId, room.cacheState());
+        else await c.savePending(room.roomId, room.cachePending());
+      })
+      .catch(() => undefined);
+  };
+  return {
+    stateChanged() {
+      stateTimer ??= setTimeout(() => {
+        stateTimer = null;
+        write('state');
+      }, STATE_WRITE_DELAY_MS);
+    },
+    pendingChanged() {
+      pendingTimer ??= setTimeout(() => {
+        pendingTimer = null;
+        write('pending');
+      }, PENDING_WRITE_DELAY_MS);
+    },
+    flush() {
+      if (stateTimer) clearTimeout(stateTimer);
+      if (pendingTimer) clearTimeout(pendingTimer);
+      stateTimer = pendingTimer = null;
+      write('state');
+      write('pending');
+    },
+  };
+}

@@ -1,0 +1,15 @@
+// The sync layer's entry point: the client factory, the HTTP helpers and the public types.
+
+import type { SyncClientApi, SyncClientOptions } from './api';
+import { SyncClient } from './client';
+
+export function createSyncClient(opts: SyncClientOptions): SyncClientApi {
+  return new SyncClient(opts);
+}
+
+export type * from './api';
+export type * from './protocol';
+export { ApiError, createRoom, getRoom, listRooms, login, register, setApiBase } from './http';
+export type { AuthResult, RoomDetails, RoomMember } from './http';
+export type { SocketFactory, SocketLike } from './socket';
+export { between, indexForMove, precisionExhausted, spreadIndexes } from './order';

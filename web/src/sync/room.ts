@@ -1,0 +1,600 @@
+// One open room: the confirmed replica, the queue of local ops, reconciliation of the two into
+// the view, and the join/resume state machine. The socket is reached through RoomHost.
+
+import type { RejectNotice, RoomHandle, RoomView, ConnectionStatus } from './api';
+import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
+import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
+import { opToJson, parseNote, parseOp } from './codec';
+import { randomId } from './ids';
+import { between, indexForMove, spreadIndexes } from './order';
+import type {
+  ClientFrame,
+  Note,
+  NoteFields,
+  NoteUpdate,
+  Op,
+  RoomInfo,
+  ServerFrame,
+} from './protocol';
+import { backoffDelay } from './timing';
+
+/** What a room needs from the client that owns the socket. */
+export interface RoomHost {
+  connected(): boolean;
+  /** Sends a control frame (join, leave); false when not connected. */
+  send(frame: ClientFrame): boolean;
+  /** Sends an op frame within the client-side rate limit. */
+  sendOp(frame: ClientFrame & { type: 'op' }): 'sent' | 'throttled' | 'offline';
+  /** Milliseconds until sendOp may succeed after 'throttled'. */
+  throttleWaitMs(): number;
+  nextCid(): string;
+  random(): number;
+  /** The room's view changed (the client recomputes its own status). */
+  roomChanged(room: Room): void;
+  roomClosed(room: Room): void;
+}
+
+/** Where a room's durable copy goes; the client debounces and writes it. */
+export interface RoomPersistence {
+  stateChanged(): void;
+  pendingChanged(): void;
+  /** Writes whatever is outstanding now (the room is closing). */
+  flush(): void;
+}
+
+interface PendingOp {
+  cid: string;
+  op: Op;
+  /** Sent on the current join and not yet acknowledged. */
+  sent: boolean;
+  /** Local time of the edit, shown as updated_at until the server's echo. */
+  at: string;
+}
+
+// Codes after which the op is kept and sent again; every other reject drops it.
+const RETRYABLE = new Set(['rate_limited', 'unavailable', 'conflict']);
+
+type JoinState = 'idle' | 'joining' | 'joined' | 'failed';
+
+type Presence = RoomView['presence'];
+const NO_PRESENCE: Presence = { active_user_count: 0, users: [] };
+
+function sameNote(a: Note, b: Note): boolean {
+  return (
+    a.id === b.id &&
+    a.title === b.title &&
+    a.body === b.body &&
+    a.is_important === b.is_important &&
+    a.is_completed === b.is_completed &&
+    a.current_index === b.current_index &&
+    a.seq === b.seq &&
+    a.updated_at === b.updated_at
+  );
+}
+
+function sameView(a: RoomView, b: RoomView): boolean {
+  return (
+    a.notes === b.notes &&
+    a.seq === b.seq &&
+    a.info === b.info &&
+    a.loaded === b.loaded &&
+    a.fromCache === b.fromCache &&
+    a.presence === b.presence &&
+    a.pendingCount === b.pendingCount &&
+    a.status === b.status &&
+    a.joinError === b.joinError
+  );
+}
+
+function touchedIds(op: Op): string[] {
+  switch (op.kind) {
+    case 'create':
+      return [op.note.id];
+    case 'rebalance':
+      return Object.keys(op.indexes);
+    default:
+      return [op.id];
+  }
+}
+
+export class Room implements RoomHandle {
+  private confirmed: RoomState = emptyRoomState;
+  private info: RoomInfo | null = null;
+  private presence: Presence = NO_PRESENCE;
+  private joinError: RoomView['joinError'] = null;
+  private loaded = false;
+  private fromCache = false;
+  private joinState: JoinState = 'idle';
+  private cacheReady: boolean;
+  private closed = false;
+
+  /** Local ops not yet acknowledged, in the order the server will number them: the ones sent
+   *  on the current join first, then the unsent ones (flush keeps this invariant). */
+  private pending: PendingOp[] = [];
+  private pendingVersion = 0;
+  private retryAttempt = 0;
+  private retryUntil = 0;
+  private joinAttempt = 0;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private joinTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private view: RoomView | null = null;
+  private stale = true;
+  private composite: { confirmed: RoomState; pendingVersion: number; state: RoomState } | null =
+    null;
+  private readonly listeners = new Set<() => void>();
+  private readonly rejectListeners = new Set<(n: RejectNotice) => void>();
+  private notifyQueued = false;
+  persistence: RoomPersistence | null = null;
+
+  constructor(
+    readonly roomId: string,
+    private readonly host: RoomHost,
+    /** false while the cached copy is being read: the join waits for it to know `since`. */
+    waitForCache: boolean,
+  ) {
+    this.cacheReady = !waitForCache;
+  }
+
+  // ---- RoomHandle ---------------------------------------------------------------------------
+
+  getView(): RoomView {
+    if (this.stale || !this.view) {
+      const next = this.buildView();
+      // React's useSyncExternalStore re-renders on a new object: keep the old one when nothing
+      // in it differs.
+      if (!this.view || !sameView(this.view, next)) this.view = next;
+      this.stale = false;
+    }
+    return this.view;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onReject(listener: (notice: RejectNotice) => void): () => void {
+    this.rejectListeners.add(listener);
+    return () => this.rejectListeners.delete(listener);
+  }
+
+  createNote(fields: Partial<NoteFields> = {}, currentIndex?: number): string {
+    const id = randomId();
+    let index = currentIndex;
+    if (index === undefined) {
+      const notes = this.getView().notes;
+      const next = between(notes[notes.length - 1]?.current_index, undefined);
+      if (next === null) {
+        // The end of the number line (indexes near MAX_VALUE): renumber first, then append.
+        const spread = spreadIndexes(notes.length + 1);
+        const indexes: Record<string, number> = Object.create(null) as Record<string, number>;
+        notes.forEach((n, i) => (indexes[n.id] = spread[i] as number));
+        this.enqueue({ kind: 'rebalance', indexes });
+        index = spread[notes.length] as number;
+      } else {
+        index = next;
+      }
+    }
+    this.enqueue({
+      kind: 'create',
+      note: {
+        id,
+        title: fields.title ?? '',
+        body: fields.body ?? '',
+        is_important: fields.is_important ?? false,
+        is_completed: fields.is_completed ?? false,
+        current_index: index,
+      },
+    });
+    return id;
+  }
+
+  updateNote(id: string, set: NoteUpdate): void {
+    const clean: NoteUpdate = {};
+    if (set.title !== undefined) clean.title = set.title;
+    if (set.body !== undefined) clean.body = set.body;
+    if (set.is_important !== undefined) clean.is_important = set.is_important;
+    if (set.is_completed !== undefined) clean.is_completed = set.is_completed;
+    if (Object.keys(clean).length === 0) return;
+    this.enqueue({ kind: 'update', id, set: clean });
+  }
+
+  moveNote(id: string, toIndex: number): void {
+    const plan = indexForMove(this.getView().notes, id, toIndex);
+    if (!plan) return;
+    if (plan.kind === 'move') this.enqueue({ kind: 'move', id, current_index: plan.current_index });
+    else this.enqueue({ kind: 'rebalance', indexes: plan.indexes });
+  }
+
+  deleteNote(id: string): void {
+    this.enqueue({ kind: 'delete', id });
+  }
+
+  restoreNote(note: Note): void {
+    // The note was deleted, so a create with its old id applies again (create on an existing
+    // id would be a no-op, which is also the right outcome if someone else restored it first).
+    this.enqueue({
+      kind: 'create',
+      note: {
+        id: note.id,
+        title: note.title,
+        body: note.body,
+        is_important: note.is_important,
+        is_completed: note.is_completed,
+        current_index: note.current_index,
+      },
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.joinState === 'joining' || this.joinState === 'joined') {
+      this.host.send({ type: 'leave', room: this.roomId });
+    }
+    this.clearTimers();
+    this.persistence?.flush();
+    this.host.roomClosed(this);
+  }
+
+  // ---- Driven by the client -----------------------------------------------------------------
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** True while something is unconfirmed: a join unanswered or local ops unacknowledged. */
+  get busy(): boolean {
+    if (this.joinState === 'failed') return false;
+    return this.joinState !== 'joined' || this.pending.length > 0;
+  }
+
+  /** The cached copy was read (or there is none): show it and join with its seq. */
+  loadCached(cached: CachedRoom | null): void {
+    if (this.closed) return;
+    if (cached && !this.loaded) {
+      const notes: Note[] = [];
+      let usable = true;
+      for (const raw of cached.notes) {
+        const n = parseNote(raw);
+        if (!n.ok) {
+          usable = false;
+          break;
+        }
+        notes.push(n.value);
+      }
+      if (usable && (cached.info !== null || cached.seq > 0)) {
+        this.confirmed = createRoomState(cached.seq, notes);
+        this.info = cached.info;
+        this.loaded = true;
+        this.fromCache = true;
+      }
+      // Edits made offline before the reload go first: they were made first.
+      const now = new Date().toISOString();
+      const restored: PendingOp[] = [];
+      for (const p of cached.pending) {
+        if (parseOp(p.op).ok) restored.push({ cid: p.cid, op: p.op, sent: false, at: now });
+      }
+      if (restored.length > 0) {
+        this.pending = [...restored, ...this.pending];
+        this.pendingVersion++;
+      }
+    }
+    this.cacheReady = true;
+    this.changed();
+    if (this.host.connected()) this.join();
+  }
+
+  /** What the cache stores for this room. */
+  cacheState(): CachedRoomState {
+    return { seq: this.confirmed.seq, notes: [...this.confirmed.notes.values()], info: this.info };
+  }
+
+  cachePending(): CachedPendingOp[] {
+    return this.pending.map((p) => ({ cid: p.cid, op: p.op }));
+  }
+
+  onConnected(): void {
+    if (this.closed) return;
+    this.joinAttempt = 0;
+    this.join();
+    this.changed();
+  }
+
+  onDisconnected(): void {
+    if (this.closed) return;
+    if (this.joinState !== 'failed') this.joinState = 'idle';
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+    // Whatever was sent may or may not have been numbered: it is in doubt until the re-join.
+    for (const p of this.pending) p.sent = false;
+    this.changed();
+  }
+
+  handleFrame(frame: ServerFrame): void {
+    if (this.closed) return;
+    switch (frame.type) {
+      case 'snapshot':
+        if (this.joinState !== 'joining') return;
+        this.confirmed = createRoomState(frame.seq, frame.notes);
+        this.info = frame.room_info;
+        this.loaded = true;
+        this.fromCache = false;
+        this.persistence?.stateChanged();
+        this.joined();
+        return;
+      case 'resume':
+        if (this.joinState !== 'joining') return;
+        if (frame.since !== this.confirmed.seq) {
+          // Not the seq we asked for (cannot happen with a conforming server): start over.
+          this.join(true);
+          return;
+        }
+        this.loaded = true;
+        this.fromCache = false;
+        this.joined();
+        return;
+      case 'op':
+        this.handleOp(frame);
+        return;
+      case 'reject':
+        this.handleReject(frame);
+        return;
+      case 'error':
+        this.handleJoinError(frame.code, frame.message ?? '');
+        return;
+      case 'presence':
+        this.presence = {
+          active_user_count: frame.active_user_count,
+          users: frame.users,
+        };
+        this.changed();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Called when the connection's state changed (the view's status depends on it). */
+  statusChanged(): void {
+    this.changed();
+  }
+
+  // ---- Join ---------------------------------------------------------------------------------
+
+  private join(fresh = false): void {
+    if (this.closed || !this.cacheReady || this.joinState === 'failed') return;
+    const frame: ClientFrame = { type: 'join', room: this.roomId };
+    if (this.loaded && !fresh) frame.since = this.confirmed.seq;
+    if (this.host.send(frame)) this.joinState = 'joining';
+    this.changed();
+  }
+
+  private joined(): void {
+    this.joinState = 'joined';
+    this.joinAttempt = 0;
+    this.joinError = null;
+    // Ops sent before this join are in doubt: the server may have numbered them (their echoes
+    // were ignored while joining, and a snapshot shows their effect without their cid) or not
+    // (the socket died first). Sending them again is safe because every op is idempotent under
+    // the apply rules: a create on an existing id is a no-op, an update/move/rebalance sets the
+    // same values again, a delete of a missing id is a no-op. When the original is acknowledged
+    // in a resume's replay, it leaves the queue then, and the echo of the copy is applied as a
+    // remote op. The one cost: a copy re-applies a value someone else overwrote in between.
+    for (const p of this.pending) p.sent = false;
+    this.changed();
+    this.flush();
+  }
+
+  private handleJoinError(code: string, message: string): void {
+    if (code === 'forbidden' || code === 'not_found') {
+      this.joinState = 'failed';
+      this.joinError = { code, message };
+      this.changed();
+      return;
+    }
+    if (code === 'unavailable' && this.joinState === 'joining') {
+      // Storage could not be read: ask again later.
+      this.joinState = 'idle';
+      const delay = 500 + backoffDelay(this.joinAttempt++, () => this.host.random(), 500);
+      this.joinTimer = setTimeout(() => {
+        this.joinTimer = null;
+        if (this.host.connected() && this.joinState === 'idle') this.join();
+      }, delay);
+      this.changed();
+    }
+  }
+
+  // ---- Ops from the server ------------------------------------------------------------------
+
+  private handleOp(frame: Extract<ServerFrame, { type: 'op' }>): void {
+    // Until the join is answered the stream is the old one, possibly with a gap; the snapshot
+    // or the resume's replay brings every op again.
+    if (this.joinState !== 'joined') return;
+    const seq = this.confirmed.seq;
+    if (frame.seq <= seq) return; // a duplicate
+    if (frame.seq > seq + 1) {
+      this.join();
+      return;
+    }
+    this.confirmed = applyOps(this.confirmed, [{ seq: frame.seq, at: frame.at, op: frame.op }]);
+    const mine = frame.cid === '' ? -1 : this.pending.findIndex((p) => p.cid === frame.cid);
+    if (mine >= 0) {
+      // Our own op, acknowledged: it moves from the queue into the confirmed state, so the
+      // view (confirmed + pending) shows the same values as before the echo.
+      this.pending.splice(mine, 1);
+      this.pendingVersion++;
+      this.retryAttempt = 0;
+      this.persistence?.pendingChanged();
+    }
+    this.persistence?.stateChanged();
+    this.changed();
+  }
+
+  private handleReject(frame: Extract<ServerFrame, { type: 'reject' }>): void {
+    const i = this.pending.findIndex((p) => p.cid === frame.cid);
+    if (i < 0) return; // a copy of an op already acknowledged
+    const p = this.pending[i] as PendingOp;
+    this.pending.splice(i, 1);
+    if (RETRYABLE.has(frame.code)) {
+      // Ops sent after it may still be numbered first, so it goes after the last sent one:
+      // the queue stays in the order the server will see.
+      p.sent = false;
+      let at = this.pending.findIndex((q) => !q.sent);
+      if (at < 0) at = this.pending.length;
+      this.pending.splice(at, 0, p);
+      this.retryUntil =
+        Date.now() + 250 + backoffDelay(this.retryAttempt++, () => this.host.random(), 500);
+      this.pendingVersion++;
+      this.changed();
+      this.scheduleFlush(this.retryUntil - Date.now());
+      return;
+    }
+    this.pendingVersion++;
+    this.persistence?.pendingChanged();
+    this.changed();
+    this.emitReject({ roomId: this.roomId, cid: frame.cid, code: frame.code, message: frame.message });
+  }
+
+  // ---- Local ops ----------------------------------------------------------------------------
+
+  private enqueue(op: Op): void {
+    if (this.closed) return;
+    const checked = parseOp(opToJson(op));
+    if (!checked.ok) {
+      // The server would reject it the same way; say so now and change nothing.
+      this.emitReject({ roomId: this.roomId, cid: '', code: checked.code, message: checked.message });
+      return;
+    }
+    const last = this.pending[this.pending.length - 1];
+    const canon = checked.value;
+    if (
+      last &&
+      !last.sent &&
+      last.op.kind === 'update' &&
+      canon.kind === 'update' &&
+      last.op.id === canon.id
+    ) {
+      // Typing offline or while throttled: one update per note instead of one per keystroke.
+      last.op = { kind: 'update', id: canon.id, set: { ...last.op.set, ...canon.set } };
+    } else {
+      this.pending.push({
+        cid: this.host.nextCid(),
+        op: canon,
+        sent: false,
+        at: new Date().toISOString(),
+      });
+    }
+    this.pendingVersion++;
+    this.persistence?.pendingChanged();
+    this.changed();
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.closed || this.joinState !== 'joined' || !this.host.connected()) return;
+    const wait = this.retryUntil - Date.now();
+    if (wait > 0) {
+      this.scheduleFlush(wait);
+      return;
+    }
+    for (const p of this.pending) {
+      if (p.sent) continue;
+      const result = this.host.sendOp({ type: 'op', room: this.roomId, cid: p.cid, op: p.op });
+      if (result === 'sent') {
+        p.sent = true;
+      } else {
+        if (result === 'throttled') this.scheduleFlush(this.host.throttleWaitMs());
+        return;
+      }
+    }
+  }
+
+  private scheduleFlush(delay: number): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      this.flush();
+    }, Math.max(0, delay));
+  }
+
+  // ---- View ---------------------------------------------------------------------------------
+
+  private currentState(): RoomState {
+    const c = this.composite;
+    if (c && c.confirmed === this.confirmed && c.pendingVersion === this.pendingVersion) {
+      return c.state;
+    }
+    let state = this.confirmed;
+    if (this.pending.length > 0) {
+      // Local ops on top of the confirmed state, numbered with the confirmed seq: they keep the
+      // room seq and mark the notes they touch as not newer than what the server confirmed.
+      const local = this.pending.map((p) => ({ seq: this.confirmed.seq, at: p.at, op: p.op }));
+      state = applyOps(this.confirmed, local, { keepRoomSeq: true });
+      const previous = c?.state;
+      if (previous && state.notes !== this.confirmed.notes) {
+        // Rebuilding gives pending-touched notes new objects; keep the old ones when equal,
+        // so React's memo skips them.
+        const notes = state.notes as Map<string, Note>;
+        for (const p of this.pending) {
+          for (const id of touchedIds(p.op)) {
+            const now = notes.get(id);
+            const before = previous.notes.get(id);
+            if (now && before && now !== before && sameNote(now, before)) notes.set(id, before);
+          }
+        }
+      }
+    }
+    this.composite = { confirmed: this.confirmed, pendingVersion: this.pendingVersion, state };
+    return state;
+  }
+
+  private status(): ConnectionStatus {
+    if (!this.host.connected()) return 'offline';
+    if (this.joinState === 'failed') return 'online';
+    return this.busy || this.joinState !== 'joined' ? 'syncing' : 'online';
+  }
+
+  private buildView(): RoomView {
+    const state = this.currentState();
+    return {
+      roomId: this.roomId,
+      notes: sortedNotes(state) as Note[],
+      seq: this.confirmed.seq,
+      info: this.info,
+      loaded: this.loaded,
+      fromCache: this.fromCache,
+      presence: this.presence,
+      pendingCount: this.pending.length,
+      status: this.status(),
+      joinError: this.joinError,
+    };
+  }
+
+  /** Marks the view stale and tells listeners once, after the current task's frames. */
+  private changed(): void {
+    this.stale = true;
+    this.host.roomChanged(this);
+    if (this.notifyQueued) return;
+    this.notifyQueued = true;
+    queueMicrotask(() => {
+      this.notifyQueued = false;
+      if (this.closed) return;
+      // getView() returns the same object when nothing visible changed since the last read,
+      // but listeners are cheap to call: useSyncExternalStore compares the snapshot itself.
+      for (const l of [...this.listeners]) l();
+    });
+  }
+
+  private emitReject(notice: RejectNotice): void {
+    for (const l of [...this.rejectListeners]) l(notice);
+  }
+
+  private clearTimers(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.flushTimer = null;
+    this.joinTimer = null;
+  }
+}

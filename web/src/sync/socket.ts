@@ -1,0 +1,184 @@
+// One WebSocket session at a time: hello/welcome, keepalive pings, reconnect with backoff, and
+// the 4001 stop. Rooms and the dashboard sit above it and never see the socket itself.
+
+import { parseServerFrame } from './codec';
+import type { ClientFrame, ServerFrame } from './protocol';
+import { backoffDelay } from './timing';
+
+/** The part of the browser WebSocket the client uses; tests pass a fake. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type SocketFactory = (url: string) => SocketLike;
+
+export const defaultSocketFactory: SocketFactory = (url) =>
+  new WebSocket(url) as unknown as SocketLike;
+
+const OPEN = 1;
+export const CLOSE_UNAUTHORIZED = 4001;
+export const CLIENT_NAME = 'web/0.1';
+export const PING_INTERVAL_MS = 20_000;
+// The server answers every ping; silence this long means the path is dead even though the
+// browser has not noticed (a laptop that slept, a NAT that forgot us).
+const SILENCE_LIMIT_MS = 2 * PING_INTERVAL_MS + 5_000;
+
+export interface ConnectionEvents {
+  /** The session is ready (welcome received): join rooms, watch the dashboard. */
+  onWelcome(user: { id: string; name: string }): void;
+  onFrame(frame: ServerFrame): void;
+  /** The session ended; `willRetry` is false after 4001 or close(). */
+  onDown(willRetry: boolean): void;
+  onAuthError(message: string): void;
+}
+
+export interface ConnectionOptions {
+  url: string;
+  token: string;
+  factory: SocketFactory;
+  random: () => number;
+  events: ConnectionEvents;
+}
+
+export class Connection {
+  private socket: SocketLike | null = null;
+  private welcomed = false;
+  private stopped = false;
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private lastHeard = 0;
+
+  constructor(private readonly options: ConnectionOptions) {}
+
+  get ready(): boolean {
+    return this.welcomed && !this.stopped;
+  }
+
+  /** Starts connecting (once). */
+  start(): void {
+    if (!this.socket && !this.reconnectTimer && !this.stopped) this.connect();
+  }
+
+  /** Sends a frame when the session is ready; false otherwise (the caller queues). */
+  send(frame: ClientFrame): boolean {
+    const s = this.socket;
+    if (!this.welcomed || !s || s.readyState !== OPEN) return false;
+    s.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Closes for good (sign out). */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const s = this.socket;
+    this.detach();
+    if (s) {
+      try {
+        s.close(1000, 'closed');
+      } catch {
+        // Already closing.
+      }
+    }
+    this.options.events.onDown(false);
+  }
+
+  private connect(): void {
+    this.reconnectTimer = null;
+    let s: SocketLike;
+    try {
+      s = this.options.factory(this.options.url);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = s;
+    s.onopen = () => {
+      s.send(JSON.stringify({ type: 'hello', token: this.options.token, client: CLIENT_NAME }));
+    };
+    s.onmessage = (ev) => {
+      if (this.socket !== s) return;
+      this.lastHeard = Date.now();
+      if (typeof ev.data !== 'string') return;
+      const frame = parseServerFrame(ev.data);
+      if (!frame) return;
+      if (frame.type === 'welcome') {
+        if (this.welcomed) return;
+        this.welcomed = true;
+        this.attempt = 0;
+        this.startPings();
+        this.options.events.onWelcome(frame.user);
+        return;
+      }
+      if (this.welcomed) this.options.events.onFrame(frame);
+    };
+    s.onclose = (ev) => {
+      if (this.socket !== s) return;
+      this.onClosed(ev.code, ev.reason);
+    };
+    // A browser fires `close` after `error`; nothing to do until then.
+    s.onerror = () => {};
+  }
+
+  private onClosed(code: number, reason: string): void {
+    this.detach();
+    if (this.stopped) return;
+    if (code === CLOSE_UNAUTHORIZED) {
+      // A token the server refuses will be refused again: stop and let the page sign in anew.
+      this.stopped = true;
+      this.options.events.onAuthError(reason || 'unauthorized');
+      this.options.events.onDown(false);
+      return;
+    }
+    // 1001 (going away), 4008 (slow consumer), 4029, network loss: come back and resume.
+    this.options.events.onDown(true);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const delay = backoffDelay(this.attempt, this.options.random);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private detach(): void {
+    const s = this.socket;
+    if (s) {
+      s.onopen = null;
+      s.onmessage = null;
+      s.onclose = null;
+      s.onerror = null;
+    }
+    this.socket = null;
+    this.welcomed = false;
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+
+  private startPings(): void {
+    this.lastHeard = Date.now();
+    this.pingTimer = setInterval(() => {
+      const s = this.socket;
+      if (!s) return;
+      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) {
+        try {
+          s.close(4000, 'no answer to pings');
+        } catch {
+          // The socket is already gone.
+        }
+        this.onClosed(1006, 'silent');
+        return;
+      }
+      this.send({ type: 'ping', t: Date.now() });
+    }, PING_INTERVAL_MS);
+  }
+}
