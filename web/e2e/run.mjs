@@ -23,6 +23,7 @@ import {
   titlesOf,
   unique,
   waitForTitles,
+  waitForAnnouncement,
   waitForWorkspace,
 } from './support.mjs';
 
@@ -70,10 +71,15 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
 
   // Keyboard drag on B: pick up "Book flights", one down, drop.
+  // Each key waits for the screen-reader announcement of the previous one, as a user would
+  // listen for it (dnd-kit measures the list asynchronously after the pick-up).
   await pageB.getByRole('button', { name: 'Move note Book flights' }).focus();
   await pageB.keyboard.press('Space');
+  await waitForAnnouncement(pageB, /Note Book flights moved to position 1 of 3/);
   await pageB.keyboard.press('ArrowDown');
+  await waitForAnnouncement(pageB, /Note Book flights moved to position 2 of 3/);
   await pageB.keyboard.press('Space');
+  await waitForAnnouncement(pageB, /Note Book flights dropped at position 2 of 3/);
   const afterKeyboard = ['Pack bags', 'Book flights', 'Water plants'];
   // The dropped order shows at once on B and reaches A.
   await waitForTitles(pageB, afterKeyboard, 'the keyboard drop on B');
@@ -95,8 +101,10 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await waitForTitles(pageA, afterPointer, "B's pointer move on A");
 
   // Both type at once into different notes; both end with the same list.
-  const fieldA = noteItem(pageA, 'Pack bags').getByLabel('Note body');
-  const fieldB = noteItem(pageB, 'Book flights').getByLabel('Note title');
+  // Located by note id: the title-based names change as B types.
+  const idOf = (page, title) => noteItem(page, title).getAttribute('data-note-id');
+  const fieldA = pageA.locator(`li[data-note-id="${await idOf(pageA, 'Pack bags')}"]`).getByLabel('Note body');
+  const fieldB = pageB.locator(`li[data-note-id="${await idOf(pageB, 'Book flights')}"]`).getByLabel('Note title');
   await fieldA.focus();
   await pageA.keyboard.press('Control+End');
   await fieldB.focus();
@@ -162,6 +170,16 @@ test("a member's dashboard shows the room's user count change live", async () =>
 });
 
 test('offline: edits survive a reload without the server and reach others on reconnect', async () => {
+  try {
+    await offlineScenario();
+  } finally {
+    // Later scenarios need the server whatever happened here.
+    if (!server.process) await server.start();
+    await world.a.context.setOffline(false);
+  }
+});
+
+async function offlineScenario() {
   const { page: pageA, context: contextA } = world.a;
   const { page: pageB } = world.b;
   // The service worker must control the page before going offline, or a reload has no shell.
@@ -175,9 +193,12 @@ test('offline: edits survive a reload without the server and reach others on rec
     message: "A's badge to be online",
   });
 
+  // Chromium's offline emulation blocks new connections but leaves an open WebSocket alone, so
+  // the server goes away too (SIGTERM): A's socket drops and A cannot reconnect while offline.
   await contextA.setOffline(true);
+  await server.stop();
   await eventually(async () => (await badge(pageA).getAttribute('data-status')) === 'offline', {
-    message: "A's badge to show offline (the socket cut)",
+    message: "A's badge to show offline",
   });
 
   await addNote(pageA, 'Offline idea', 'Written on the train');
@@ -201,6 +222,14 @@ test('offline: edits survive a reload without the server and reach others on rec
   });
   await shot(pageA, 'workspace-offline');
 
+  // The server comes back on the same port and data; B reconnects, A is still offline.
+  await server.start();
+  await eventually(async () => (await badge(pageB).getAttribute('data-status')) === 'online', {
+    timeout: 20_000,
+    message: 'B to reconnect',
+  });
+  assert.ok(!titlesOf(await readNotes(pageB)).includes('Offline idea'), 'B has the offline note before A is back');
+
   await contextA.setOffline(false);
   await eventually(async () => (await badge(pageA).getAttribute('data-status')) === 'online', {
     timeout: 20_000,
@@ -211,7 +240,7 @@ test('offline: edits survive a reload without the server and reach others on rec
   const bodies = (await readNotes(pageB)).map((note) => note.body);
   assert.equal(bodies[3], 'Written on the train');
   assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
-});
+}
 
 test('phone-width workspace screenshot', async () => {
   const { page: pageB } = world.b;

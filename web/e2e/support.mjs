@@ -10,7 +10,8 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const webDir = path.resolve(here, '..');
-export const distDir = path.join(webDir, 'dist');
+// FUN_NOTES_WEB_DIST points at another build (default: web/dist).
+export const distDir = path.resolve(webDir, process.env.FUN_NOTES_WEB_DIST ?? 'dist');
 export const artifactsDir = path.join(here, 'artifacts');
 
 /** Polls `check` until it returns a truthy value (or stops throwing) before a deadline. */
@@ -217,3 +218,11 @@ export const noteItem = (page, title) =>
   page.locator('ul.notes > li').filter({ has: page.getByRole('button', { name: `Move note ${title}`, exact: true }) });
 
 export const badge = (page) => page.locator('.badge');
+
+/** Waits for dnd-kit's live region to announce something matching `pattern`. */
+export async function waitForAnnouncement(page, pattern) {
+  const region = page.locator('[id^="DndLiveRegion"]');
+  await eventually(async () => pattern.test((await region.textContent()) ?? ''), {
+    message: `an announcement matching ${pattern}`,
+  });
+}
