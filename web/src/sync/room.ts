@@ -286,6 +286,11 @@ export class Room implements RoomHandle {
     if (this.host.connected()) this.join();
   }
 
+  /** The confirmed replica and the queue, for tests that check view = confirmed + pending. */
+  inspect(): { confirmed: RoomState; pending: readonly Readonly<PendingOp>[] } {
+    return { confirmed: this.confirmed, pending: this.pending.map((p) => ({ ...p })) };
+  }
+
   /** What the cache stores for this room. */
   cacheState(): CachedRoomState {
     return { seq: this.confirmed.seq, notes: [...this.confirmed.notes.values()], info: this.info };
