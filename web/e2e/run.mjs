@@ -23,6 +23,7 @@ import {
   titlesOf,
   unique,
   waitForTitles,
+  settle,
   waitForAnnouncement,
   waitForWorkspace,
 } from './support.mjs';
@@ -76,6 +77,7 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await pageB.getByRole('button', { name: 'Move note Book flights' }).focus();
   await pageB.keyboard.press('Space');
   await waitForAnnouncement(pageB, /Note Book flights moved to position 1 of 3/);
+  await settle(pageB);
   await pageB.keyboard.press('ArrowDown');
   await waitForAnnouncement(pageB, /Note Book flights moved to position 2 of 3/);
   await pageB.keyboard.press('Space');
@@ -240,6 +242,10 @@ async function offlineScenario() {
   const bodies = (await readNotes(pageB)).map((note) => note.body);
   assert.equal(bodies[3], 'Written on the train');
   assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
+  // Both are present again once A is back.
+  await eventually(async () => (await pageB.getByTestId('presence-count').textContent()) === '2', {
+    message: "B's presence list to count A again",
+  });
 }
 
 test('phone-width workspace screenshot', async () => {

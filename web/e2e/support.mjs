@@ -226,3 +226,12 @@ export async function waitForAnnouncement(page, pattern) {
     message: `an announcement matching ${pattern}`,
   });
 }
+
+/** Lets the page run the timers and frames already queued. dnd-kit's keyboard sensor starts
+ *  listening for arrow keys in a zero-delay timer after the pick-up; a timer queued after it
+ *  runs after it, so this orders the next key press behind it without guessing a delay. */
+export function settle(page) {
+  return page.evaluate(
+    () => new Promise((resolve) => setTimeout(() => requestAnimationFrame(() => resolve(true)), 0)),
+  );
+}

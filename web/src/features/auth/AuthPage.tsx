@@ -22,7 +22,7 @@ function describeError(error: unknown, mode: 'login' | 'register'): string {
 }
 
 export function AuthPage() {
-  const { signIn } = useSession();
+  const { signIn, endedBecause } = useSession();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -49,6 +49,11 @@ export function AuthPage() {
     <main id="main" className="page page-narrow">
       <h1>Welcome to fun-notes</h1>
       <p className="lead">Shared notes that update live for everyone in the room.</p>
+      {endedBecause && (
+        <p className="notice" role="status">
+          {endedBecause}
+        </p>
+      )}
       <form className="card form" onSubmit={submit} aria-labelledby="auth-heading">
         <h2 id="auth-heading">Sign up or log in</h2>
         <label className="field">

@@ -19,12 +19,13 @@ import type {
   RoomView,
   SyncClientApi,
 } from '../../sync/api';
-import type { Session } from '../session/session';
+import { useSession, type Session } from '../session/session';
 
 const SyncClientContext = createContext<SyncClientApi | null>(null);
 
 export function SyncClientProvider({ session, children }: { session: Session; children: ReactNode }) {
   const [client, setClient] = useState<SyncClientApi | null>(null);
+  const { signOut } = useSession();
   const { token } = session;
   const userId = session.user.id;
 
@@ -38,6 +39,20 @@ export function SyncClientProvider({ session, children }: { session: Session; ch
       setClient(null);
     };
   }, [token, userId]);
+
+  // A refused token (expired, or the server's secret changed) cannot recover by retrying:
+  // back to the sign-in page with the reason.
+  useEffect(() => {
+    if (!client?.onAuthError) {
+      return;
+    }
+    const expire = () => signOut('Your session has expired. Please log in again.');
+    if (client.authError) {
+      expire();
+      return;
+    }
+    return client.onAuthError(expire);
+  }, [client, signOut]);
 
   if (!client) {
     return null;

@@ -28,26 +28,34 @@ function readStoredSession(): Session | null {
 
 interface SessionContextValue {
   session: Session | null;
+  /** Why the last session ended when the user did not sign out (an expired token). */
+  endedBecause: string | null;
   signIn(session: Session): void;
-  signOut(): void;
+  signOut(reason?: string): void;
 }
 
 const SessionContext = createContext<SessionContextValue | null>(null);
 
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<Session | null>(readStoredSession);
+  const [endedBecause, setEndedBecause] = useState<string | null>(null);
 
   const signIn = useCallback((next: Session) => {
     window.localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
+    setEndedBecause(null);
     setSession(next);
   }, []);
 
-  const signOut = useCallback(() => {
+  const signOut = useCallback((reason?: string) => {
     window.localStorage.removeItem(STORAGE_KEY);
+    setEndedBecause(reason ?? null);
     setSession(null);
   }, []);
 
-  const value = useMemo(() => ({ session, signIn, signOut }), [session, signIn, signOut]);
+  const value = useMemo(
+    () => ({ session, endedBecause, signIn, signOut }),
+    [session, endedBecause, signIn, signOut],
+  );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -2,7 +2,23 @@
 
 import type { PresenceUser } from '../../sync/protocol';
 
-export function Presence({ count, users }: { count: number; users: PresenceUser[] }) {
+interface PresenceProps {
+  count: number;
+  users: PresenceUser[];
+  /** Offline the server cannot say who is here; stale names would mislead. */
+  offline: boolean;
+}
+
+export function Presence({ count, users, offline }: PresenceProps) {
+  if (offline) {
+    return (
+      <section className="presence" aria-labelledby="presence-heading">
+        <h2 id="presence-heading" className="small-heading">
+          Here now: unknown while offline
+        </h2>
+      </section>
+    );
+  }
   return (
     <section className="presence" aria-labelledby="presence-heading">
       <h2 id="presence-heading" className="small-heading">

@@ -109,7 +109,11 @@ export function Workspace({ roomId }: { roomId: string }) {
         </p>
       ) : (
         <>
-          <Presence count={view.presence.active_user_count} users={view.presence.users} />
+          <Presence
+            count={view.presence.active_user_count}
+            users={view.presence.users}
+            offline={view.status === 'offline'}
+          />
           {view.fromCache && (
             <p className="notice" role="status">
               Showing the copy saved on this device; changes will sync when the server answers.
