@@ -23,7 +23,7 @@ const OP_BURST = 90;
 // A new or changed pending op is written at once (an offline edit must survive a reload); the
 // confirmed state, which changes with every remote op, is written at most this often.
 const PENDING_WRITE_DELAY_MS = 10;
-const STATE_WRITE_DELAY_MS = 300;
+const STATE_WRITE_DELAY_MS = 100;
 
 function defaultUrl(): string {
   const loc = (globalThis as { location?: { protocol: string; host: string } }).location;

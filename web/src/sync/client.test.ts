@@ -1,0 +1,458 @@
+// The SyncClient against a hand-driven fake socket: session, join/resume/snapshot, reconnect with
+// backoff, in-doubt ops, gaps, rejects, the rate limit, presence and the dashboard.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SyncClient } from './client';
+import type { Note, Op } from './protocol';
+import type { RejectNotice } from './api';
+import { FakeSocket } from './testing/fake-server';
+
+const settle = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+function note(id: string, current_index: number, extra: Partial<Note> = {}): Note {
+  return {
+    id,
+    title: id,
+    body: '',
+    is_important: false,
+    is_completed: false,
+    current_index,
+    seq: 1,
+    updated_at: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  };
+}
+
+const info = {
+  id: 'r1',
+  name: 'Room',
+  visibility: 'private' as const,
+  role: 'owner' as const,
+  active_user_count: 1,
+  total_notes: 0,
+};
+
+function opFrame(seq: number, op: Op, cid = `other-${seq}`) {
+  return { type: 'op', room: 'r1', seq, cid, user: 'u2', at: `2026-01-01T00:00:${String(seq).padStart(2, '0')}.000Z`, op };
+}
+
+function setup(random: () => number = () => 0.5) {
+  const sockets: FakeSocket[] = [];
+  const client = new SyncClient({
+    token: 'tok',
+    userId: null,
+    url: 'ws://test/ws',
+    socketFactory: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+    random,
+  });
+  const last = () => sockets[sockets.length - 1] as FakeSocket;
+  const connect = () => {
+    const s = last();
+    s.open();
+    s.receive({ type: 'welcome', protocol: 1, server: 'srv-1', user: { id: 'u1', name: 'Ann' } });
+    return s;
+  };
+  return { client, sockets, last, connect };
+}
+
+/** A joined room r1 at seq 2 with notes a and b. */
+function joined() {
+  const t = setup();
+  const s = t.connect();
+  const room = t.client.openRoom('r1');
+  s.receive({ type: 'snapshot', room: 'r1', seq: 2, room_info: info, notes: [note('a', 1024), note('b', 2048)] });
+  return { ...t, s, room };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('session', () => {
+  it('says hello with the token, goes online on welcome and joins rooms', async () => {
+    const { client, last, connect } = setup();
+    expect(last().url).toBe('ws://test/ws');
+    expect(client.status).toBe('offline');
+    const s = connect();
+    expect(s.sent[0]).toEqual({ type: 'hello', token: 'tok', client: 'web/0.1' });
+    const room = client.openRoom('r1');
+    expect(client.openRoom('r1')).toBe(room);
+    expect(s.sentOf('join')).toEqual([{ type: 'join', room: 'r1' }]);
+    await settle();
+    expect(client.status).toBe('syncing');
+    s.receive({ type: 'snapshot', room: 'r1', seq: 5, room_info: info, notes: [note('b', 2048), note('a', 1024)] });
+    await settle();
+    expect(client.status).toBe('online');
+    const view = room.getView();
+    expect(view.loaded).toBe(true);
+    expect(view.fromCache).toBe(false);
+    expect(view.seq).toBe(5);
+    expect(view.info).toEqual(info);
+    expect(view.notes.map((n) => n.id)).toEqual(['a', 'b']);
+    expect(view.status).toBe('online');
+    // The same snapshot object until something changes.
+    expect(room.getView()).toBe(view);
+    s.receive({ type: 'pong', t: 1 });
+    expect(room.getView()).toBe(view);
+    s.receive(opFrame(6, { kind: 'update', id: 'a', set: { title: 'A' } }));
+    const next = room.getView();
+    expect(next).not.toBe(view);
+    expect(next.notes[0]?.title).toBe('A');
+    // The untouched note keeps its identity (React memo).
+    expect(next.notes[1]).toBe(view.notes[1]);
+  });
+
+  it('pings every 20 seconds', () => {
+    const { connect } = setup();
+    const s = connect();
+    vi.advanceTimersByTime(19_999);
+    expect(s.sentOf('ping')).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(s.sentOf('ping')).toHaveLength(1);
+    s.receive({ type: 'pong', t: 0 });
+    vi.advanceTimersByTime(20_000);
+    expect(s.sentOf('ping')).toHaveLength(2);
+  });
+
+  it('notifies subscribers once per batch of changes', async () => {
+    const { room, s } = joined();
+    const listener = vi.fn();
+    room.subscribe(listener);
+    await settle();
+    listener.mockClear();
+    s.receive(opFrame(3, { kind: 'update', id: 'a', set: { title: 'x' } }));
+    s.receive(opFrame(4, { kind: 'update', id: 'a', set: { title: 'y' } }));
+    await settle();
+    expect(listener).toHaveBeenCalledTimes(1);
+    expect(room.getView().notes[0]?.title).toBe('y');
+  });
+});
+
+describe('reconnect and resume', () => {
+  it('re-joins with since = last seq after a close, and applies the resume stream', async () => {
+    const { client, s, room, sockets, connect } = joined();
+    s.receive(opFrame(3, { kind: 'update', id: 'a', set: { title: 'three' } }));
+    s.serverClose(1001, 'going away');
+    await settle();
+    expect(client.status).toBe('offline');
+    expect(room.getView().status).toBe('offline');
+    // Offline edits queue.
+    room.updateNote('b', { title: 'offline edit' });
+    expect(room.getView().notes[1]?.title).toBe('offline edit');
+    // Backoff with random 0.5: 125 ms for the first attempt.
+    vi.advanceTimersByTime(124);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    const s2 = connect();
+    expect(s2.sentOf('join')).toEqual([{ type: 'join', room: 'r1', since: 3 }]);
+    expect(s2.sentOf('op')).toHaveLength(0); // not before the join is answered
+    s2.receive({ type: 'resume', room: 'r1', since: 3 });
+    const sent = s2.sentOf('op');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.op).toEqual({ kind: 'update', id: 'b', set: { title: 'offline edit' } });
+    s2.receive(opFrame(4, { kind: 'move', id: 'a', current_index: 4096 }));
+    s2.receive({ ...opFrame(5, sent[0]?.op as Op), cid: sent[0]?.cid as string });
+    const view = room.getView();
+    expect(view.seq).toBe(5);
+    expect(view.pendingCount).toBe(0);
+    expect(view.notes.map((n) => [n.id, n.title])).toEqual([
+      ['b', 'offline edit'],
+      ['a', 'three'],
+    ]);
+  });
+
+  it('handles a snapshot on re-join and ignores duplicates', () => {
+    const { s, room, connect } = joined();
+    s.serverClose(4008, 'slow consumer');
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    expect(s2.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1', since: 2 });
+    s2.receive({ type: 'snapshot', room: 'r1', seq: 10, room_info: info, notes: [note('c', 5, { seq: 9 })] });
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['c']);
+    s2.receive(opFrame(9, { kind: 'delete', id: 'c' })); // already in the snapshot
+    s2.receive(opFrame(10, { kind: 'delete', id: 'c' }));
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['c']);
+    expect(room.getView().seq).toBe(10);
+    s2.receive(opFrame(11, { kind: 'delete', id: 'c' }));
+    expect(room.getView().notes).toEqual([]);
+  });
+
+  it('sends ops that were in flight again, in order, with their cids; a second echo is a remote op', () => {
+    const { s, room, connect } = joined();
+    room.updateNote('a', { title: 'one' });
+    room.deleteNote('b');
+    const first = s.sentOf('op');
+    expect(first).toHaveLength(2);
+    s.serverClose(1006, '');
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    s2.receive({ type: 'resume', room: 'r1', since: 2 });
+    const again = s2.sentOf('op');
+    expect(again.map((f) => f.cid)).toEqual(first.map((f) => f.cid));
+    // The replay holds the original of the first op (the server had numbered it).
+    s2.receive({ ...opFrame(3, first[0]?.op as Op), cid: first[0]?.cid as string });
+    expect(room.getView().pendingCount).toBe(1);
+    // Someone else edits, then the copy of the first op arrives: applied like any remote op.
+    s2.receive(opFrame(4, { kind: 'update', id: 'a', set: { body: 'x' } }));
+    s2.receive({ ...opFrame(5, first[0]?.op as Op), cid: first[0]?.cid as string });
+    s2.receive({ ...opFrame(6, first[1]?.op as Op), cid: first[1]?.cid as string });
+    const view = room.getView();
+    expect(view.pendingCount).toBe(0);
+    expect(view.seq).toBe(6);
+    expect(view.notes.map((n) => [n.id, n.title, n.body, n.seq])).toEqual([['a', 'one', 'x', 5]]);
+  });
+
+  it('detects a gap and re-joins with since on the same socket', () => {
+    const { s, room } = joined();
+    s.receive(opFrame(3, { kind: 'update', id: 'a', set: { title: 'three' } }));
+    s.receive(opFrame(5, { kind: 'update', id: 'a', set: { title: 'five' } }));
+    expect(s.sentOf('join')).toEqual([
+      { type: 'join', room: 'r1' },
+      { type: 'join', room: 'r1', since: 3 },
+    ]);
+    expect(room.getView().notes[0]?.title).toBe('three');
+    // Frames of the old stream are ignored until the answer.
+    s.receive(opFrame(6, { kind: 'update', id: 'a', set: { title: 'six' } }));
+    expect(room.getView().seq).toBe(3);
+    s.receive({ type: 'resume', room: 'r1', since: 3 });
+    s.receive(opFrame(4, { kind: 'update', id: 'a', set: { title: 'four' } }));
+    s.receive(opFrame(5, { kind: 'update', id: 'a', set: { title: 'five' } }));
+    s.receive(opFrame(6, { kind: 'update', id: 'a', set: { title: 'six' } }));
+    expect(room.getView().seq).toBe(6);
+    expect(room.getView().notes[0]?.title).toBe('six');
+  });
+
+  it('stops reconnecting on 4001 and reports the auth error', async () => {
+    const { client, sockets, connect, last } = setup();
+    const onAuth = vi.fn();
+    client.onAuthError(onAuth);
+    connect();
+    last().serverClose(4001, 'unauthorized');
+    await settle();
+    vi.advanceTimersByTime(600_000);
+    expect(sockets).toHaveLength(1);
+    expect(client.status).toBe('offline');
+    expect(client.authError).toEqual({ code: 'unauthorized', message: 'unauthorized' });
+    expect(onAuth).toHaveBeenCalledTimes(1);
+  });
+
+  it('backs off exponentially with full jitter, capped at 10 s', () => {
+    let r = 0.999;
+    const { sockets, last } = setup(() => r);
+    const delays: number[] = [];
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const count = sockets.length;
+      last().serverClose(1006, '');
+      let waited = 0;
+      while (sockets.length === count) {
+        vi.advanceTimersByTime(1);
+        waited++;
+      }
+      delays.push(waited);
+    }
+    expect(delays).toEqual([249, 499, 999, 1998, 3996, 7992, 9990, 9990]);
+    // Jitter: a smaller random number gives a proportionally shorter wait.
+    r = 0.1;
+    const count = sockets.length;
+    last().serverClose(1006, '');
+    vi.advanceTimersByTime(999);
+    expect(sockets).toHaveLength(count);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(count + 1);
+  });
+
+  it('resets the backoff after a welcome', () => {
+    const { sockets, last, connect } = setup(() => 0.999);
+    for (let i = 0; i < 4; i++) {
+      last().serverClose(1006, '');
+      vi.advanceTimersByTime(10_000);
+    }
+    connect();
+    const count = sockets.length;
+    last().serverClose(1001, '');
+    vi.advanceTimersByTime(250);
+    expect(sockets).toHaveLength(count + 1);
+  });
+});
+
+describe('op queue', () => {
+  it('shows an edit at once, keeps it through the echo and drops it from pending', () => {
+    const { s, room } = joined();
+    room.updateNote('a', { title: 'mine' });
+    const view = room.getView();
+    expect(view.notes[0]?.title).toBe('mine');
+    expect(view.pendingCount).toBe(1);
+    const [sent] = s.sentOf('op');
+    expect(sent?.cid).toMatch(/^[A-Za-z0-9_-]+-1$/);
+    s.receive({ ...opFrame(3, sent?.op as Op), cid: sent?.cid as string });
+    expect(room.getView().notes[0]?.title).toBe('mine');
+    expect(room.getView().notes[0]?.seq).toBe(3);
+    expect(room.getView().pendingCount).toBe(0);
+  });
+
+  it('rolls a rejected op back and tells onReject listeners', () => {
+    const { s, room } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    room.deleteNote('a');
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['b']);
+    const [sent] = s.sentOf('op');
+    s.receive({ type: 'reject', room: 'r1', cid: sent?.cid as string, code: 'forbidden', message: 'viewers cannot edit' });
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['a', 'b']);
+    expect(room.getView().pendingCount).toBe(0);
+    expect(notices).toEqual([{ roomId: 'r1', cid: sent?.cid, code: 'forbidden', message: 'viewers cannot edit' }]);
+  });
+
+  it('keeps a rate_limited op and sends it again after a backoff', () => {
+    const { s, room } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    room.updateNote('a', { title: 'later' });
+    const [sent] = s.sentOf('op');
+    s.receive({ type: 'reject', room: 'r1', cid: sent?.cid as string, code: 'rate_limited', message: 'slow down' });
+    expect(room.getView().notes[0]?.title).toBe('later');
+    expect(room.getView().pendingCount).toBe(1);
+    expect(notices).toEqual([]);
+    vi.advanceTimersByTime(1_000);
+    const again = s.sentOf('op');
+    expect(again).toHaveLength(2);
+    expect(again[1]?.cid).toBe(sent?.cid);
+  });
+
+  it('refuses an op the server would reject as too large, without sending it', () => {
+    const { s, room } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    room.updateNote('a', { title: 'é'.repeat(513) });
+    expect(s.sentOf('op')).toHaveLength(0);
+    expect(notices[0]?.code).toBe('too_large');
+    expect(room.getView().notes[0]?.title).toBe('a');
+  });
+
+  it('stays under the server rate limit with a burst of local edits', () => {
+    const { s, room } = joined();
+    for (let i = 0; i < 300; i++) room.createNote({ title: `n${i}` });
+    expect(room.getView().notes).toHaveLength(302);
+    expect(s.sentOf('op')).toHaveLength(90);
+    vi.advanceTimersByTime(1_000);
+    const afterOne = s.sentOf('op').length;
+    expect(afterOne).toBeGreaterThan(90);
+    expect(afterOne).toBeLessThanOrEqual(90 + 46);
+    vi.advanceTimersByTime(10_000);
+    expect(s.sentOf('op')).toHaveLength(300);
+  });
+
+  it('merges queued updates of one note while they wait', () => {
+    const { s, room } = joined();
+    s.serverClose(1006, '');
+    room.updateNote('a', { title: 'x' });
+    room.updateNote('a', { body: 'y' });
+    room.updateNote('a', { title: 'z' });
+    expect(room.getView().pendingCount).toBe(1);
+    expect(room.getView().notes[0]).toMatchObject({ title: 'z', body: 'y' });
+  });
+
+  it('creates at the end, moves with a between index, restores a deleted note', () => {
+    const { s, room } = joined();
+    const id = room.createNote({ title: 'new' });
+    expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['a', 'b', id]);
+    expect(s.sentOf('op')[0]?.op).toEqual({
+      kind: 'create',
+      note: { id, title: 'new', body: '', is_important: false, is_completed: false, current_index: 3072 },
+    });
+    room.moveNote(id, 0);
+    expect(room.getView().notes.map((n) => n.id)).toEqual([id, 'a', 'b']);
+    expect(s.sentOf('op')[1]?.op).toEqual({ kind: 'move', id, current_index: 0 });
+    const b = room.getView().notes[2] as Note;
+    room.deleteNote('b');
+    room.restoreNote(b);
+    expect(room.getView().notes.map((n) => n.id)).toEqual([id, 'a', 'b']);
+    expect(s.sentOf('op')[3]?.op).toEqual({
+      kind: 'create',
+      note: { id: 'b', title: 'b', body: '', is_important: false, is_completed: false, current_index: 2048 },
+    });
+  });
+
+  it('sends a rebalance when the gap has no room left', () => {
+    const t = setup();
+    const s = t.connect();
+    const room = t.client.openRoom('r1');
+    s.receive({
+      type: 'snapshot',
+      room: 'r1',
+      seq: 3,
+      room_info: info,
+      notes: [note('a', 1024), note('b', 1024 + 2 ** -42), note('c', 4096)],
+    });
+    room.moveNote('c', 1);
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['a', 'c', 'b']);
+    expect(s.sentOf('op')[0]?.op.kind).toBe('rebalance');
+  });
+});
+
+describe('join errors, presence and the dashboard', () => {
+  it('reports forbidden and not_found as joinError, and retries unavailable', () => {
+    const { client, connect } = setup();
+    const s = connect();
+    const room = client.openRoom('r1');
+    s.receive({ type: 'error', code: 'unavailable', room: 'r1', message: 'storage' });
+    expect(room.getView().joinError).toBeNull();
+    vi.advanceTimersByTime(2_000);
+    expect(s.sentOf('join')).toHaveLength(2);
+    s.receive({ type: 'error', code: 'forbidden', room: 'r1', message: 'private room' });
+    expect(room.getView().joinError).toEqual({ code: 'forbidden', message: 'private room' });
+    const other = client.openRoom('r2');
+    s.receive({ type: 'error', code: 'not_found', room: 'r2', message: 'no such room' });
+    expect(other.getView().joinError?.code).toBe('not_found');
+  });
+
+  it('shows presence', () => {
+    const { s, room } = joined();
+    const users = [{ id: 'u1', name: 'Ann' }, { id: 'u2', name: 'Bob' }];
+    s.receive({ type: 'presence', room: 'r1', active_user_count: 2, users });
+    expect(room.getView().presence).toEqual({ active_user_count: 2, users });
+  });
+
+  it('leaves on close', () => {
+    const { s, room, client } = joined();
+    room.close();
+    expect(s.sentOf('leave')).toEqual([{ type: 'leave', room: 'r1' }]);
+    expect(client.openRoom('r1')).not.toBe(room);
+  });
+
+  it('watches rooms: list, upserts, re-sent after reconnect, unwatch on close', async () => {
+    const { client, connect } = setup();
+    const s = connect();
+    const dash = client.watchRooms();
+    expect(s.sentOf('watch_rooms')).toHaveLength(1);
+    const stat = (id: string, n: number) => ({ id, name: id, active_user_count: n, total_notes: 0 });
+    s.receive({ type: 'rooms', rooms: [stat('r1', 0), stat('r2', 1)] });
+    const v1 = dash.getView();
+    expect(v1.rooms).toEqual([stat('r1', 0), stat('r2', 1)]);
+    expect(dash.getView()).toBe(v1);
+    s.receive({ type: 'room_stat', room: stat('r2', 3) });
+    s.receive({ type: 'room_stat', room: stat('r3', 1) });
+    expect(dash.getView().rooms).toEqual([stat('r1', 0), stat('r2', 3), stat('r3', 1)]);
+    await settle();
+    expect(dash.getView().status).toBe('online');
+    s.serverClose(1001, '');
+    await settle();
+    expect(dash.getView().status).toBe('offline');
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    expect(s2.sentOf('watch_rooms')).toHaveLength(1);
+    dash.close();
+    expect(s2.sentOf('unwatch_rooms')).toHaveLength(1);
+  });
+});
