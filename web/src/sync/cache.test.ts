@@ -1,0 +1,142 @@
+// The IndexedDB cache (fake-indexeddb): a reload shows the cached room at once, joins with the
+// cached seq and sends the edits made offline before the reload.
+
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { openRoomCache } from './cache';
+import { SyncClient } from './client';
+import type { Note } from './protocol';
+import { FakeSocket } from './testing/fake-server';
+
+async function waitFor(condition: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const info = {
+  id: 'r1',
+  name: 'Room',
+  visibility: 'private' as const,
+  role: 'editor' as const,
+  active_user_count: 1,
+  total_notes: 2,
+};
+
+function note(id: string, current_index: number): Note {
+  return {
+    id,
+    title: id,
+    body: '',
+    is_important: false,
+    is_completed: false,
+    current_index,
+    seq: 1,
+    updated_at: '2026-01-01T00:00:00.000Z',
+  };
+}
+
+function start(userId: string) {
+  const sockets: FakeSocket[] = [];
+  const client = new SyncClient({
+    token: 'tok',
+    userId,
+    url: 'ws://test/ws',
+    socketFactory: (url) => {
+      const s = new FakeSocket(url);
+      sockets.push(s);
+      return s;
+    },
+  });
+  const connect = () => {
+    const s = sockets[sockets.length - 1] as FakeSocket;
+    s.open();
+    s.receive({ type: 'welcome', protocol: 1, server: 'srv', user: { id: userId, name: userId } });
+    return s;
+  };
+  return { client, sockets, connect };
+}
+
+describe('IndexedDB cache', () => {
+  it('keeps state and offline edits across a reload and sends them after the join', async () => {
+    const first = start('user-reload');
+    const s1 = first.connect();
+    const room1 = first.client.openRoom('r1');
+    // The join waits for the cache read (to know `since`).
+    await waitFor(() => s1.sentOf('join').length === 1);
+    expect(s1.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1' });
+    s1.receive({ type: 'snapshot', room: 'r1', seq: 4, room_info: info, notes: [note('a', 1024), note('b', 2048)] });
+    s1.receive({
+      type: 'op',
+      room: 'r1',
+      seq: 5,
+      cid: 'x-1',
+      user: 'u2',
+      at: '2026-01-01T00:00:05.000Z',
+      op: { kind: 'update', id: 'b', set: { body: 'from bob' } },
+    });
+    s1.serverClose(1006, '');
+    room1.updateNote('a', { title: 'edited offline' });
+    const created = room1.createNote({ title: 'made offline' });
+    const offlineCids = room1.inspect().pending.map((p) => p.cid);
+    expect(offlineCids).toHaveLength(2);
+    // A reload ~100 ms later (the first client is never closed: the tab just went away).
+    await new Promise((r) => setTimeout(r, 120));
+
+    const second = start('user-reload');
+    const room2 = second.client.openRoom('r1');
+    await waitFor(() => room2.getView().loaded);
+    const cached = room2.getView();
+    expect(cached.fromCache).toBe(true);
+    expect(cached.seq).toBe(5);
+    expect(cached.info).toEqual(info);
+    expect(cached.pendingCount).toBe(2);
+    expect(cached.notes.map((n) => [n.id, n.title, n.body])).toEqual([
+      ['a', 'edited offline', ''],
+      ['b', 'b', 'from bob'],
+      [created, 'made offline', ''],
+    ]);
+
+    const s2 = second.connect();
+    await waitFor(() => s2.sentOf('join').length === 1);
+    expect(s2.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1', since: 5 });
+    expect(s2.sentOf('op')).toHaveLength(0);
+    s2.receive({ type: 'resume', room: 'r1', since: 5 });
+    const sent = s2.sentOf('op');
+    expect(sent.map((f) => f.cid)).toEqual(offlineCids);
+    expect(sent.map((f) => f.op.kind)).toEqual(['update', 'create']);
+    expect(room2.getView().fromCache).toBe(false);
+
+    // Acknowledged ops leave the cached queue too.
+    for (const [i, f] of sent.entries()) {
+      s2.receive({ type: 'op', room: 'r1', seq: 6 + i, cid: f.cid, user: 'u1', at: '2026-01-01T00:01:00.000Z', op: f.op });
+    }
+    expect(room2.getView().pendingCount).toBe(0);
+    const cache = await openRoomCache('user-reload');
+    let stored = await cache?.load('r1');
+    const deadline = Date.now() + 2000;
+    while (stored?.seq !== 7 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      stored = await cache?.load('r1');
+    }
+    expect(stored?.seq).toBe(7);
+    expect(stored?.pending).toEqual([]);
+    expect(stored?.notes).toHaveLength(3);
+    cache?.close();
+    first.client.close();
+    second.client.close();
+  });
+
+  it('lists cached rooms and keeps users apart', async () => {
+    const a = await openRoomCache('user-a');
+    const b = await openRoomCache('user-b');
+    await a?.saveState('r9', { seq: 3, notes: [note('n', 1)], info: { ...info, id: 'r9' } });
+    expect((await a?.listRooms())?.map((r) => r.id)).toEqual(['r9']);
+    expect(await b?.listRooms()).toEqual([]);
+    expect(await b?.load('r9')).toBeNull();
+    a?.close();
+    b?.close();
+  });
+});
