@@ -62,6 +62,12 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await signUp(pageB, world.names.b);
 
   world.roomId = await createRoom(pageA, 'Trip planning', 'link');
+  // The room id is shown and the Copy button puts it on the clipboard.
+  await world.a.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  await pageA.getByRole('button', { name: 'Copy room id' }).click();
+  await pageA.getByRole('button', { name: 'Copy room id' }).filter({ hasText: 'Copied' }).waitFor();
+  assert.equal(await pageA.evaluate(() => navigator.clipboard.readText()), world.roomId);
+  assert.equal((await pageA.locator('main code.room-id').textContent()).trim(), world.roomId);
   await addNote(pageA, 'Book flights', 'Compare prices first');
   await addNote(pageA, 'Pack bags', 'Sunscreen and hats');
   await addNote(pageA, 'Water plants', 'Ask the neighbours');
@@ -87,6 +93,23 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await waitForTitles(pageB, afterKeyboard, 'the keyboard drop on B');
   await waitForTitles(pageA, afterKeyboard, "B's keyboard move on A");
 
+  // Record every DOM order B's list goes through (a jump back would show up as the old order
+  // after the new one), and count A's move animations.
+  await pageB.evaluate(() => {
+    const list = document.querySelector('ul.notes');
+    const order = () => [...list.querySelectorAll('[data-field="title"]')].map((input) => input.value).join('|');
+    window.orderHistory = [order()];
+    new MutationObserver(() => window.orderHistory.push(order())).observe(list, { childList: true });
+  });
+  await pageA.evaluate(() => {
+    window.moveAnimations = 0;
+    const animate = Element.prototype.animate;
+    Element.prototype.animate = function (...args) {
+      window.moveAnimations += 1;
+      return animate.apply(this, args);
+    };
+  });
+
   // Pointer drag on B: "Water plants" by its handle to the top.
   const handle = pageB.getByRole('button', { name: 'Move note Water plants' });
   const target = noteItem(pageB, 'Pack bags');
@@ -101,6 +124,9 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   const afterPointer = ['Water plants', 'Pack bags', 'Book flights'];
   await waitForTitles(pageB, afterPointer, 'the pointer drop on B');
   await waitForTitles(pageA, afterPointer, "B's pointer move on A");
+  const history = (await pageB.evaluate(() => window.orderHistory)).filter((o, i, all) => o !== all[i - 1]);
+  assert.deepEqual(history, [afterKeyboard.join('|'), afterPointer.join('|')], 'the dropped order never jumps back');
+  assert.ok((await pageA.evaluate(() => window.moveAnimations)) > 0, "B's move slides into place on A");
 
   // Both type at once into different notes; both end with the same list.
   // Located by note id: the title-based names change as B types.
@@ -248,6 +274,38 @@ async function offlineScenario() {
   });
 }
 
+test('delete shows an Undo toast that brings the note back for everyone; a wrong room id says so', async () => {
+  const { page: pageA } = world.a;
+  const { page: pageB } = world.b;
+  const before = titlesOf(await readNotes(pageA));
+  await pageA.getByRole('button', { name: 'Delete note Pack bags' }).click();
+  const without = before.filter((title) => title !== 'Pack bags');
+  await waitForTitles(pageA, without, 'the deleted note to go');
+  await waitForTitles(pageB, without, 'the delete on B');
+  await pageA.getByRole('region', { name: 'Notifications' }).getByRole('button', { name: 'Undo' }).click();
+  await waitForTitles(pageA, before, 'the undo on A');
+  await waitForTitles(pageB, before, 'the undo on B');
+  assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
+
+  // Toggles reach the other page too.
+  await pageA.getByRole('button', { name: 'Important: Pack bags' }).click();
+  await eventually(
+    async () => (await pageB.getByRole('button', { name: 'Important: Pack bags' }).getAttribute('aria-pressed')) === 'true',
+    { message: 'the important flag on B' },
+  );
+  await pageB.getByRole('checkbox', { name: 'Done: Pack bags' }).check();
+  await eventually(() => pageA.getByRole('checkbox', { name: 'Done: Pack bags' }).isChecked(), {
+    message: 'the done flag on A',
+  });
+
+  // Room entry with an id that does not exist.
+  const { page: pageC } = world.c;
+  await pageC.getByRole('link', { name: 'Rooms', exact: true }).click();
+  await pageC.getByLabel('Room id', { exact: true }).fill('no-such-room');
+  await pageC.getByRole('button', { name: 'Join', exact: true }).click();
+  await pageC.getByRole('alert').filter({ hasText: 'There is no room with the id' }).waitFor();
+});
+
 test('phone-width workspace screenshot', async () => {
   const { page: pageB } = world.b;
   await pageB.setViewportSize({ width: 375, height: 812 });
@@ -257,6 +315,9 @@ test('phone-width workspace screenshot', async () => {
 
 async function assertNoSeriousViolations(page, label) {
   const results = await new AxeBuilder({ page }).analyze();
+  for (const violation of results.violations) {
+    console.log(`# axe ${label}: ${violation.impact} ${violation.id} (${violation.nodes.length})`);
+  }
   const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   for (const violation of serious) {
     console.error(`[axe ${label}] ${violation.impact} ${violation.id}: ${violation.help}`);
@@ -270,12 +331,14 @@ test('accessibility: no serious or critical axe violations', async () => {
   await guest.page.goto('/login');
   await guest.page.getByRole('button', { name: 'Sign up' }).waitFor();
   await assertNoSeriousViolations(guest.page, 'login');
+  await shot(guest.page, 'login');
   await guest.context.close();
 
   const { page: pageC } = world.c;
   await pageC.getByRole('link', { name: 'Rooms', exact: true }).click();
   await pageC.getByRole('heading', { name: 'Your rooms' }).waitFor();
   await assertNoSeriousViolations(pageC, 'room entry');
+  await shot(pageC, 'room-entry');
 
   await pageC.getByRole('link', { name: 'Dashboard' }).click();
   await pageC.locator(`tr[data-room-id="${world.roomId}"]`).waitFor();
