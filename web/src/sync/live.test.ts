@@ -1,0 +1,92 @@
+// Two SyncClients against the real server binary (skipped when it is not built): they edit one
+// room concurrently and end with the state the server reports over HTTP.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { RoomHandle } from './api';
+import { SyncClient } from './client';
+import { createRoom, register, setApiBase } from './http';
+import type { Note } from './protocol';
+import type { SocketLike } from './socket';
+
+const binary = fileURLToPath(new URL('../../../build/bin/fun-notes-server', import.meta.url));
+
+async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.skipIf(!existsSync(binary))('live server', () => {
+  let server: ChildProcess;
+  let dir: string;
+  let base: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fun-notes-web-'));
+    const portFile = join(dir, 'port');
+    server = spawn(
+      binary,
+      ['--port', '0', '--port-file', portFile, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--log-level', 'warn', '--threads', '1', '--workers', '1'],
+      { stdio: 'ignore' },
+    );
+    await waitFor(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim() !== '');
+    base = `127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
+    setApiBase(`http://${base}`);
+  }, 20_000);
+
+  afterAll(() => {
+    server?.kill('SIGTERM');
+    setApiBase('');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('two clients edit one room and converge on the server state', async () => {
+    const suffix = Math.floor(Math.random() * 1e6);
+    const ann = await register(`ann${suffix}`, 'password-ann');
+    const bob = await register(`bob${suffix}`, 'password-bob');
+    const info = await createRoom(ann.token, 'Live', 'link');
+    const factory = (url: string) => new WebSocket(url) as unknown as SocketLike;
+    const clientA = new SyncClient({ url: `ws://${base}/ws`, token: ann.token, userId: null, socketFactory: factory });
+    const clientB = new SyncClient({ url: `ws://${base}/ws`, token: bob.token, userId: null, socketFactory: factory });
+    const a: RoomHandle = clientA.openRoom(info.id);
+    const b: RoomHandle = clientB.openRoom(info.id);
+    try {
+      await waitFor(() => a.getView().loaded && b.getView().loaded && a.getView().status === 'online');
+      const ids = ['one', 'two', 'three', 'four'].map((title) => a.createNote({ title }));
+      await waitFor(() => b.getView().notes.length === 4);
+      // Concurrent edits of different fields and notes.
+      b.moveNote(ids[3] as string, 0);
+      a.updateNote(ids[0] as string, { title: 'first!', is_important: true });
+      b.deleteNote(ids[1] as string);
+      // A moves only once B's move has reached it, so the expected order is deterministic.
+      await waitFor(() => a.getView().notes[0]?.id === ids[3]);
+      a.moveNote(ids[2] as string, 0);
+      const settled = () =>
+        [a, b].every((r) => r.getView().pendingCount === 0 && r.getView().status === 'online') &&
+        a.getView().seq === b.getView().seq;
+      await waitFor(settled);
+      await waitFor(() => a.getView().seq >= 8);
+      await waitFor(settled);
+      const response = await fetch(`http://${base}/api/rooms/${info.id}/notes`, {
+        headers: { Authorization: `Bearer ${ann.token}` },
+      });
+      const state = (await response.json()) as { seq: number; notes: Note[] };
+      expect(a.getView().seq).toBe(state.seq);
+      expect(a.getView().notes).toEqual(state.notes);
+      expect(b.getView().notes).toEqual(state.notes);
+      expect(state.notes.map((n) => n.title)).toEqual(['three', 'four', 'first!']);
+      expect(b.getView().presence.active_user_count).toBe(2);
+    } finally {
+      clientA.close();
+      clientB.close();
+    }
+  }, 30_000);
+});
