@@ -27,6 +27,13 @@ async function cacheShell() {
       }
     }),
   );
+  // Assets of earlier builds are no longer referenced: drop them so the cache does not grow.
+  for (const request of await cache.keys()) {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith('/assets/') && !assets.has(pathname)) {
+      await cache.delete(request);
+    }
+  }
 }
 
 self.addEventListener('install', (event) => {

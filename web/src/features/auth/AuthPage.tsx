@@ -79,10 +79,13 @@ export function AuthPage() {
             required
             minLength={8}
             maxLength={256}
+            aria-describedby="password-hint"
             value={password}
             onChange={(event) => setPassword(event.target.value)}
           />
-          <small className="hint">At least 8 characters.</small>
+          <small className="hint" id="password-hint">
+            At least 8 characters.
+          </small>
         </label>
         {error && (
           <p className="error" role="alert">
