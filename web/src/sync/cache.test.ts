@@ -104,6 +104,7 @@ describe('IndexedDB cache', () => {
     expect(s2.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1', since: 5 });
     expect(s2.sentOf('op')).toHaveLength(0);
     s2.receive({ type: 'resume', room: 'r1', since: 5 });
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 1, users: [{ id: 'u1', name: 'u1' }] });
     const sent = s2.sentOf('op');
     expect(sent.map((f) => f.cid)).toEqual(offlineCids);
     expect(sent.map((f) => f.op.kind)).toEqual(['update', 'create']);

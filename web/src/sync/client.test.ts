@@ -157,6 +157,9 @@ describe('reconnect and resume', () => {
     expect(s2.sentOf('join')).toEqual([{ type: 'join', room: 'r1', since: 3 }]);
     expect(s2.sentOf('op')).toHaveLength(0); // not before the join is answered
     s2.receive({ type: 'resume', room: 'r1', since: 3 });
+    // Queued ops wait for the end of the replay (the presence frame that ends the answer).
+    expect(s2.sentOf('op')).toHaveLength(0);
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 1, users: [] });
     const sent = s2.sentOf('op');
     expect(sent).toHaveLength(1);
     expect(sent[0]?.op).toEqual({ kind: 'update', id: 'b', set: { title: 'offline edit' } });
@@ -187,7 +190,7 @@ describe('reconnect and resume', () => {
     expect(room.getView().notes).toEqual([]);
   });
 
-  it('sends ops that were in flight again, in order, with their cids; a second echo is a remote op', () => {
+  it('after a resume, sends again only the in-flight ops the replay did not acknowledge', () => {
     const { s, room, connect } = joined();
     room.updateNote('a', { title: 'one' });
     room.deleteNote('b');
@@ -197,19 +200,56 @@ describe('reconnect and resume', () => {
     vi.advanceTimersByTime(10_000);
     const s2 = connect();
     s2.receive({ type: 'resume', room: 'r1', since: 2 });
-    const again = s2.sentOf('op');
-    expect(again.map((f) => f.cid)).toEqual(first.map((f) => f.cid));
-    // The replay holds the original of the first op (the server had numbered it).
+    // The replay holds the original of the first op (numbered before the socket died), then
+    // someone else's edit of the same field.
     s2.receive({ ...opFrame(3, first[0]?.op as Op), cid: first[0]?.cid as string });
-    expect(room.getView().pendingCount).toBe(1);
-    // Someone else edits, then the copy of the first op arrives: applied like any remote op.
-    s2.receive(opFrame(4, { kind: 'update', id: 'a', set: { body: 'x' } }));
-    s2.receive({ ...opFrame(5, first[0]?.op as Op), cid: first[0]?.cid as string });
-    s2.receive({ ...opFrame(6, first[1]?.op as Op), cid: first[1]?.cid as string });
+    s2.receive(opFrame(4, { kind: 'update', id: 'a', set: { title: 'theirs' } }));
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 2, users: [] });
+    // Only the delete was lost: the update is not sent again, so it cannot overwrite 'theirs'.
+    const again = s2.sentOf('op');
+    expect(again.map((f) => f.cid)).toEqual([first[1]?.cid]);
+    s2.receive({ ...opFrame(5, first[1]?.op as Op), cid: first[1]?.cid as string });
     const view = room.getView();
     expect(view.pendingCount).toBe(0);
-    expect(view.seq).toBe(6);
-    expect(view.notes.map((n) => [n.id, n.title, n.body, n.seq])).toEqual([['a', 'one', 'x', 5]]);
+    expect(view.notes.map((n) => [n.id, n.title])).toEqual([['a', 'theirs']]);
+  });
+
+  it('after a snapshot, sends every in-flight op again in order; a second echo is a remote op', () => {
+    const { s, room, connect } = joined();
+    room.updateNote('a', { title: 'one' });
+    room.deleteNote('b');
+    const first = s.sentOf('op');
+    s.serverClose(4008, '');
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    // The first op was numbered (seq 3) and is in the snapshot, without its cid.
+    s2.receive({
+      type: 'snapshot',
+      room: 'r1',
+      seq: 3,
+      room_info: info,
+      notes: [note('a', 1024, { title: 'one', seq: 3 }), note('b', 2048)],
+    });
+    const again = s2.sentOf('op');
+    expect(again.map((f) => f.cid)).toEqual(first.map((f) => f.cid));
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['a']);
+    s2.receive({ ...opFrame(4, first[0]?.op as Op), cid: first[0]?.cid as string });
+    s2.receive({ ...opFrame(5, first[1]?.op as Op), cid: first[1]?.cid as string });
+    const view = room.getView();
+    expect(view.pendingCount).toBe(0);
+    expect(view.notes.map((n) => [n.id, n.title, n.seq])).toEqual([['a', 'one', 4]]);
+  });
+
+  it('sends in-doubt ops after a while when no presence ends the replay', () => {
+    const { s, room, connect } = joined();
+    room.updateNote('a', { title: 'one' });
+    s.serverClose(1001, '');
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    s2.receive({ type: 'resume', room: 'r1', since: 2 });
+    expect(s2.sentOf('op')).toHaveLength(0);
+    vi.advanceTimersByTime(2_000);
+    expect(s2.sentOf('op')).toHaveLength(1);
   });
 
   it('detects a gap and re-joins with since on the same socket', () => {

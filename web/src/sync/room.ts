@@ -54,6 +54,9 @@ interface PendingOp {
 // Codes after which the op is kept and sent again; every other reject drops it.
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'conflict']);
 
+// How long ops in doubt wait for the end of a resume's replay when no presence frame comes.
+const REPLAY_WAIT_MS = 2_000;
+
 type JoinState = 'idle' | 'joining' | 'joined' | 'failed';
 
 type Presence = RoomView['presence'];
@@ -116,6 +119,8 @@ export class Room implements RoomHandle {
   private retryUntil = 0;
   private joinAttempt = 0;
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private replayTimer: ReturnType<typeof setTimeout> | null = null;
+  private awaitingReplayEnd = false;
   private joinTimer: ReturnType<typeof setTimeout> | null = null;
 
   private view: RoomView | null = null;
@@ -312,6 +317,9 @@ export class Room implements RoomHandle {
     if (this.joinState !== 'failed') this.joinState = 'idle';
     if (this.joinTimer) clearTimeout(this.joinTimer);
     this.joinTimer = null;
+    if (this.replayTimer) clearTimeout(this.replayTimer);
+    this.replayTimer = null;
+    this.awaitingReplayEnd = false;
     // Whatever was sent may or may not have been numbered: it is in doubt until the re-join.
     for (const p of this.pending) p.sent = false;
     this.changed();
@@ -327,7 +335,7 @@ export class Room implements RoomHandle {
         this.loaded = true;
         this.fromCache = false;
         this.persistence?.stateChanged();
-        this.joined();
+        this.joined(false);
         return;
       case 'resume':
         if (this.joinState !== 'joining') return;
@@ -338,7 +346,7 @@ export class Room implements RoomHandle {
         }
         this.loaded = true;
         this.fromCache = false;
-        this.joined();
+        this.joined(true);
         return;
       case 'op':
         this.handleOp(frame);
@@ -350,6 +358,8 @@ export class Room implements RoomHandle {
         this.handleJoinError(frame.code, frame.message ?? '');
         return;
       case 'presence':
+        // The end of a join's answer: the resume replay, if any, is complete.
+        if (this.joinState === 'joined') this.replayEnded();
         this.presence = {
           active_user_count: frame.active_user_count,
           users: frame.users,
@@ -376,19 +386,39 @@ export class Room implements RoomHandle {
     this.changed();
   }
 
-  private joined(): void {
+  private joined(replay: boolean): void {
     this.joinState = 'joined';
     this.joinAttempt = 0;
     this.joinError = null;
     // Ops sent before this join are in doubt: the server may have numbered them (their echoes
-    // were ignored while joining, and a snapshot shows their effect without their cid) or not
-    // (the socket died first). Sending them again is safe because every op is idempotent under
-    // the apply rules: a create on an existing id is a no-op, an update/move/rebalance sets the
-    // same values again, a delete of a missing id is a no-op. When the original is acknowledged
-    // in a resume's replay, it leaves the queue then, and the echo of the copy is applied as a
-    // remote op. The one cost: a copy re-applies a value someone else overwrote in between.
+    // were lost with the old socket or ignored while joining) or not (the socket died first).
+    //
+    // After a `resume`, the replay that follows it carries the echoes of those that were
+    // numbered, and the server ends the join's answer with a `presence` frame (docs/protocol.md).
+    // So sending waits for that frame: the replay acknowledges the numbered ones by cid, and only
+    // the others are sent again. (A server that sends no presence is waited for at most
+    // REPLAY_WAIT_MS.)
+    //
+    // After a `snapshot` there are no cids to match: every op in doubt is sent again. That is
+    // safe because ops are idempotent under the apply rules: a create on an existing id is a
+    // no-op, an update/move/rebalance sets the same values again, a delete of a missing id is a
+    // no-op. An op acknowledged twice (original and copy) leaves the queue at the first echo;
+    // the second is applied like any remote op. The one cost: a copy re-applies a value that
+    // someone else overwrote in between.
     for (const p of this.pending) p.sent = false;
+    if (replay && this.pending.length > 0) {
+      this.awaitingReplayEnd = true;
+      this.replayTimer = setTimeout(() => this.replayEnded(), REPLAY_WAIT_MS);
+    }
     this.changed();
+    this.flush();
+  }
+
+  private replayEnded(): void {
+    if (this.replayTimer) clearTimeout(this.replayTimer);
+    this.replayTimer = null;
+    if (!this.awaitingReplayEnd) return;
+    this.awaitingReplayEnd = false;
     this.flush();
   }
 
@@ -499,6 +529,7 @@ export class Room implements RoomHandle {
 
   private flush(): void {
     if (this.closed || this.joinState !== 'joined' || !this.host.connected()) return;
+    if (this.awaitingReplayEnd) return;
     const wait = this.retryUntil - Date.now();
     if (wait > 0) {
       this.scheduleFlush(wait);
@@ -599,7 +630,9 @@ export class Room implements RoomHandle {
   private clearTimers(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.joinTimer) clearTimeout(this.joinTimer);
+    if (this.replayTimer) clearTimeout(this.replayTimer);
     this.flushTimer = null;
     this.joinTimer = null;
+    this.replayTimer = null;
   }
 }
