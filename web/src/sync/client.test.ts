@@ -311,6 +311,30 @@ describe('reconnect and resume', () => {
     expect(sockets).toHaveLength(count + 1);
   });
 
+  it('reconnects at once when the browser comes back online', () => {
+    const handlers: (() => void)[] = [];
+    vi.stubGlobal('addEventListener', (type: string, h: () => void) => {
+      if (type === 'online') handlers.push(h);
+    });
+    vi.stubGlobal('removeEventListener', () => undefined);
+    try {
+      const { sockets, last } = setup(() => 0.999);
+      for (let i = 0; i < 5; i++) {
+        last().serverClose(1006, '');
+        vi.advanceTimersByTime(10_000);
+      }
+      const count = sockets.length;
+      last().serverClose(1006, '');
+      vi.advanceTimersByTime(100);
+      expect(sockets).toHaveLength(count);
+      expect(handlers).toHaveLength(1);
+      handlers[0]?.();
+      expect(sockets).toHaveLength(count + 1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('resets the backoff after a welcome', () => {
     const { sockets, last, connect } = setup(() => 0.999);
     for (let i = 0; i < 4; i++) {

@@ -63,8 +63,19 @@ export class Connection {
 
   /** Starts connecting (once). */
   start(): void {
-    if (!this.socket && !this.reconnectTimer && !this.stopped) this.connect();
+    if (!this.socket && !this.reconnectTimer && !this.stopped) {
+      globalThis.addEventListener?.('online', this.onBrowserOnline);
+      this.connect();
+    }
   }
+
+  // The browser says the network is back: waiting out a long backoff would only delay the sync.
+  private readonly onBrowserOnline = (): void => {
+    if (this.stopped || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.attempt = 0;
+    this.connect();
+  };
 
   /** Sends a frame when the session is ready; false otherwise (the caller queues). */
   send(frame: ClientFrame): boolean {
@@ -78,6 +89,7 @@ export class Connection {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    globalThis.removeEventListener?.('online', this.onBrowserOnline);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const s = this.socket;
@@ -135,6 +147,7 @@ export class Connection {
     if (code === CLOSE_UNAUTHORIZED) {
       // A token the server refuses will be refused again: stop and let the page sign in anew.
       this.stopped = true;
+      globalThis.removeEventListener?.('online', this.onBrowserOnline);
       this.options.events.onAuthError(reason || 'unauthorized');
       this.options.events.onDown(false);
       return;
