@@ -55,6 +55,9 @@ export function sortedNotes(state: RoomState): readonly Note[] {
   } else {
     sorted = [...state.notes.values()].sort(compareNotes);
   }
+  // Shared by every view of this state: a caller that sorted or spliced it in place would
+  // corrupt the others, so that fails loudly instead.
+  Object.freeze(sorted);
   sortedCache.set(state.notes, sorted);
   return sorted;
 }

@@ -95,11 +95,13 @@ export class SyncClient implements SyncClientApi {
     this.rooms.set(roomId, room);
     if (this.cache) {
       const cache = this.cache;
-      room.persistence = persistenceFor(room, cache);
-      void cache
-        .then((c) => (c ? c.load(roomId) : null))
-        .catch(() => null)
-        .then((cached) => room.loadCached(cached));
+      room.persistence = persistenceFor(room, cache, (task) => this.queueCacheTask(task));
+      // Behind earlier writes: a room closed and opened again reads what it wrote on close.
+      this.queueCacheTask(async () => {
+        const c = await cache;
+        const cached = c ? await c.load(roomId).catch(() => null) : null;
+        room.loadCached(cached);
+      });
     } else if (this.connection.ready) {
       room.onConnected();
     }
@@ -211,6 +213,13 @@ export class SyncClient implements SyncClientApi {
     });
   }
 
+  private cacheQueue: Promise<void> = Promise.resolve();
+
+  /** Cache reads and writes run one at a time, in the order they were asked for. */
+  private queueCacheTask(task: () => Promise<void>): void {
+    this.cacheQueue = this.cacheQueue.then(task).catch(() => undefined);
+  }
+
   private makeHost(): RoomHost {
     return {
       connected: () => this.connection.ready,
@@ -233,19 +242,21 @@ export class SyncClient implements SyncClientApi {
 }
 
 /** Debounced writes of one room to the cache, in order. */
-function persistenceFor(room: Room, cache: Promise<RoomCache | null>): RoomPersistence {
+function persistenceFor(
+  room: Room,
+  cache: Promise<RoomCache | null>,
+  queue: (task: () => Promise<void>) => void,
+): RoomPersistence {
   let stateTimer: ReturnType<typeof setTimeout> | null = null;
   let pendingTimer: ReturnType<typeof setTimeout> | null = null;
-  let chain: Promise<void> = Promise.resolve();
+  // The room's data is read when the write runs, so a burst of changes costs one write.
   const write = (what: 'state' | 'pending'): void => {
-    chain = chain
-      .then(async () => {
-        const c = await cache;
-        if (!c) return;
-        if (what === 'state') await c.saveState(room.roomId, room.cacheState());
-        else await c.savePending(room.roomId, room.cachePending());
-      })
-      .catch(() => undefined);
+    queue(async () => {
+      const c = await cache;
+      if (!c) return;
+      if (what === 'state') await c.saveState(room.roomId, room.cacheState());
+      else await c.savePending(room.roomId, room.cachePending());
+    });
   };
   return {
     stateChanged() {
