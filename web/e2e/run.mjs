@@ -328,8 +328,27 @@ test('delete shows an Undo toast that brings the note back for everyone; a wrong
     message: 'the done flag on A',
   });
 
-  // Room entry with an id that does not exist.
+  // A title over the server's 1 KiB limit is refused; the page says why, briefly.
+  await pageA.getByRole('button', { name: 'New note' }).click();
+  await eventually(() => pageA.evaluate(() => document.activeElement?.getAttribute('data-field') === 'title'), {
+    message: 'the new note title to have focus',
+  });
+  await pageA.keyboard.insertText('é'.repeat(600));
+  const notice = pageA.getByRole('region', { name: 'Notifications' }).filter({ hasText: 'A change was not saved' });
+  await notice.waitFor();
+  await pageA.keyboard.press('Tab');
+  await notice.waitFor({ state: 'detached', timeout: 15_000 });
+  await pageA.getByRole('button', { name: 'Delete note Untitled' }).click();
+  await waitForTitles(pageB, before, 'the refused note gone again');
+
+  // A private room: another user who has the id is told it is private.
+  const privateId = await createRoom(pageA, 'Diary', 'private');
   const { page: pageC } = world.c;
+  await joinRoomById(pageC, privateId, { expectError: true });
+  await pageC.getByRole('alert').filter({ hasText: 'This room is private' }).waitFor();
+  await joinRoomById(pageA, world.roomId);
+
+  // Room entry with an id that does not exist.
   await pageC.getByRole('link', { name: 'Rooms', exact: true }).click();
   await pageC.getByLabel('Room id', { exact: true }).fill('no-such-room');
   await pageC.getByRole('button', { name: 'Join', exact: true }).click();

@@ -160,13 +160,15 @@ export async function createRoom(page, name, visibility = 'link') {
 }
 
 /** Joins a room by typing its id into the join field, as a user would. */
-export async function joinRoomById(page, roomId) {
+export async function joinRoomById(page, roomId, { expectError = false } = {}) {
   await page.getByRole('link', { name: 'Rooms', exact: true }).click();
   const field = page.getByLabel('Room id', { exact: true });
   await field.fill('');
   await field.pressSequentially(roomId);
   await page.getByRole('button', { name: 'Join', exact: true }).click();
-  await waitForWorkspace(page);
+  if (!expectError) {
+    await waitForWorkspace(page);
+  }
 }
 
 export const waitForWorkspace = (page) => page.getByRole('button', { name: 'New note' }).waitFor();
