@@ -3,6 +3,7 @@
 
 import type { RejectNotice, RoomHandle, RoomView, ConnectionStatus } from './api';
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
+import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
 import { opToJson, parseNote, parseOp } from './codec';
 import { randomId } from './ids';
@@ -42,13 +43,10 @@ export interface RoomPersistence {
   flush(): void;
 }
 
-interface PendingOp {
+interface PendingOp extends LocalOp {
   cid: string;
-  op: Op;
   /** Sent on the current join and not yet acknowledged. */
   sent: boolean;
-  /** Local time of the edit, shown as updated_at until the server's echo. */
-  at: string;
 }
 
 // Codes after which the op is kept and sent again; every other reject drops it.
@@ -61,44 +59,6 @@ type JoinState = 'idle' | 'joining' | 'joined' | 'failed';
 
 type Presence = RoomView['presence'];
 const NO_PRESENCE: Presence = { active_user_count: 0, users: [] };
-
-function sameNote(a: Note, b: Note): boolean {
-  return (
-    a.id === b.id &&
-    a.title === b.title &&
-    a.body === b.body &&
-    a.is_important === b.is_important &&
-    a.is_completed === b.is_completed &&
-    a.current_index === b.current_index &&
-    a.seq === b.seq &&
-    a.updated_at === b.updated_at
-  );
-}
-
-function sameView(a: RoomView, b: RoomView): boolean {
-  return (
-    a.notes === b.notes &&
-    a.seq === b.seq &&
-    a.info === b.info &&
-    a.loaded === b.loaded &&
-    a.fromCache === b.fromCache &&
-    a.presence === b.presence &&
-    a.pendingCount === b.pendingCount &&
-    a.status === b.status &&
-    a.joinError === b.joinError
-  );
-}
-
-function touchedIds(op: Op): string[] {
-  switch (op.kind) {
-    case 'create':
-      return [op.note.id];
-    case 'rebalance':
-      return Object.keys(op.indexes);
-    default:
-      return [op.id];
-  }
-}
 
 export class Room implements RoomHandle {
   private confirmed: RoomState = emptyRoomState;
@@ -562,26 +522,7 @@ export class Room implements RoomHandle {
     if (c && c.confirmed === this.confirmed && c.pendingVersion === this.pendingVersion) {
       return c.state;
     }
-    let state = this.confirmed;
-    if (this.pending.length > 0) {
-      // Local ops on top of the confirmed state, numbered with the confirmed seq: they keep the
-      // room seq and mark the notes they touch as not newer than what the server confirmed.
-      const local = this.pending.map((p) => ({ seq: this.confirmed.seq, at: p.at, op: p.op }));
-      state = applyOps(this.confirmed, local, { keepRoomSeq: true });
-      const previous = c?.state;
-      if (previous && state.notes !== this.confirmed.notes) {
-        // Rebuilding gives pending-touched notes new objects; keep the old ones when equal,
-        // so React's memo skips them.
-        const notes = state.notes as Map<string, Note>;
-        for (const p of this.pending) {
-          for (const id of touchedIds(p.op)) {
-            const now = notes.get(id);
-            const before = previous.notes.get(id);
-            if (now && before && now !== before && sameNote(now, before)) notes.set(id, before);
-          }
-        }
-      }
-    }
+    const state = composeState(this.confirmed, this.pending, c?.state ?? null);
     this.composite = { confirmed: this.confirmed, pendingVersion: this.pendingVersion, state };
     return state;
   }
