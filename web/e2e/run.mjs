@@ -396,4 +396,10 @@ test('accessibility: no serious or critical axe violations', async () => {
   const { page: pageA } = world.a;
   await waitForTitles(pageA, titlesOf(await readNotes(world.b.page)));
   await assertNoSeriousViolations(pageA, 'workspace');
+
+  // Signing out forgets the session: a reload shows the sign-in page.
+  await pageC.getByRole('button', { name: 'Sign out' }).click();
+  await pageC.getByRole('heading', { name: 'Sign up or log in' }).waitFor();
+  await pageC.reload();
+  await pageC.getByRole('heading', { name: 'Sign up or log in' }).waitFor();
 });
