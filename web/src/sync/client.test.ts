@@ -111,6 +111,17 @@ describe('session', () => {
     expect(next.notes[1]).toBe(view.notes[1]);
   });
 
+  it('ignores frames that are not protocol messages', () => {
+    const { s, room } = joined();
+    const before = room.getView();
+    s.onmessage?.({ data: 'not json' });
+    s.onmessage?.({ data: JSON.stringify({ type: 'op', room: 'r1', seq: 3, cid: 'x', user: 'u', at: 't', op: { kind: 'explode' } }) });
+    s.receive({ type: 'snapshot', room: 'r1' });
+    expect(room.getView()).toBe(before);
+    s.receive(opFrame(3, { kind: 'delete', id: 'a' }));
+    expect(room.getView().notes.map((n) => n.id)).toEqual(['b']);
+  });
+
   it('pings every 20 seconds', () => {
     const { connect } = setup();
     const s = connect();
