@@ -82,7 +82,7 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   // listen for it (dnd-kit measures the list asynchronously after the pick-up).
   await pageB.getByRole('button', { name: 'Move note Book flights' }).focus();
   await pageB.keyboard.press('Space');
-  await waitForAnnouncement(pageB, /Note Book flights moved to position 1 of 3/);
+  await waitForAnnouncement(pageB, /Picked up note Book flights, at position 1 of 3/);
   await settle(pageB);
   await pageB.keyboard.press('ArrowDown');
   await waitForAnnouncement(pageB, /Note Book flights moved to position 2 of 3/);
@@ -166,7 +166,7 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   const typing = pageA.keyboard.type(' on Sunday', { delay: 40 });
   await pageB.getByRole('button', { name: 'Move note Water plants' }).focus();
   await pageB.keyboard.press('Space');
-  await waitForAnnouncement(pageB, /Note Water plants moved to position 1 of 3/);
+  await waitForAnnouncement(pageB, /Picked up note Water plants, at position 1 of 3/);
   for (const position of [2, 3]) {
     await settle(pageB);
     await pageB.keyboard.press('ArrowDown');

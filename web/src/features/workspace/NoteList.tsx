@@ -53,14 +53,23 @@ export function NoteList({ notes, focusId, onUpdate, onMove, onDelete }: NoteLis
       const note = list[index];
       return { title: note ? noteLabel(note) : 'note', position: index + 1, count: list.length };
     };
+    // dnd-kit reports "over" right after the pick-up (the note is over itself); saying "moved"
+    // then would drown the pick-up message, so only a change of place is announced.
+    let lastOver: UniqueIdentifier | null = null;
     return {
       onDragStart: ({ active }) => {
+        lastOver = active.id;
         const { title, position, count } = describe(active.id);
         return `Picked up note ${title}, at position ${position} of ${count}.`;
       },
       onDragOver: ({ active, over }) => {
         const { title } = describe(active.id);
-        if (!over) return `Note ${title} is no longer over the list.`;
+        if (!over) {
+          lastOver = null;
+          return `Note ${title} is no longer over the list.`;
+        }
+        if (over.id === lastOver) return undefined;
+        lastOver = over.id;
         const { position, count } = describe(over.id);
         return `Note ${title} moved to position ${position} of ${count}.`;
       },
