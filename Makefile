@@ -11,6 +11,7 @@ setup:
 build: setup
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
+	bash scripts/web.sh
 
 run: build
 	./build/bin/fun-notes-server --port $(PORT) --data $(DATA)
@@ -22,6 +23,7 @@ test: build
 test-debug: setup
 	cmake --preset debug >/dev/null
 	cmake --build --preset debug -j $(JOBS)
+	bash scripts/web.sh
 	bash scripts/test.sh build-debug
 
 clean:

@@ -167,6 +167,15 @@ void write_behind::note_append(const std::string& room_id, std::int64_t seq,
   }
 }
 
+write_behind::clock::duration write_behind::retry_delay(int failures) const {
+  const clock::duration cap = std::max<clock::duration>(options_.quiet, std::chrono::seconds(5));
+  clock::duration delay = std::max<clock::duration>(options_.quiet, std::chrono::milliseconds(50));
+  for (int i = 1; i < failures && delay < cap; ++i) {
+    delay *= 2;
+  }
+  return std::min(delay, cap);
+}
+
 void write_behind::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
@@ -184,9 +193,10 @@ void write_behind::run() {
       if (in_flight_.count(room_id) != 0) {
         continue;
       }
-      const auto due = st.urgent ? now
-                                 : std::min(st.last_op + options_.quiet,
-                                            st.first_unflushed + options_.max_delay);
+      const auto due = std::max(st.not_before, st.urgent
+                                                   ? now
+                                                   : std::min(st.last_op + options_.quiet,
+                                                              st.first_unflushed + options_.max_delay));
       if (due <= now) {
         ready = room_id;
         break;
@@ -198,6 +208,7 @@ void write_behind::run() {
       continue;
     }
     // Ops appended from here on start a new debounce window for the room.
+    const int failures = dirty_[ready].failures;
     dirty_.erase(ready);
     in_flight_.insert(ready);
     lock.unlock();
@@ -205,10 +216,13 @@ void write_behind::run() {
     lock.lock();
     in_flight_.erase(ready);
     if (!ok) {
-      // Keep the room dirty and retry after a quiet period (the store may be down).
+      // Keep the room dirty and retry with a growing delay: the store may be down for a while,
+      // and a room over the hard cap must not spin against it.
       const auto t = clock::now();
       auto [it, _] = dirty_.try_emplace(ready, room_state{t, t, false});
       it->second.urgent = false;
+      it->second.failures = failures + 1;
+      it->second.not_before = t + retry_delay(failures + 1);
     }
     cv_.notify_all();
   }

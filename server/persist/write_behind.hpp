@@ -64,10 +64,15 @@ class write_behind {
     clock::time_point first_unflushed;
     clock::time_point last_op;
     bool urgent = false;
+    // After failed attempts (the cold store is down): no retry before this, however urgent.
+    int failures = 0;
+    clock::time_point not_before{};
   };
   void run();
   void sweep();
   bool flush_one(const std::string& room_id);
+  // How long a room waits before its next attempt after `failures` failed ones in a row.
+  clock::duration retry_delay(int failures) const;
 
   store::cold_store& cold_;
   store::hot_log& hot_;

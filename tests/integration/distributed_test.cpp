@@ -9,6 +9,7 @@
 #include "fixture.hpp"
 #include "pg_test_server.hpp"
 #include "redis_test_server.hpp"
+#include "store/postgres/pg_connection.hpp"
 
 namespace fun_notes::test {
 namespace {
@@ -325,6 +326,126 @@ TEST_F(distributed, a_dashboard_on_one_server_sees_activity_on_another) {
       break;
     }
   }
+}
+
+// The room's persisted seq as PostgreSQL has it, read directly (not through a server).
+std::int64_t persisted_seq(const std::string& postgres_url, const std::string& room) {
+  store::pg::connection c(postgres_url);
+  const auto r = c.exec("SELECT last_seq FROM note_rooms WHERE id = $1", {room});
+  return r.rows() == 1 ? r.int64(0, 0) : -1;
+}
+
+std::int64_t redis_integer(store::redis::testing::redis_node& node,
+                           const std::vector<std::string>& command) {
+  const auto r = node.command(command);
+  if (!r.is_integer()) {
+    throw protocol_failure("unexpected Redis reply " + r.str);
+  }
+  return r.integer;
+}
+
+TEST_F(distributed, with_postgres_down_for_60_seconds_ops_flow_nothing_unpersisted_is_trimmed) {
+  // A short log tail and quick flushes, so trimming and flush attempts happen all the time.
+  auto args = fleet_args();
+  for (const char* extra : {"--hot-log-keep", "10", "--flush-max-ms", "200"}) {
+    args.emplace_back(extra);
+  }
+  auto& a_server = start_server(with_args(args));
+  auto& b_server = start_server(with_args(args));
+  const user alice = register_user(a_server.port(), "alice");
+  const user bob = register_user(b_server.port(), "bob");
+  const std::string room = create_room(a_server.port(), alice, "Outage", "link");
+
+  auto writer = connect_hello(a_server.port(), alice);
+  auto reader = connect_hello(b_server.port(), bob);
+  replica written;
+  written.load(join_snapshot(*writer, room));
+  replica read;
+  read.load(join_snapshot(*reader, room));
+  for (int i = 0; i < 20; ++i) {
+    const auto ack = send_op_and_wait(*writer, room, "pre-" + std::to_string(i),
+                                      create_op("n" + std::to_string(i), "before", i * 1.0));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    written.apply(ack);
+  }
+  const auto flushed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (persisted_seq(postgres_url_, room) != written.seq()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), flushed_by) << "the first ops were never flushed";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+  const std::int64_t persisted_before = written.seq();
+  const std::string log_key = "room:updates:{" + room + "}";
+
+  // PostgreSQL goes away for 60 s while alice keeps typing at 20 ops/s.
+  store::testing::stop_postgres();
+  const auto outage_ends = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto next_op = std::chrono::steady_clock::now();
+  int sent = 0;
+  std::int64_t smallest_unpersisted_held = -1;
+  while (std::chrono::steady_clock::now() < outage_ends) {
+    const std::string note = "n" + std::to_string(sent % 20);
+    json::object set;
+    set["body"] = "edit " + std::to_string(sent);
+    const auto ack =
+        send_op_and_wait(*writer, room, "down-" + std::to_string(sent), update_op(note, set));
+    ASSERT_EQ(type_of(ack), "op") << "op " << sent << " during the outage: " << to_string(ack);
+    written.apply(ack);
+    ++sent;
+    if (sent % 200 == 0) {
+      // Every op above the persisted seq is still in the Redis log, however short its tail.
+      const auto held = redis_->node(0).command({"ZRANGE", log_key, "0", "0", "WITHSCORES"});
+      ASSERT_TRUE(held.is_array() && held.elements.size() == 2) << held.str;
+      smallest_unpersisted_held = std::stoll(held.elements[1].str);
+      EXPECT_LE(smallest_unpersisted_held, persisted_before + 1);
+      EXPECT_GE(redis_integer(redis_->node(0), {"ZCARD", log_key}), written.seq() - persisted_before);
+    }
+    // Pacing the load (20 ops/s), not waiting for anything.
+    next_op += std::chrono::milliseconds(50);
+    std::this_thread::sleep_until(next_op);
+  }
+  ASSERT_GE(sent, 1000);
+  ASSERT_GE(smallest_unpersisted_held, 0) << "the Redis log was never inspected";
+  EXPECT_ANY_THROW(persisted_seq(postgres_url_, room)) << "PostgreSQL was not down";
+
+  // Bob, on the other server, got every op in order all along.
+  while (read.seq() < written.seq()) {
+    auto f = reader->next_skipping({"presence", "room_stat"});
+    ASSERT_TRUE(f.has_value()) << "bob stopped at seq " << read.seq();
+    read.apply(*f);
+  }
+  EXPECT_EQ(read.serialized(), written.serialized());
+
+  // PostgreSQL returns: the write-behind catches up by itself, and then the log is trimmed.
+  store::testing::start_postgres();
+  const auto caught_up_by = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while (persisted_seq(postgres_url_, room) != written.seq()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), caught_up_by)
+        << "PostgreSQL never caught up: at " << persisted_seq(postgres_url_, room) << " of "
+        << written.seq();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition
+  }
+  while (redis_integer(redis_->node(0), {"ZCARD", log_key}) > 10) {
+    ASSERT_LT(std::chrono::steady_clock::now(), caught_up_by) << "the log was never trimmed";
+    // A trim happens with the next flush: keep the room busy.
+    ++sent;
+    const auto ack = send_op_and_wait(*writer, room, "after-" + std::to_string(sent),
+                                      move_op("n0", -1.0 * sent));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    written.apply(ack);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pacing
+  }
+
+  // A server that never saw the room serves exactly the writers' state from PostgreSQL.
+  const auto persisted_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (persisted_seq(postgres_url_, room) != written.seq()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), persisted_by);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+  auto& fresh = start_server(with_args(fleet_args()));
+  auto c = connect_hello(fresh.port(), alice);
+  const auto snap = join_snapshot(*c, room);
+  EXPECT_EQ(int64(snap, "seq"), written.seq());
+  EXPECT_EQ(serialized_state(snap), written.serialized());
 }
 
 }  // namespace
