@@ -414,6 +414,36 @@ describe('op queue', () => {
     expect(room.getView().notes[0]?.title).toBe('a');
   });
 
+  it('refuses an op whose frame would pass 64 KiB, which the server would close the socket on', () => {
+    const { s, room } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    room.updateNote('a', { body: 'x'.repeat(65_500) }); // within the 64 KiB body limit
+    expect(s.sentOf('op')).toHaveLength(0);
+    expect(room.getView().pendingCount).toBe(0);
+    expect(notices.map((n) => n.code)).toEqual(['too_large']);
+    room.updateNote('a', { body: 'x'.repeat(60_000) });
+    expect(s.sentOf('op')).toHaveLength(1);
+  });
+
+  it('splits a large rebalance into ops that each fit in a frame', () => {
+    const t = setup();
+    const s = t.connect();
+    const room = t.client.openRoom('r1');
+    // 1200 notes on one index: no move fits anywhere, so the whole list is spread.
+    const notes = Array.from({ length: 1200 }, (_, i) => note(`n${String(i).padStart(4, '0')}`, 1024));
+    s.receive({ type: 'snapshot', room: 'r1', seq: 1, room_info: info, notes });
+    room.moveNote('n1199', 600);
+    const ops = s.sentOf('op');
+    expect(ops.map((f) => f.op.kind)).toEqual(['rebalance', 'rebalance', 'rebalance']);
+    for (const f of ops) expect(JSON.stringify(f).length).toBeLessThan(65_536);
+    const ids = room.getView().notes.map((n) => n.id);
+    expect(ids[600]).toBe('n1199');
+    expect(ids[599]).toBe('n0599');
+    expect(ids[601]).toBe('n0600');
+    expect(ids[1199]).toBe('n1198');
+  });
+
   it('stays under the server rate limit with a burst of local edits', () => {
     const { s, room } = joined();
     for (let i = 0; i < 300; i++) room.createNote({ title: `n${i}` });

@@ -5,7 +5,7 @@ import type { RejectNotice, RoomHandle, RoomView, ConnectionStatus } from './api
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
 import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
-import { opToJson, parseNote, parseOp } from './codec';
+import { indexMap, opToJson, parseNote, parseOp, utf8Length } from './codec';
 import { randomId } from './ids';
 import { between, indexForMove, spreadIndexes } from './order';
 import type {
@@ -51,6 +51,11 @@ interface PendingOp extends LocalOp {
 
 // Codes after which the op is kept and sent again; every other reject drops it.
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'conflict']);
+
+// The server closes the socket (1009) on a bigger frame.
+const MAX_FRAME_BYTES = 65_536;
+// Rebalance entries per op: an entry is at most ~100 bytes (64-char id and a double).
+const REBALANCE_CHUNK = 500;
 
 // How long ops in doubt wait for the end of a resume's replay when no presence frame comes.
 const REPLAY_WAIT_MS = 2_000;
@@ -133,9 +138,9 @@ export class Room implements RoomHandle {
       if (next === null) {
         // The end of the number line (indexes near MAX_VALUE): renumber first, then append.
         const spread = spreadIndexes(notes.length + 1);
-        const indexes: Record<string, number> = Object.create(null) as Record<string, number>;
+        const indexes = indexMap();
         notes.forEach((n, i) => (indexes[n.id] = spread[i] as number));
-        this.enqueue({ kind: 'rebalance', indexes });
+        this.enqueueRebalance(indexes);
         index = spread[notes.length] as number;
       } else {
         index = next;
@@ -169,7 +174,18 @@ export class Room implements RoomHandle {
     const plan = indexForMove(this.getView().notes, id, toIndex);
     if (!plan) return;
     if (plan.kind === 'move') this.enqueue({ kind: 'move', id, current_index: plan.current_index });
-    else this.enqueue({ kind: 'rebalance', indexes: plan.indexes });
+    else this.enqueueRebalance(plan.indexes);
+  }
+
+  /** A large rebalance goes out in several ops: one frame must stay under the server's 64 KiB
+   *  limit. Applied in order, the parts reach the same state as one op would. */
+  private enqueueRebalance(indexes: Record<string, number>): void {
+    const ids = Object.keys(indexes);
+    for (let i = 0; i < ids.length; i += REBALANCE_CHUNK) {
+      const part = indexMap();
+      for (const id of ids.slice(i, i + REBALANCE_CHUNK)) part[id] = indexes[id] as number;
+      this.enqueue({ kind: 'rebalance', indexes: part });
+    }
   }
 
   deleteNote(id: string): void {
@@ -462,17 +478,26 @@ export class Room implements RoomHandle {
       this.emitReject({ roomId: this.roomId, cid: '', code: checked.code, message: checked.message });
       return;
     }
-    const last = this.pending[this.pending.length - 1];
     const canon = checked.value;
-    if (
-      last &&
-      !last.sent &&
-      last.op.kind === 'update' &&
-      canon.kind === 'update' &&
-      last.op.id === canon.id
-    ) {
+    if (!this.fitsInFrame(canon)) {
+      // A bigger frame would make the server close the socket (1009), and the op would be sent
+      // again after every reconnect: refuse it here instead.
+      this.emitReject({
+        roomId: this.roomId,
+        cid: '',
+        code: 'too_large',
+        message: `the op does not fit in one ${MAX_FRAME_BYTES}-byte frame`,
+      });
+      return;
+    }
+    const last = this.pending[this.pending.length - 1];
+    const merged =
+      last && !last.sent && last.op.kind === 'update' && canon.kind === 'update' && last.op.id === canon.id
+        ? ({ kind: 'update', id: canon.id, set: { ...last.op.set, ...canon.set } } as const)
+        : null;
+    if (last && merged && this.fitsInFrame(merged)) {
       // Typing offline or while throttled: one update per note instead of one per keystroke.
-      last.op = { kind: 'update', id: canon.id, set: { ...last.op.set, ...canon.set } };
+      last.op = merged;
     } else {
       this.pending.push({
         cid: this.host.nextCid(),
@@ -485,6 +510,12 @@ export class Room implements RoomHandle {
     this.persistence?.pendingChanged();
     this.changed();
     this.flush();
+  }
+
+  private fitsInFrame(op: Op): boolean {
+    // The longest cid this client makes is well under 64 characters.
+    const frame = { type: 'op', room: this.roomId, cid: 'x'.repeat(64), op };
+    return utf8Length(JSON.stringify(frame)) <= MAX_FRAME_BYTES;
   }
 
   private flush(): void {
