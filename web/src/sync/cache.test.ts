@@ -130,6 +130,33 @@ describe('IndexedDB cache', () => {
     second.client.close();
   });
 
+  it('writes outstanding changes when the client is closed (sign out, room closed)', async () => {
+    const first = start('user-close');
+    const s1 = first.connect();
+    const room1 = first.client.openRoom('r1');
+    await waitFor(() => s1.sentOf('join').length === 1);
+    s1.receive({ type: 'snapshot', room: 'r1', seq: 2, room_info: info, notes: [note('a', 1024)] });
+    room1.updateNote('a', { title: 'just before close' });
+    first.client.close();
+    expect(s1.sentOf('leave')).toEqual([{ type: 'leave', room: 'r1' }]);
+    // The close wrote the unacknowledged update without waiting for its timer.
+    const cache = await openRoomCache('user-close');
+    let stored = await cache?.load('r1');
+    for (let i = 0; i < 200 && stored?.pending.length !== 1; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      stored = await cache?.load('r1');
+    }
+    cache?.close();
+    expect(stored?.pending.map((p) => p.op)).toEqual([{ kind: 'update', id: 'a', set: { title: 'just before close' } }]);
+
+    const second = start('user-close');
+    const room2 = second.client.openRoom('r1');
+    await waitFor(() => room2.getView().loaded);
+    expect(room2.getView().seq).toBe(2);
+    expect(room2.getView().notes[0]?.title).toBe('just before close');
+    second.client.close();
+  });
+
   it('lists cached rooms and keeps users apart', async () => {
     const a = await openRoomCache('user-a');
     const b = await openRoomCache('user-b');

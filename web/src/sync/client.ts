@@ -145,7 +145,9 @@ export class SyncClient implements SyncClientApi {
     this.closed = true;
     for (const room of [...this.rooms.values()]) room.close();
     this.connection.stop();
-    void this.cache?.then((c) => c?.close()).catch(() => undefined);
+    const cache = this.cache;
+    // After the rooms' last writes, which are queued ahead of this.
+    if (cache) this.queueCacheTask(async () => (await cache)?.close());
   }
 
   // ---- Connection events --------------------------------------------------------------------
