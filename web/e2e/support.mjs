@@ -81,17 +81,21 @@ export class TestServer {
     child.stdout.pipe(this.log, { end: false });
     child.stderr.pipe(this.log, { end: false });
     this.process = child;
-    let exited = null;
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
+    // A server that dies while starting fails the start at once instead of at the deadline.
+    const died = new Promise((_, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) =>
+        reject(new Error(`server exited early (code ${code}, signal ${signal}), see e2e/artifacts/server.log`)),
+      );
     });
-    await eventually(
-      () => {
-        if (exited) throw new Error(`server exited early (${JSON.stringify(exited)}), see e2e/artifacts/server.log`);
-        return existsSync(portFile) && readFileSync(portFile, 'utf8').trim();
-      },
-      { timeout: 15_000, message: 'the server port file' },
-    );
+    died.catch(() => {});
+    await Promise.race([
+      died,
+      eventually(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim(), {
+        timeout: 15_000,
+        message: 'the server port file',
+      }),
+    ]);
     this.port = Number(readFileSync(portFile, 'utf8').trim());
     await eventually(async () => (await fetch(`${this.url}/readyz`)).ok, {
       timeout: 15_000,
