@@ -24,26 +24,40 @@ async function waitFor(condition: () => boolean, ms = 10_000): Promise<void> {
   }
 }
 
+interface Running {
+  proc: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+}
+
+async function startServer(dir: string, port = 0): Promise<Running> {
+  const portFile = join(dir, `port-${Date.now()}-${Math.random()}`);
+  const proc = spawn(
+    binary,
+    ['--port', String(port), '--port-file', portFile, '--data', join(dir, 'data'), '--host', '127.0.0.1',
+      '--log-level', 'warn', '--threads', '1', '--workers', '1'],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  await waitFor(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim() !== '');
+  return { proc, port: Number(readFileSync(portFile, 'utf8').trim()), exited };
+}
+
 describe.skipIf(!existsSync(binary))('live server', () => {
-  let server: ChildProcess;
+  let server: Running;
   let dir: string;
   let base: string;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'fun-notes-web-'));
-    const portFile = join(dir, 'port');
-    server = spawn(
-      binary,
-      ['--port', '0', '--port-file', portFile, '--data', join(dir, 'data'), '--host', '127.0.0.1', '--log-level', 'warn', '--threads', '1', '--workers', '1'],
-      { stdio: 'ignore' },
-    );
-    await waitFor(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim() !== '');
-    base = `127.0.0.1:${readFileSync(portFile, 'utf8').trim()}`;
+    server = await startServer(dir);
+    base = `127.0.0.1:${server.port}`;
     setApiBase(`http://${base}`);
   }, 20_000);
 
-  afterAll(() => {
-    server?.kill('SIGTERM');
+  afterAll(async () => {
+    server?.proc.kill('SIGTERM');
+    await server?.exited;
     setApiBase('');
     rmSync(dir, { recursive: true, force: true });
   });
@@ -91,4 +105,41 @@ describe.skipIf(!existsSync(binary))('live server', () => {
       clientB.close();
     }
   }, 30_000);
+
+  it('edits made while the server restarts are sent after the re-join and converge', async () => {
+    const suffix = Math.floor(Math.random() * 1e6);
+    const ann = await register(`cat${suffix}`, 'password-cat');
+    const info = await createRoom(ann.token, 'Restart', 'private');
+    const factory = (url: string) => new WebSocket(url) as unknown as SocketLike;
+    const clientA = new SyncClient({ url: `ws://${base}/ws`, token: ann.token, userId: null, socketFactory: factory });
+    const a = clientA.openRoom(info.id);
+    try {
+      await waitFor(() => a.getView().status === 'online');
+      const first = a.createNote({ title: 'before' });
+      await waitFor(() => a.getView().pendingCount === 0);
+
+      server.proc.kill('SIGTERM');
+      await server.exited;
+      await waitFor(() => a.getView().status === 'offline');
+      a.updateNote(first, { title: 'edited offline' });
+      const second = a.createNote({ title: 'created offline' });
+      expect(a.getView().pendingCount).toBe(2);
+
+      // Same port and data: the token stays valid, the room resumes from what was stored.
+      server = await startServer(dir, server.port);
+      await waitFor(() => a.getView().pendingCount === 0 && a.getView().status === 'online', 20_000);
+      const response = await fetch(`http://${base}/api/rooms/${info.id}/notes`, {
+        headers: { Authorization: `Bearer ${ann.token}` },
+      });
+      const state = (await response.json()) as { seq: number; notes: Note[] };
+      expect(state.notes.map((n) => [n.id, n.title])).toEqual([
+        [first, 'edited offline'],
+        [second, 'created offline'],
+      ]);
+      expect(a.getView().notes).toEqual(state.notes);
+      expect(a.getView().seq).toBe(state.seq);
+    } finally {
+      clientA.close();
+    }
+  }, 40_000);
 });
