@@ -1,5 +1,6 @@
-// Two SyncClients against the real server binary (skipped when it is not built): they edit one
-// room concurrently and end with the state the server reports over HTTP.
+// SyncClients against the real server binary (skipped when it is not built): concurrent edits
+// of one room, and edits made while the server restarts, end with the state the server reports
+// over HTTP.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
