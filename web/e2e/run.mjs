@@ -355,6 +355,21 @@ test('delete shows an Undo toast that brings the note back for everyone; a wrong
   await pageC.getByRole('alert').filter({ hasText: 'There is no room with the id' }).waitFor();
 });
 
+test('a token the server refuses sends the user to sign in again, saying why', async () => {
+  const { context, page } = await newUserPage(browser, server.url);
+  await signUp(page, unique('dave'));
+  // A token signed with another secret, as after a secret rotation.
+  await page.evaluate(() => {
+    const session = JSON.parse(localStorage.getItem('fun-notes.session'));
+    const [header, payload] = session.token.split('.');
+    localStorage.setItem('fun-notes.session', JSON.stringify({ ...session, token: `${header}.${payload}.forged` }));
+  });
+  await page.reload();
+  await page.getByRole('status').filter({ hasText: 'Your session has expired' }).waitFor();
+  await page.getByRole('heading', { name: 'Sign up or log in' }).waitFor();
+  await context.close();
+});
+
 test('phone-width workspace screenshot', async () => {
   const { page: pageB } = world.b;
   await pageB.setViewportSize({ width: 375, height: 812 });
