@@ -311,6 +311,11 @@ test('delete shows an Undo toast that brings the note back for everyone; a wrong
   await pageA.getByRole('button', { name: 'Delete note Pack bags' }).click();
   const without = before.filter((title) => title !== 'Pack bags');
   await waitForTitles(pageA, without, 'the deleted note to go');
+  // Keyboard focus lands on the next note instead of the top of the page.
+  assert.equal(
+    await pageA.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+    `Move note ${before[before.indexOf('Pack bags') + 1]}`,
+  );
   await waitForTitles(pageB, without, 'the delete on B');
   await pageA.getByRole('region', { name: 'Notifications' }).getByRole('button', { name: 'Undo' }).click();
   await waitForTitles(pageA, before, 'the undo on A');

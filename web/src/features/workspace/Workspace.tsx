@@ -1,6 +1,6 @@
 // A room's workspace: live notes, presence, connection state, undo and reject notices.
 
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RoomHandle, RoomView } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
 import { useRoom } from '../client/client';
@@ -49,8 +49,23 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
 
   const update = useCallback((id: string, set: NoteUpdate) => handle.updateNote(id, set), [handle]);
   const move = useCallback((id: string, toIndex: number) => handle.moveNote(id, toIndex), [handle]);
+  // After a delete, focus goes to the neighbouring note's move button (or New note), not to
+  // the page's start, so keyboard users keep their place.
+  const focusAfterDelete = useRef<string | null>(null);
+  const newNoteButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    const target = focusAfterDelete.current;
+    if (target === null) return;
+    focusAfterDelete.current = null;
+    const handleButton = document.querySelector<HTMLElement>(`li[data-note-id="${CSS.escape(target)}"] .handle`);
+    (handleButton ?? newNoteButton.current)?.focus();
+  }, [view.notes]);
+
   const remove = useCallback(
     (note: Note) => {
+      const notes = handle.getView().notes;
+      const at = notes.findIndex((other) => other.id === note.id);
+      focusAfterDelete.current = (notes[at + 1] ?? notes[at - 1])?.id ?? '';
       handle.deleteNote(note.id);
       push({ message: `Deleted “${noteLabel(note)}”.`, action: { label: 'Undo', run: () => handle.restoreNote(note) } }, UNDO_MS);
     },
@@ -61,7 +76,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
   return (
     <>
       <div className="toolbar">
-        <button type="button" className="primary" onClick={create}>
+        <button type="button" className="primary" onClick={create} ref={newNoteButton}>
           New note
         </button>
         <span className="muted" data-testid="note-count">
