@@ -158,6 +158,8 @@ export async function createRoom(page, name, visibility = 'link') {
   await page.getByLabel(visibility === 'link' ? 'Anyone with the id can join' : 'Private (members only)').check();
   await page.getByRole('button', { name: 'Create room' }).click();
   const roomId = (await page.getByTestId('created-room-id').textContent()).trim();
+  // The new room joins the user's list on the same page.
+  await page.getByRole('region', { name: 'Your rooms' }).getByRole('link', { name, exact: true }).waitFor();
   await page.getByRole('link', { name: `Open ${name}` }).click();
   await waitForWorkspace(page);
   return roomId;

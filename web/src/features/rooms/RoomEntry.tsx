@@ -1,6 +1,6 @@
 // Room entry: join a room by its id, create one, or pick one of the user's rooms.
 
-import { useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, createRoom, listRooms } from '../../sync';
 import type { RoomInfo, Visibility } from '../../sync/protocol';
 import { useSession } from '../session/session';
@@ -46,7 +46,7 @@ function JoinForm() {
   );
 }
 
-function CreateForm() {
+function CreateForm({ onCreated }: { onCreated(): void }) {
   const { session } = useSession();
   const [name, setName] = useState('');
   const [visibility, setVisibility] = useState<Visibility>('link');
@@ -64,6 +64,7 @@ function CreateForm() {
     try {
       setCreated(await createRoom(session.token, name.trim(), visibility));
       setName('');
+      onCreated();
     } catch (caught) {
       setError(errorText(caught));
     } finally {
@@ -138,7 +139,7 @@ function CreateForm() {
 }
 
 /** The user's rooms from the HTTP API; offline it says so and the forms above still work. */
-function MyRooms() {
+function MyRooms({ version }: { version: number }) {
   const { session } = useSession();
   const [rooms, setRooms] = useState<RoomInfo[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
@@ -164,7 +165,7 @@ function MyRooms() {
     return () => {
       cancelled = true;
     };
-  }, [session]);
+  }, [session, version]);
 
   return (
     <section className="card" aria-labelledby="my-rooms-heading">
@@ -187,14 +188,17 @@ function MyRooms() {
 }
 
 export function RoomEntry() {
+  // Bumped when a room is created, so the list below shows it.
+  const [version, setVersion] = useState(0);
+  const bump = useCallback(() => setVersion((current) => current + 1), []);
   return (
     <main id="main" className="page">
       <h1>Rooms</h1>
       <div className="grid-2">
         <JoinForm />
-        <CreateForm />
+        <CreateForm onCreated={bump} />
       </div>
-      <MyRooms />
+      <MyRooms version={version} />
     </main>
   );
 }

@@ -95,7 +95,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
 
 export function Workspace({ roomId }: { roomId: string }) {
   const { handle, view } = useRoom(roomId);
-  const title = view?.info?.name ?? 'Room';
+  const title = view?.joinError ? 'Room unavailable' : (view?.info?.name ?? 'Room');
 
   useEffect(() => {
     document.title = `${title} · fun-notes`;
@@ -109,12 +109,14 @@ export function Workspace({ roomId }: { roomId: string }) {
       <div className="workspace-header">
         <div>
           <h1>{title}</h1>
-          <p className="room-id-line">
-            <span className="muted">Room id</span> <code className="room-id">{roomId}</code>
-            <CopyButton text={roomId} label="Copy room id" />
-          </p>
+          {!view?.joinError && (
+            <p className="room-id-line">
+              <span className="muted">Room id</span> <code className="room-id">{roomId}</code>
+              <CopyButton text={roomId} label="Copy room id" />
+            </p>
+          )}
         </div>
-        {view && <ConnectionBadge status={view.status} pending={view.pendingCount} />}
+        {view && !view.joinError && <ConnectionBadge status={view.status} pending={view.pendingCount} />}
       </div>
       {view?.joinError ? (
         <JoinErrorMessage roomId={roomId} error={view.joinError} />
