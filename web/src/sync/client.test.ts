@@ -263,6 +263,24 @@ describe('reconnect and resume', () => {
     expect(s2.sentOf('op')).toHaveLength(1);
   });
 
+  it('never merges a new edit into an op that was sent before the socket died', () => {
+    const { s, room, connect } = joined();
+    room.updateNote('a', { title: 'sent' });
+    const [first] = s.sentOf('op');
+    s.serverClose(1006, '');
+    room.updateNote('a', { body: 'typed offline' });
+    expect(room.getView().pendingCount).toBe(2);
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    s2.receive({ type: 'resume', room: 'r1', since: 2 });
+    // The server had numbered the first op as it was sent.
+    s2.receive({ ...opFrame(3, first?.op as Op), cid: first?.cid as string });
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 1, users: [] });
+    const again = s2.sentOf('op');
+    expect(again.map((f) => f.op)).toEqual([{ kind: 'update', id: 'a', set: { body: 'typed offline' } }]);
+    expect(room.getView().notes[0]).toMatchObject({ title: 'sent', body: 'typed offline' });
+  });
+
   it('detects a gap and re-joins with since on the same socket', () => {
     const { s, room } = joined();
     s.receive(opFrame(3, { kind: 'update', id: 'a', set: { title: 'three' } }));
@@ -402,6 +420,25 @@ describe('op queue', () => {
     const again = s.sentOf('op');
     expect(again).toHaveLength(2);
     expect(again[1]?.cid).toBe(sent?.cid);
+  });
+
+  it('counts a burst of rate_limited rejects as one backoff step, and keeps the order', () => {
+    const { s, room } = joined();
+    for (let i = 0; i < 5; i++) room.updateNote(i % 2 ? 'a' : 'b', { title: `t${i}` });
+    const sent = s.sentOf('op');
+    expect(sent).toHaveLength(5);
+    // The first two are numbered; the other three hit the server's limit.
+    s.receive({ ...opFrame(3, sent[0]?.op as Op), cid: sent[0]?.cid as string });
+    s.receive({ ...opFrame(4, sent[1]?.op as Op), cid: sent[1]?.cid as string });
+    for (const f of sent.slice(2)) {
+      s.receive({ type: 'reject', room: 'r1', cid: f.cid, code: 'rate_limited', message: '' });
+    }
+    // random 0.5: 250 + 0.5 * 500 ms for the first step, whatever the number of rejects.
+    vi.advanceTimersByTime(499);
+    expect(s.sentOf('op')).toHaveLength(5);
+    vi.advanceTimersByTime(1);
+    const again = s.sentOf('op').slice(5);
+    expect(again.map((f) => f.cid)).toEqual(sent.slice(2).map((f) => f.cid));
   });
 
   it('refuses an op the server would reject as too large, without sending it', () => {

@@ -206,16 +206,29 @@ function run(seed: number, steps: number): Sim {
 }
 
 describe('reconciliation (seeded random interleavings)', () => {
+  const totals = { rejects: 0, rateLimited: 0, drops: 0 };
+
   beforeEach(() => {
     vi.useFakeTimers();
   });
   afterEach(() => {
     vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
-  const seeds = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const seeds = Array.from({ length: 30 }, (_, i) => i + 1);
   it.each(seeds)('seed %d: every view converges to the server state', (seed) => {
+    // Note ids and client ids come from the seed too, so a failing seed replays exactly.
+    const idRandom = mulberry32(seed * 7919);
+    vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(array: T): T => {
+      const bytes = array as unknown as Uint8Array;
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(idRandom() * 256);
+      return array;
+    });
     const sim = run(seed, 600);
+    totals.rejects += sim.rejects;
+    totals.rateLimited += sim.rateLimited;
+    totals.drops += sim.drops;
     const final = sortedNotes(sim.server.state);
     for (const room of sim.rooms) {
       const view = room.getView();
@@ -229,19 +242,10 @@ describe('reconciliation (seeded random interleavings)', () => {
     for (const c of sim.clients) c.close();
   });
 
-  it('the runs include rejects, rate limiting and dropped connections', () => {
-    let rejects = 0;
-    let limited = 0;
-    let drops = 0;
-    for (const seed of seeds) {
-      const sim = run(seed, 600);
-      rejects += sim.rejects;
-      limited += sim.rateLimited;
-      drops += sim.drops;
-      for (const c of sim.clients) c.close();
-    }
-    expect(rejects).toBeGreaterThan(5);
-    expect(limited).toBeGreaterThan(5);
-    expect(drops).toBeGreaterThan(5);
+  // Runs after the seeds above (tests in a file run in order).
+  it('the runs included rejects, rate limiting and dropped connections', () => {
+    expect(totals.rejects).toBeGreaterThan(10);
+    expect(totals.rateLimited).toBeGreaterThan(10);
+    expect(totals.drops).toBeGreaterThan(10);
   });
 });

@@ -47,6 +47,11 @@ interface PendingOp extends LocalOp {
   cid: string;
   /** Sent on the current join and not yet acknowledged. */
   sent: boolean;
+  /** Position in the order the user made the ops (retries keep it). */
+  made: number;
+  /** Ever sent (on any socket): the server may have numbered it as it was then, so it must
+   *  never change again. */
+  everSent: boolean;
 }
 
 // Codes after which the op is kept and sent again; every other reject drops it.
@@ -80,6 +85,7 @@ export class Room implements RoomHandle {
    *  on the current join first, then the unsent ones (flush keeps this invariant). */
   private pending: PendingOp[] = [];
   private pendingVersion = 0;
+  private madeCounter = 0;
   private retryAttempt = 0;
   private retryUntil = 0;
   private joinAttempt = 0;
@@ -255,10 +261,12 @@ export class Room implements RoomHandle {
       const now = new Date().toISOString();
       const restored: PendingOp[] = [];
       for (const p of cached.pending) {
-        if (parseOp(p.op).ok) restored.push({ cid: p.cid, op: p.op, sent: false, at: now });
+        if (parseOp(p.op).ok) restored.push({ cid: p.cid, op: p.op, sent: false, at: now, made: 0, everSent: true });
       }
       if (restored.length > 0) {
         this.pending = [...restored, ...this.pending];
+        this.pending.forEach((p, i) => (p.made = i));
+        this.madeCounter = this.pending.length;
         this.pendingVersion++;
       }
     }
@@ -449,14 +457,19 @@ export class Room implements RoomHandle {
     const p = this.pending[i] as PendingOp;
     this.pending.splice(i, 1);
     if (RETRYABLE.has(frame.code)) {
-      // Ops sent after it may still be numbered first, so it goes after the last sent one:
-      // the queue stays in the order the server will see.
+      // Ops sent after it may still be numbered first, so it goes after every op still in
+      // flight: the queue stays in the order the server will see.
+      // Among the unsent ones it keeps the order the user made them in: rejects of one burst
+      // arrive oldest first, and each lands behind the ones rejected before it.
       p.sent = false;
-      let at = this.pending.findIndex((q) => !q.sent);
+      let at = this.pending.findIndex((q) => !q.sent && q.made > p.made);
       if (at < 0) at = this.pending.length;
       this.pending.splice(at, 0, p);
-      this.retryUntil =
-        Date.now() + 250 + backoffDelay(this.retryAttempt++, () => this.host.random(), 500);
+      // The rejects of one burst (every op in flight when the limit hit) count as one step.
+      if (Date.now() >= this.retryUntil) {
+        this.retryUntil =
+          Date.now() + 250 + backoffDelay(this.retryAttempt++, () => this.host.random(), 500);
+      }
       this.pendingVersion++;
       this.changed();
       this.scheduleFlush(this.retryUntil - Date.now());
@@ -492,17 +505,24 @@ export class Room implements RoomHandle {
     }
     const last = this.pending[this.pending.length - 1];
     const merged =
-      last && !last.sent && last.op.kind === 'update' && canon.kind === 'update' && last.op.id === canon.id
+      last &&
+      !last.everSent &&
+      last.op.kind === 'update' &&
+      canon.kind === 'update' &&
+      last.op.id === canon.id
         ? ({ kind: 'update', id: canon.id, set: { ...last.op.set, ...canon.set } } as const)
         : null;
     if (last && merged && this.fitsInFrame(merged)) {
       // Typing offline or while throttled: one update per note instead of one per keystroke.
+      // Only into an op never sent: one in doubt may be acknowledged as it was sent.
       last.op = merged;
     } else {
       this.pending.push({
         cid: this.host.nextCid(),
         op: canon,
         sent: false,
+        made: this.madeCounter++,
+        everSent: false,
         at: new Date().toISOString(),
       });
     }
@@ -531,6 +551,7 @@ export class Room implements RoomHandle {
       const result = this.host.sendOp({ type: 'op', room: this.roomId, cid: p.cid, op: p.op });
       if (result === 'sent') {
         p.sent = true;
+        p.everSent = true;
       } else {
         if (result === 'throttled') this.scheduleFlush(this.host.throttleWaitMs());
         return;
