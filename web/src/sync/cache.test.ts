@@ -157,6 +157,21 @@ describe('IndexedDB cache', () => {
     second.client.close();
   });
 
+  it('shows cached rooms on the dashboard until the server sends its list', async () => {
+    const cache = await openRoomCache('user-dash');
+    await cache?.saveState('r7', { seq: 1, notes: [], info: { ...info, id: 'r7', name: 'Cached' } });
+    cache?.close();
+    const t = start('user-dash');
+    const dash = t.client.watchRooms();
+    await waitFor(() => dash.getView().rooms.length === 1);
+    expect(dash.getView().rooms[0]).toEqual({ id: 'r7', name: 'Cached', active_user_count: 1, total_notes: 2 });
+    const s = t.connect();
+    expect(s.sentOf('watch_rooms')).toHaveLength(1);
+    s.receive({ type: 'rooms', rooms: [] });
+    expect(dash.getView().rooms).toEqual([]);
+    t.client.close();
+  });
+
   it('lists cached rooms and keeps users apart', async () => {
     const a = await openRoomCache('user-a');
     const b = await openRoomCache('user-b');

@@ -11,6 +11,7 @@ export interface DashboardHandle {
 
 export class Dashboard {
   private rooms: RoomStat[] = [];
+  private heardFromServer = false;
   private status: ConnectionStatus = 'offline';
   private view: DashboardView | null = null;
   private readonly listeners = new Set<() => void>();
@@ -28,7 +29,7 @@ export class Dashboard {
 
   /** Before the first `rooms` frame (or offline), a list from elsewhere (the cache) may show. */
   seed(rooms: RoomStat[]): void {
-    if (this.rooms.length > 0) return;
+    if (this.heardFromServer) return;
     this.rooms = rooms;
     this.changed();
   }
@@ -41,6 +42,7 @@ export class Dashboard {
 
   handleFrame(frame: ServerFrame): void {
     if (frame.type === 'rooms') {
+      this.heardFromServer = true;
       this.rooms = frame.rooms;
       this.changed();
     } else if (frame.type === 'room_stat') {

@@ -216,7 +216,9 @@ describe('reconciliation (seeded random interleavings)', () => {
     vi.restoreAllMocks();
   });
 
-  const seeds = Array.from({ length: 30 }, (_, i) => i + 1);
+  // FUN_NOTES_RECONCILE_SEEDS=500 runs a longer soak.
+  const seedCount = Number(process.env.FUN_NOTES_RECONCILE_SEEDS ?? 30);
+  const seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
   it.each(seeds)('seed %d: every view converges to the server state', (seed) => {
     // Note ids and client ids come from the seed too, so a failing seed replays exactly.
     const idRandom = mulberry32(seed * 7919);
