@@ -304,7 +304,7 @@ async function offlineScenario() {
   });
 }
 
-test('delete shows an Undo toast that brings the note back for everyone; a wrong room id says so', async () => {
+test('delete with Undo, toggles, a refused change, private and unknown rooms', async () => {
   const { page: pageA } = world.a;
   const { page: pageB } = world.b;
   const before = titlesOf(await readNotes(pageA));
