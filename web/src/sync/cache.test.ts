@@ -130,6 +130,37 @@ describe('IndexedDB cache', () => {
     second.client.close();
   });
 
+  it('keeps an acknowledged edit in the cached queue until a state holding it is written', async () => {
+    const first = start('user-acked');
+    const s1 = first.connect();
+    const room1 = first.client.openRoom('r1');
+    await waitFor(() => s1.sentOf('join').length === 1);
+    s1.receive({ type: 'snapshot', room: 'r1', seq: 2, room_info: info, notes: [note('a', 1024), note('b', 2048)] });
+    // Let the snapshot's state write happen, then edit and get the echo.
+    await new Promise((r) => setTimeout(r, 150));
+    room1.updateNote('a', { title: 'acked' });
+    const [op1] = s1.sentOf('op');
+    s1.receive({ type: 'op', room: 'r1', seq: 3, cid: op1?.cid as string, user: 'u1', at: 't3', op: op1?.op as never });
+    // A second edit right away writes the queue promptly; the state (seq 3) is not written yet.
+    room1.updateNote('b', { title: 'pending' });
+    await new Promise((r) => setTimeout(r, 40));
+
+    const second = start('user-acked');
+    const room2 = second.client.openRoom('r1');
+    await waitFor(() => room2.getView().loaded);
+    expect(room2.getView().notes.map((n) => n.title)).toEqual(['acked', 'pending']);
+    const s2 = second.connect();
+    await waitFor(() => s2.sentOf('join').length === 1);
+    expect(s2.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1', since: 2 });
+    s2.receive({ type: 'resume', room: 'r1', since: 2 });
+    s2.receive({ type: 'op', room: 'r1', seq: 3, cid: op1?.cid as string, user: 'u1', at: 't3', op: op1?.op as never });
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 1, users: [] });
+    // The replay acknowledged the first edit; only the second is sent.
+    expect(s2.sentOf('op').map((f) => f.op)).toEqual([{ kind: 'update', id: 'b', set: { title: 'pending' } }]);
+    first.client.close();
+    second.client.close();
+  });
+
   it('writes outstanding changes when the client is closed (sign out, room closed)', async () => {
     const first = start('user-close');
     const s1 = first.connect();

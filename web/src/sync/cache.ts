@@ -31,6 +31,8 @@ export interface RoomCache {
   load(roomId: string): Promise<CachedRoom | null>;
   saveState(roomId: string, state: CachedRoomState): Promise<void>;
   savePending(roomId: string, ops: CachedPendingOp[]): Promise<void>;
+  /** State and queue in one transaction, so a reload never sees one without the other. */
+  saveRoom(roomId: string, state: CachedRoomState, ops: CachedPendingOp[]): Promise<void>;
   /** Rooms with a cached state, most recently saved first (for an offline dashboard). */
   listRooms(): Promise<RoomInfo[]>;
   close(): void;
@@ -83,6 +85,17 @@ class IdbRoomCache implements RoomCache {
   async savePending(roomId: string, ops: CachedPendingOp[]): Promise<void> {
     if (ops.length === 0) await this.db.delete('pending', roomId);
     else await this.db.put('pending', { roomId, ops }, roomId);
+  }
+
+  async saveRoom(roomId: string, state: CachedRoomState, ops: CachedPendingOp[]): Promise<void> {
+    const tx = this.db.transaction(['rooms', 'pending'], 'readwrite');
+    const writes: Promise<unknown>[] = [
+      tx.objectStore('rooms').put({ ...state, roomId, saved_at: Date.now() }, roomId),
+      ops.length === 0
+        ? tx.objectStore('pending').delete(roomId)
+        : tx.objectStore('pending').put({ roomId, ops }, roomId),
+    ];
+    await Promise.all([...writes, tx.done]);
   }
 
   async listRooms(): Promise<RoomInfo[]> {

@@ -256,8 +256,13 @@ function persistenceFor(
     queue(async () => {
       const c = await cache;
       if (!c) return;
-      if (what === 'state') await c.saveState(room.roomId, room.cacheState());
-      else await c.savePending(room.roomId, room.cachePending());
+      if (what === 'state') {
+        const snap = room.cacheSnapshot();
+        await c.saveRoom(room.roomId, snap.state, snap.pending);
+        room.stateSaved(snap.acked);
+      } else {
+        await c.savePending(room.roomId, room.cachePending());
+      }
     });
   };
   return {

@@ -85,6 +85,7 @@ export class Room implements RoomHandle {
    *  on the current join first, then the unsent ones (flush keeps this invariant). */
   private pending: PendingOp[] = [];
   private pendingVersion = 0;
+  private ackedUnsaved: CachedPendingOp[] = [];
   private madeCounter = 0;
   private retryAttempt = 0;
   private retryUntil = 0;
@@ -280,13 +281,28 @@ export class Room implements RoomHandle {
     return { confirmed: this.confirmed, pending: this.pending.map((p) => ({ ...p })) };
   }
 
-  /** What the cache stores for this room. */
-  cacheState(): CachedRoomState {
-    return { seq: this.confirmed.seq, notes: [...this.confirmed.notes.values()], info: this.info };
+  /**
+   * What the cache stores for this room, written together in one transaction. The queue is
+   * written more often than the state (at once, for an offline edit), so acknowledged ops stay in
+   * the cached queue until a state holding them is written: a reload between the two writes
+   * then sends them again (the resume's replay acknowledges them) instead of losing them.
+   */
+  cacheSnapshot(): { state: CachedRoomState; pending: CachedPendingOp[]; acked: number } {
+    return {
+      state: { seq: this.confirmed.seq, notes: [...this.confirmed.notes.values()], info: this.info },
+      pending: this.pending.map((p) => ({ cid: p.cid, op: p.op })),
+      acked: this.ackedUnsaved.length,
+    };
   }
 
+  /** The first `acked` acknowledged ops are now in the cached state. */
+  stateSaved(acked: number): void {
+    this.ackedUnsaved.splice(0, acked);
+  }
+
+  /** The queue alone, for the prompt write after a local edit. */
   cachePending(): CachedPendingOp[] {
-    return this.pending.map((p) => ({ cid: p.cid, op: p.op }));
+    return [...this.ackedUnsaved, ...this.pending.map((p) => ({ cid: p.cid, op: p.op }))];
   }
 
   onConnected(): void {
@@ -442,10 +458,11 @@ export class Room implements RoomHandle {
     if (mine >= 0) {
       // Our own op, acknowledged: it moves from the queue into the confirmed state, so the
       // view (confirmed + pending) shows the same values as before the echo.
-      this.pending.splice(mine, 1);
+      const [acked] = this.pending.splice(mine, 1);
       this.pendingVersion++;
       this.retryAttempt = 0;
-      this.persistence?.pendingChanged();
+      // Until the confirmed state is written, the cached queue keeps it (see cacheSnapshot).
+      if (acked) this.ackedUnsaved.push({ cid: acked.cid, op: acked.op });
     }
     this.persistence?.stateChanged();
     this.changed();
