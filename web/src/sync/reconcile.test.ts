@@ -1,5 +1,6 @@
 // Reconciliation under random interleavings: several clients edit one room while a fake server
-// numbers their ops, rejects some, rate-limits some and drops connections. At every step each
+// numbers their ops, rejects some, rate-limits some, drops connections, loses frames (so clients
+// see gaps) and sometimes answers a re-join with a snapshot instead of a resume. At every step each
 // view is its confirmed replica plus its pending ops; an own echo never changes what is shown;
 // and once everything is acknowledged every view equals the server's state.
 
@@ -39,6 +40,7 @@ interface Sim {
   rateLimited: number;
   echoesChecked: number;
   drops: number;
+  lost: number;
 }
 
 function run(seed: number, steps: number): Sim {
@@ -65,6 +67,7 @@ function run(seed: number, steps: number): Sim {
         }
         return undefined;
       },
+      preferSnapshot: () => rnd() < 0.3,
     }),
     clients: [],
     rooms: [],
@@ -72,6 +75,7 @@ function run(seed: number, steps: number): Sim {
     rateLimited: 0,
     echoesChecked: 0,
     drops: 0,
+    lost: 0,
   };
   const { server } = sim;
   for (const user of ['u1', 'u2', 'u3']) {
@@ -171,6 +175,12 @@ function run(seed: number, steps: number): Sim {
     } else if (r < 0.9) {
       const conn = pick(alive.filter((c) => c.outbox.length > 0));
       if (conn) deliver(conn, ownerOf(conn));
+    } else if (r < 0.905) {
+      // A lost frame: the next op shows a gap and the client re-joins.
+      const conn = pick(alive.filter((c) => c.outbox.length > 1));
+      if (conn && server.loseOneOp(conn, (n) => Math.floor(rnd() * n))) {
+        sim.lost++;
+      }
     } else if (r < 0.92) {
       const conn = pick(alive.filter((c) => c.socket.readyState === 1));
       if (conn) {
@@ -206,7 +216,7 @@ function run(seed: number, steps: number): Sim {
 }
 
 describe('reconciliation (seeded random interleavings)', () => {
-  const totals = { rejects: 0, rateLimited: 0, drops: 0 };
+  const totals = { rejects: 0, rateLimited: 0, drops: 0, lost: 0 };
 
   beforeEach(() => {
     vi.useFakeTimers();
@@ -231,6 +241,7 @@ describe('reconciliation (seeded random interleavings)', () => {
     totals.rejects += sim.rejects;
     totals.rateLimited += sim.rateLimited;
     totals.drops += sim.drops;
+    totals.lost += sim.lost;
     const final = sortedNotes(sim.server.state);
     for (const room of sim.rooms) {
       const view = room.getView();
@@ -245,9 +256,10 @@ describe('reconciliation (seeded random interleavings)', () => {
   });
 
   // Runs after the seeds above (tests in a file run in order).
-  it('the runs included rejects, rate limiting and dropped connections', () => {
+  it('the runs included rejects, rate limiting, dropped connections and lost frames', () => {
     expect(totals.rejects).toBeGreaterThan(10);
     expect(totals.rateLimited).toBeGreaterThan(10);
     expect(totals.drops).toBeGreaterThan(10);
+    expect(totals.lost).toBeGreaterThan(10);
   });
 });

@@ -93,6 +93,8 @@ export class FakeConnection {
 export interface ServerPolicy {
   /** Decides the fate of an op: undefined accepts it, a code rejects it. */
   judge?: (conn: FakeConnection, op: Op) => string | undefined;
+  /** Answer a join with `since` by a snapshot even when a resume is possible (servers may). */
+  preferSnapshot?: () => boolean;
 }
 
 /** One room, numbered like the server: every accepted op gets the next seq and goes to every
@@ -146,7 +148,7 @@ export class FakeServer {
           break;
         }
         conn.joined.add(f.room);
-        if (f.since !== undefined && f.since <= this.state.seq) {
+        if (f.since !== undefined && f.since <= this.state.seq && !this.policy.preferSnapshot?.()) {
           out({ type: 'resume', room: f.room, since: f.since });
           for (const e of this.log) if (e.seq > f.since) out(this.opFrame(e));
         } else {
@@ -201,6 +203,16 @@ export class FakeServer {
       default:
         break;
     }
+    return true;
+  }
+
+  /** Loses one op frame on its way to a connection (the client must see the gap). */
+  loseOneOp(conn: FakeConnection, pick: (count: number) => number): boolean {
+    const ops = conn.outbox
+      .map((e, i) => (e.kind === 'frame' && e.frame.type === 'op' ? i : -1))
+      .filter((i) => i >= 0);
+    if (ops.length === 0) return false;
+    conn.outbox.splice(ops[pick(ops.length)] as number, 1);
     return true;
   }
 
