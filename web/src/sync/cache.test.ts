@@ -3,7 +3,7 @@
 
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { openRoomCache } from './cache';
+import { clearCache, openRoomCache } from './cache';
 import { SyncClient } from './client';
 import type { Note } from './protocol';
 import { FakeSocket } from './testing/fake-server';
@@ -212,5 +212,9 @@ describe('IndexedDB cache', () => {
     expect(await b?.load('r9')).toBeNull();
     a?.close();
     b?.close();
+    expect(await clearCache('user-a')).toBe(true);
+    const again = await openRoomCache('user-a');
+    expect(await again?.listRooms()).toEqual([]);
+    again?.close();
   });
 });

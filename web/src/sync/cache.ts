@@ -1,7 +1,7 @@
 // The IndexedDB cache: per user, per room the confirmed notes, seq and room info, and the pending
 // local ops in order, so a reload shows the room at once and loses no offline edit.
 
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Note, Op, RoomInfo } from './protocol';
 
 export interface CachedPendingOp {
@@ -56,6 +56,18 @@ export async function openRoomCache(userId: string): Promise<RoomCache | null> {
     return new IdbRoomCache(db);
   } catch {
     return null;
+  }
+}
+
+/** Deletes a user's cache (sign out on a shared computer). Waits while another tab holds it
+ *  open; resolves false when IndexedDB is unavailable or the delete fails. */
+export async function clearCache(userId: string): Promise<boolean> {
+  if (!(globalThis as { indexedDB?: IDBFactory }).indexedDB) return false;
+  try {
+    await deleteDB(cacheDbName(userId));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -13,3 +13,4 @@ export { ApiError, createRoom, getRoom, listRooms, login, register, setApiBase }
 export type { AuthResult, RoomDetails, RoomMember } from './http';
 export type { SocketFactory, SocketLike } from './socket';
 export { between, indexForMove, precisionExhausted, spreadIndexes } from './order';
+export { clearCache } from './cache';
