@@ -107,7 +107,7 @@ export class Room implements RoomHandle {
   constructor(
     readonly roomId: string,
     private readonly host: RoomHost,
-    /** false while the cached copy is being read: the join waits for it to know `since`. */
+    /** true when a cached copy is being read: the join waits for it, to know `since`. */
     waitForCache: boolean,
   ) {
     this.cacheReady = !waitForCache;
