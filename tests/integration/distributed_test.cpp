@@ -368,11 +368,17 @@ TEST_F(distributed, with_postgres_down_for_60_seconds_ops_flow_nothing_unpersist
     ASSERT_EQ(type_of(ack), "op") << to_string(ack);
     written.apply(ack);
   }
-  const auto flushed_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (persisted_seq(postgres_url_, room) != written.seq()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), flushed_by) << "the first ops were never flushed";
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
-  }
+  // Polls PostgreSQL until the room is persisted up to `seq`.
+  const auto wait_persisted = [&](std::int64_t seq, std::chrono::seconds limit) {
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    while (persisted_seq(postgres_url_, room) != seq) {
+      ASSERT_LT(std::chrono::steady_clock::now(), give_up)
+          << "PostgreSQL has the room at seq " << persisted_seq(postgres_url_, room)
+          << ", not " << seq;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(written.seq(), std::chrono::seconds(30)));
   const std::int64_t persisted_before = written.seq();
   const std::string log_key = "room:updates:{" + room + "}";
 
@@ -417,13 +423,8 @@ TEST_F(distributed, with_postgres_down_for_60_seconds_ops_flow_nothing_unpersist
 
   // PostgreSQL returns: the write-behind catches up by itself, and then the log is trimmed.
   store::testing::start_postgres();
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(written.seq(), std::chrono::seconds(90)));
   const auto caught_up_by = std::chrono::steady_clock::now() + std::chrono::seconds(90);
-  while (persisted_seq(postgres_url_, room) != written.seq()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), caught_up_by)
-        << "PostgreSQL never caught up: at " << persisted_seq(postgres_url_, room) << " of "
-        << written.seq();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition
-  }
   while (redis_integer(redis_->node(0), {"ZCARD", log_key}) > 10) {
     ASSERT_LT(std::chrono::steady_clock::now(), caught_up_by) << "the log was never trimmed";
     // A trim happens with the next flush: keep the room busy.
@@ -436,11 +437,7 @@ TEST_F(distributed, with_postgres_down_for_60_seconds_ops_flow_nothing_unpersist
   }
 
   // A server that never saw the room serves exactly the writers' state from PostgreSQL.
-  const auto persisted_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (persisted_seq(postgres_url_, room) != written.seq()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), persisted_by);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
-  }
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(written.seq(), std::chrono::seconds(30)));
   auto& fresh = start_server(with_args(fleet_args()));
   auto c = connect_hello(fresh.port(), alice);
   const auto snap = join_snapshot(*c, room);

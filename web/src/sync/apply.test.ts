@@ -3,17 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { applyOp, applyOps, createRoomState, sortedNotes } from './apply';
 import type { Note } from './protocol';
+import { note } from './testing/notes';
 
-const n = (id: string, current_index: number): Note => ({
-  id,
-  title: id,
-  body: '',
-  is_important: false,
-  is_completed: false,
-  current_index,
-  seq: 1,
-  updated_at: 't1',
-});
+const n = (id: string, current_index: number): Note =>
+  note(id, current_index, { updated_at: 't1' });
 
 describe('apply', () => {
   const base = createRoomState(3, [n('c', 3), n('a', 1), n('b', 2)]);

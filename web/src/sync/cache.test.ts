@@ -5,8 +5,8 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { clearCache, openRoomCache } from './cache';
 import { SyncClient } from './client';
-import type { Note } from './protocol';
 import { FakeSocket } from './testing/fake-server';
+import { note } from './testing/notes';
 
 async function waitFor(condition: () => boolean, ms = 2000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -25,18 +25,6 @@ const info = {
   total_notes: 2,
 };
 
-function note(id: string, current_index: number): Note {
-  return {
-    id,
-    title: id,
-    body: '',
-    is_important: false,
-    is_completed: false,
-    current_index,
-    seq: 1,
-    updated_at: '2026-01-01T00:00:00.000Z',
-  };
-}
 
 function start(userId: string) {
   const sockets: FakeSocket[] = [];

@@ -6,24 +6,12 @@ import { SyncClient } from './client';
 import type { Note, Op } from './protocol';
 import type { RejectNotice } from './api';
 import { FakeSocket } from './testing/fake-server';
+import { note } from './testing/notes';
 
 const settle = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
 
-function note(id: string, current_index: number, extra: Partial<Note> = {}): Note {
-  return {
-    id,
-    title: id,
-    body: '',
-    is_important: false,
-    is_completed: false,
-    current_index,
-    seq: 1,
-    updated_at: '2026-01-01T00:00:00.000Z',
-    ...extra,
-  };
-}
 
 const info = {
   id: 'r1',
