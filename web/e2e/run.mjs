@@ -417,9 +417,14 @@ test('accessibility: no serious or critical axe violations', async () => {
   await waitForTitles(pageA, titlesOf(await readNotes(world.b.page)));
   await assertNoSeriousViolations(pageA, 'workspace');
 
-  // Signing out forgets the session: a reload shows the sign-in page.
+  // Signing out forgets the session and the notes cached on this device: a reload shows the
+  // sign-in page, and the user's IndexedDB database is gone.
+  const cachedDatabases = () =>
+    pageC.evaluate(async () => (await indexedDB.databases()).map((d) => d.name).filter((n) => n?.startsWith('fun-notes-')));
+  assert.ok((await cachedDatabases()).length > 0, 'the room was never cached');
   await pageC.getByRole('button', { name: 'Sign out' }).click();
   await pageC.getByRole('heading', { name: 'Sign up or log in' }).waitFor();
+  await eventually(async () => (await cachedDatabases()).length === 0, { message: 'the cache to be deleted on sign-out' });
   await pageC.reload();
   await pageC.getByRole('heading', { name: 'Sign up or log in' }).waitFor();
 });

@@ -2,6 +2,7 @@
 // keeps the user signed in without any HTTP call.
 
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+import { clearCache } from '../../sync';
 
 export interface Session {
   token: string;
@@ -47,9 +48,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const signOut = useCallback((reason?: string) => {
+    const ending = readStoredSession();
     window.localStorage.removeItem(STORAGE_KEY);
     setEndedBecause(reason ?? null);
     setSession(null);
+    // Signing out leaves none of the user's notes on this device. A session that merely
+    // expired keeps them, so edits made offline are still sent after logging in again. The
+    // deletion waits until the closing sync client has released the database.
+    if (reason === undefined && ending) {
+      void clearCache(ending.user.id);
+    }
   }, []);
 
   const value = useMemo(
