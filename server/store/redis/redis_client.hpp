@@ -27,7 +27,8 @@ std::vector<endpoint> parse_urls(std::string_view urls);
 struct client_options {
   // A command with no reply after this long (a node that hangs, a network that drops packets)
   // fails with "unavailable:" along with the commands pipelined behind it, and the connection
-  // is made anew. Also bounds each connect attempt.
+  // is made anew. Also bounds each connect attempt. Blocking commands (BLPOP, WAIT) must
+  // therefore block for less than this.
   std::chrono::milliseconds command_timeout{5000};
 };
 
