@@ -1,9 +1,11 @@
 // Write-behind against the in-memory adapters: coalescing, idempotence, trim, debounce.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "fun_notes/core/codec.hpp"
 #include "persist/write_behind.hpp"
@@ -174,6 +176,64 @@ TEST_F(WriteBehind, DrainFlushesEverythingAtShutdown) {
   EXPECT_TRUE(wb.drain());
   EXPECT_EQ(cold.load_snapshot("r1")->meta.last_seq, 20);
   EXPECT_TRUE(hot.dirty_rooms().empty());
+}
+
+// A cold store whose flushes fail while `down` is set, counting the attempts.
+class flaky_cold_store : public store::memory_cold_store {
+ public:
+  store::flush_outcome apply_flush(const store::flush_batch& batch) override {
+    ++attempts;
+    if (down) {
+      throw store::store_error("database is down");
+    }
+    return memory_cold_store::apply_flush(batch);
+  }
+  std::atomic<bool> down{true};
+  std::atomic<int> attempts{0};
+};
+
+TEST(WriteBehindOutage, FailedFlushesBackOffInsteadOfSpinningThenCatchUp) {
+  store::memory_bus bus;
+  flaky_cold_store cold;
+  store::memory_hot_log hot{bus, store::hot_log_options{100}};
+  store::room_meta meta;
+  meta.id = "r1";
+  meta.name = "room";
+  meta.owner_id = "u1";
+  ASSERT_TRUE(cold.create_user(store::user{"u1", "alice", "x", "2026-01-01T00:00:00.000Z"}));
+  cold.create_room(meta);
+  hot.ensure_room("r1", 0);
+
+  write_behind_options options;
+  options.quiet = 1ms;
+  options.hard_cap = 0;  // every append makes the room urgent: the case that used to spin
+  write_behind wb(cold, hot, options);
+  wb.start();
+  std::int64_t last = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto parts = rooms::op_frame("r1", "c", "u1", "2026-01-01T00:00:00.000Z",
+                                 core::create_op{"n" + std::to_string(i), "t", "", false, false,
+                                                 static_cast<double>(i)});
+    hot.append(store::append_request{"r1", parts.prefix, parts.suffix},
+               [&](core::result<store::append_result> r) { last = r->entry.seq; });
+    wb.note_append("r1", last, 0);
+  }
+  // For one second the database is down: retries double from 50 ms (50, 100, 200, 400 ms …),
+  // so a handful of attempts, where retrying at once makes hundreds.
+  std::this_thread::sleep_for(1s);  // the length of the outage is the subject of the test
+  const int attempts_while_down = cold.attempts.load();
+  EXPECT_GE(attempts_while_down, 2);
+  EXPECT_LE(attempts_while_down, 10);
+  // Nothing was trimmed that the database does not have.
+  EXPECT_EQ(hot.read_after("r1", 0).entries.size(), 5U);
+
+  cold.down = false;
+  const auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (cold.load_snapshot("r1")->meta.last_seq != last) {
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up) << "never caught up";
+    std::this_thread::sleep_for(10ms);  // polling a condition
+  }
+  wb.stop();
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 
 namespace fun_notes::store {
 
-class memory_cold_store final : public cold_store {
+class memory_cold_store : public cold_store {
  public:
   bool create_user(const user& u) override;
   std::optional<user> find_user_by_name(std::string_view name) override;
