@@ -346,6 +346,25 @@ TEST(RedisHung, ACommandWithoutAReplyFailsAfterTheTimeoutAndTheClientRecovers) {
   EXPECT_EQ(c.command("k", {"SET", "k", "after"}).str, "OK");
 }
 
+TEST(RedisHung, ASubscriptionOnAHungServerIsRenewedOnceItAnswersAgain) {
+  auto redis = redis_deployment::standalone();
+  auto& node = redis->node(0);
+  client c(redis->urls(), client_options{std::chrono::milliseconds(300)});
+  shared<channel_log> log;
+  subscribe(c, "room:{hung}", log);
+
+  // A hung server keeps the subscriber's socket open: only the keepalive PING going
+  // unanswered reveals it, and the client starts over on a new connection.
+  node.pause();
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // the hang is the subject
+  node.resume();
+  ASSERT_TRUE(log.wait([](const channel_log& s) { return s.confirmations >= 2; }))
+      << "the subscription was never renewed after the hang";
+  EXPECT_EQ(command_until_ok(c, "room:{hung}", {"SPUBLISH", "room:{hung}", "after"}).integer, 1);
+  ASSERT_TRUE(log.wait([](const channel_log& s) { return !s.messages.empty(); }));
+  log.read([](const channel_log& s) { EXPECT_EQ(s.messages.back(), "after"); });
+}
+
 TEST_F(RedisStandalone, DestroyingTheClientCompletesPendingCommands) {
   shared<std::optional<reply>> blocked;
   {

@@ -28,6 +28,7 @@ connection::connection(asio::io_context& io, endpoint where, hooks callbacks,
       socket_(io),
       timer_(io),
       deadline_(io),
+      keepalive_(io),
       timeout_(timeout),
       backoff_(min_backoff),
       random_(std::random_device{}()) {}
@@ -111,7 +112,11 @@ void connection::start_connect() {
               state_ = state::connected;
               backoff_ = min_backoff;
               reader_ = std::make_unique<resp_reader>();
+              last_read_ = std::chrono::steady_clock::now();
               read();
+              if (hooks_.on_push) {
+                watch_subscriber(generation);
+              }
               if (hooks_.on_connected) {
                 hooks_.on_connected();
               }
@@ -135,6 +140,7 @@ void connection::read() {
                                       : "connection to " + name_ + " lost: " + ec.message());
           return;
         }
+        last_read_ = std::chrono::steady_clock::now();
         if (!reader_->feed(read_buffer_.data(), size)) {
           fail("protocol error from " + name_ + ": " + reader_->error());
           return;
@@ -233,6 +239,27 @@ void connection::fail(const std::string& reason) {
   }
 }
 
+void connection::watch_subscriber(std::uint64_t generation) {
+  keepalive_.expires_after(timeout_ / 3);
+  keepalive_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec || closed_ || generation != generation_ || state_ != state::connected) {
+      return;
+    }
+    const auto quiet = std::chrono::steady_clock::now() - last_read_;
+    if (quiet >= timeout_) {
+      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
+      fail("no reply from " + name_ + " within " + std::to_string(waited.count()) + " ms");
+      return;
+    }
+    if (quiet >= timeout_ / 3) {
+      // Allowed while subscribed; the answer (a "pong" push) only refreshes last_read_.
+      out_ += format_command({"PING"});
+      flush();
+    }
+    watch_subscriber(generation);
+  });
+}
+
 // One timer for the oldest command in flight: replies come in order, so it is the one late.
 void connection::arm_deadline() {
   if (pending_since_.empty()) {
@@ -257,6 +284,7 @@ void connection::close() {
   closed_ = true;
   timer_.cancel();
   deadline_.cancel();
+  keepalive_.cancel();
   resolver_.cancel();
   ++generation_;
   boost::system::error_code ignored;

@@ -58,6 +58,7 @@ class connection {
   void deliver(reply r);
   void fail(const std::string& reason);
   void arm_deadline();
+  void watch_subscriber(std::uint64_t generation);
 
   boost::asio::io_context& io_;
   endpoint where_;
@@ -67,6 +68,10 @@ class connection {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer deadline_;
+  // Subscriber mode: a PING when the connection has been quiet, and a failure when even that
+  // goes unanswered, so a hung node cannot leave subscriptions silently dead.
+  boost::asio::steady_timer keepalive_;
+  std::chrono::steady_clock::time_point last_read_{};
   std::chrono::steady_clock::duration timeout_;
   state state_ = state::idle;
   bool closed_ = false;
