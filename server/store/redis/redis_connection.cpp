@@ -239,6 +239,11 @@ void connection::fail(const std::string& reason) {
   }
 }
 
+std::string connection::no_reply_reason() const {
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
+  return "no reply from " + name_ + " within " + std::to_string(waited.count()) + " ms";
+}
+
 void connection::watch_subscriber(std::uint64_t generation) {
   keepalive_.expires_after(timeout_ / 3);
   keepalive_.async_wait([this, generation](const boost::system::error_code& ec) {
@@ -247,8 +252,7 @@ void connection::watch_subscriber(std::uint64_t generation) {
     }
     const auto quiet = std::chrono::steady_clock::now() - last_read_;
     if (quiet >= timeout_) {
-      const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
-      fail("no reply from " + name_ + " within " + std::to_string(waited.count()) + " ms");
+      fail(no_reply_reason());
       return;
     }
     if (quiet >= timeout_ / 3) {
@@ -272,8 +276,7 @@ void connection::arm_deadline() {
     if (ec || closed_ || pending_since_.empty() || pending_since_.front() != oldest) {
       return;
     }
-    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
-    fail("no reply from " + name_ + " within " + std::to_string(waited.count()) + " ms");
+    fail(no_reply_reason());
   });
 }
 

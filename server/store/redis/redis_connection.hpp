@@ -59,6 +59,7 @@ class connection {
   void fail(const std::string& reason);
   void arm_deadline();
   void watch_subscriber(std::uint64_t generation);
+  std::string no_reply_reason() const;
 
   boost::asio::io_context& io_;
   endpoint where_;
