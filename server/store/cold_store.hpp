@@ -39,6 +39,8 @@ struct room_meta {
   std::int64_t last_seq = 0;     // seq of the last op folded into the notes
   std::int64_t total_notes = 0;  // notes as of last_seq
   std::string created_at;
+  // Distinct users in the room across the fleet, as presence last reported it (debounced).
+  std::int64_t active_user_count = 0;
 };
 
 struct member {
@@ -70,6 +72,17 @@ struct flush_batch {
 
 enum class flush_outcome { applied, stale };
 
+// A stretch of a room's history that was lost (the op log lost ops the cold store never got)
+// and skipped by a repair: seqs `from_seq`..`to_seq` have no op, the room went on from the
+// cold store's state.
+struct room_gap {
+  std::string room_id;
+  std::int64_t from_seq = 0;
+  std::int64_t to_seq = 0;
+  std::string reason;
+  std::string recorded_at;  // set by the store
+};
+
 // All calls block; the server runs them on its worker pool, never on an io_context thread.
 // Every method may throw store_error.
 class cold_store {
@@ -86,6 +99,8 @@ class cold_store {
   virtual std::optional<room_meta> find_room(std::string_view room_id) = 0;
   virtual void update_room(std::string_view room_id, const std::optional<std::string>& name,
                            const std::optional<std::string>& visibility) = 0;
+  // Presence's count of the room's distinct users (written debounced, not per join).
+  virtual void set_active_user_count(std::string_view room_id, std::int64_t count) = 0;
   // Rooms the user is a member of, with the user's role, ordered by name then id.
   virtual std::vector<room_listing> rooms_of_user(std::string_view user_id) = 0;
 
@@ -100,6 +115,10 @@ class cold_store {
   virtual std::vector<core::note> load_notes(std::string_view room_id,
                                              const std::vector<std::string>& ids) = 0;
   virtual flush_outcome apply_flush(const flush_batch& batch) = 0;
+
+  // Repairs: the record of every gap skipped in a room, oldest first.
+  virtual void record_gap(const room_gap& gap) = 0;
+  virtual std::vector<room_gap> gaps(std::string_view room_id) = 0;
 
   // A named secret, created once with `make` and the same for every later call.
   virtual std::string get_or_create_secret(std::string_view name,

@@ -638,6 +638,35 @@ TEST_P(cold_store_conformance, loads_selected_notes) {
   EXPECT_TRUE(store().load_notes("r1", {}).empty());
 }
 
+TEST_P(cold_store_conformance, the_active_user_count_is_stored_and_listed) {
+  seed();
+  EXPECT_EQ(store().find_room("r1")->active_user_count, 0);
+  store().set_active_user_count("r1", 3);
+  store().set_active_user_count("r-missing", 2);  // no such room: nothing happens
+  EXPECT_EQ(store().find_room("r1")->active_user_count, 3);
+  const auto listed = store().rooms_of_user("u-alice");
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(listed.front().meta.active_user_count, 3);
+  EXPECT_EQ(listed.front().member_role, role::owner);
+}
+
+TEST_P(cold_store_conformance, gaps_are_recorded_per_room_in_seq_order) {
+  seed();
+  store().create_room(make_room("r2", "Other", "u-bob"));
+  store().record_gap(room_gap{"r1", 40, 51, "log lost", ""});
+  store().record_gap(room_gap{"r2", 3, 4, "elsewhere", ""});
+  store().record_gap(room_gap{"r1", 7, 9, "earlier", ""});
+  const auto gaps = store().gaps("r1");
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].from_seq, 7);
+  EXPECT_EQ(gaps[0].to_seq, 9);
+  EXPECT_EQ(gaps[0].reason, "earlier");
+  EXPECT_EQ(gaps[1].from_seq, 40);
+  EXPECT_EQ(gaps[1].to_seq, 51);
+  EXPECT_FALSE(gaps[1].recorded_at.empty());
+  EXPECT_TRUE(store().gaps("r-missing").empty());
+}
+
 TEST_P(cold_store_conformance, a_secret_is_created_once) {
   int made = 0;
   auto make = [&made] { return "secret-" + std::to_string(++made); };
@@ -940,6 +969,29 @@ TEST_P(hot_log_conformance, persisted_seq_only_moves_forward) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->entry.seq, 4);
   EXPECT_EQ(next->persisted_seq, 2);
+}
+
+TEST_P(hot_log_conformance, reset_room_drops_the_log_and_numbers_on_after_the_new_seq) {
+  log().ensure_room("r", 0);
+  collector<core::result<append_result>> done;
+  append_many("r", 5, done);
+  ASSERT_TRUE(done.wait_for(5));
+
+  EXPECT_FALSE(log().reset_room("r", 4, 7)) << "the head moved on: nothing may change";
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(1, 5));
+  EXPECT_FALSE(log().reset_room("r", 5, 5)) << "the new seq must be past the head";
+
+  ASSERT_TRUE(log().reset_room("r", 5, 7));
+  const auto after = log().read_after("r", 0);
+  EXPECT_EQ(after.head_seq, 7);
+  EXPECT_EQ(after.persisted_seq, 7);
+  EXPECT_TRUE(after.entries.empty());
+  EXPECT_FALSE(log().read_after("r", 5).complete) << "nobody may resume across the gap";
+  EXPECT_TRUE(log().dirty_rooms().empty());
+  auto next = append_and_wait(log(), "r");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->entry.seq, 8);
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(8, 8));
 }
 
 TEST_P(hot_log_conformance, dirty_rooms_are_those_with_unpersisted_ops) {

@@ -71,6 +71,13 @@ std::optional<room_meta> memory_cold_store::find_room(std::string_view room_id) 
   return it->second.meta;
 }
 
+void memory_cold_store::set_active_user_count(std::string_view room_id, std::int64_t count) {
+  std::lock_guard lock(mutex_);
+  if (auto it = rooms_.find(room_id); it != rooms_.end()) {
+    it->second.meta.active_user_count = count;
+  }
+}
+
 void memory_cold_store::update_room(std::string_view room_id,
                                     const std::optional<std::string>& name,
                                     const std::optional<std::string>& visibility) {
@@ -213,6 +220,23 @@ flush_outcome memory_cold_store::apply_flush(const flush_batch& batch) {
   record.meta.last_seq = batch.new_last_seq;
   record.meta.total_notes = static_cast<std::int64_t>(record.notes.size());
   return flush_outcome::applied;
+}
+
+void memory_cold_store::record_gap(const room_gap& gap) {
+  std::lock_guard lock(mutex_);
+  gaps_.push_back(gap);
+  gaps_.back().recorded_at = "1970-01-01T00:00:00Z";
+}
+
+std::vector<room_gap> memory_cold_store::gaps(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<room_gap> out;
+  for (const auto& g : gaps_) {
+    if (g.room_id == room_id) {
+      out.push_back(g);
+    }
+  }
+  return out;
 }
 
 std::string memory_cold_store::get_or_create_secret(std::string_view name,

@@ -15,7 +15,7 @@ namespace {
 // Append-only: a released migration is never edited, a schema change is a new entry.
 // Ids and names sort by bytes (COLLATE "C"), as in SQLite, whatever the database's locale: the
 // order users see must not depend on the deployment, and the snapshot index stays usable.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT COLLATE "C" PRIMARY KEY,
@@ -76,6 +76,17 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    R"sql(
+-- Stretches of history lost with the op log and skipped by a repair.
+CREATE TABLE room_gaps (
+  room_id     TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  from_seq    BIGINT NOT NULL,
+  to_seq      BIGINT NOT NULL,
+  reason      TEXT NOT NULL,
+  recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
+)sql",
 };
 
 // Any constant shared by every server of the deployment; "fun_note" in ASCII.
@@ -92,7 +103,7 @@ std::string utc_text(std::string_view column) {
 const std::string& room_columns() {
   static const std::string columns =
       "r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, " +
-      utc_text("r.created_at");
+      utc_text("r.created_at") + ", r.active_user_count";
   return columns;
 }
 
@@ -105,6 +116,7 @@ room_meta read_room(const pg::result& r, int row) {
   meta.last_seq = r.int64(row, 4);
   meta.total_notes = r.int64(row, 5);
   meta.created_at = r.text(row, 6);
+  meta.active_user_count = r.int64(row, 7);
   return meta;
 }
 
@@ -238,6 +250,11 @@ std::optional<room_meta> postgres_cold_store::find_room(std::string_view room_id
   return find_room_on(*conn, room_id);
 }
 
+void postgres_cold_store::set_active_user_count(std::string_view room_id, std::int64_t count) {
+  auto conn = pool_.acquire();
+  conn->exec("UPDATE note_rooms SET active_user_count = $2 WHERE id = $1", {room_id, count});
+}
+
 void postgres_cold_store::update_room(std::string_view room_id,
                                       const std::optional<std::string>& name,
                                       const std::optional<std::string>& visibility) {
@@ -259,7 +276,7 @@ std::vector<room_listing> postgres_cold_store::rooms_of_user(std::string_view us
   std::vector<room_listing> rooms;
   rooms.reserve(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
-    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, 7)});
+    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, 8)});
   }
   return rooms;
 }
@@ -399,6 +416,25 @@ flush_outcome postgres_cold_store::apply_flush(const flush_batch& batch) {
       {batch.room_id});
   tx.commit();
   return flush_outcome::applied;
+}
+
+void postgres_cold_store::record_gap(const room_gap& gap) {
+  auto conn = pool_.acquire();
+  conn->exec("INSERT INTO room_gaps (room_id, from_seq, to_seq, reason) VALUES ($1, $2, $3, $4)",
+             {gap.room_id, gap.from_seq, gap.to_seq, gap.reason});
+}
+
+std::vector<room_gap> postgres_cold_store::gaps(std::string_view room_id) {
+  auto conn = pool_.acquire();
+  const auto r = conn->exec("SELECT from_seq, to_seq, reason, " + utc_text("recorded_at") +
+                                " FROM room_gaps WHERE room_id = $1 ORDER BY from_seq, recorded_at",
+                            {room_id});
+  std::vector<room_gap> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(room_gap{std::string(room_id), r.int64(i, 0), r.int64(i, 1), r.text(i, 2),
+                           r.text(i, 3)});
+  }
+  return out;
 }
 
 std::string postgres_cold_store::get_or_create_secret(std::string_view name,

@@ -11,7 +11,7 @@ namespace fun_notes::store {
 namespace {
 
 // Append-only: a released migration is never edited, a schema change is a new entry.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT PRIMARY KEY,
@@ -71,10 +71,21 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    R"sql(
+-- Stretches of history lost with the op log and skipped by a repair.
+CREATE TABLE room_gaps (
+  room_id     TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  from_seq    INTEGER NOT NULL,
+  to_seq      INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
+)sql",
 };
 
 constexpr std::string_view room_columns =
-    "id, name, visibility, owner_id, last_seq, total_notes, created_at";
+    "id, name, visibility, owner_id, last_seq, total_notes, created_at, active_user_count";
 
 room_meta read_room(const sqlite::statement& st, int first = 0) {
   room_meta meta;
@@ -85,6 +96,7 @@ room_meta read_room(const sqlite::statement& st, int first = 0) {
   meta.last_seq = st.column_int64(first + 4);
   meta.total_notes = st.column_int64(first + 5);
   meta.created_at = st.column_text(first + 6);
+  meta.active_user_count = st.column_int64(first + 7);
   return meta;
 }
 
@@ -183,6 +195,11 @@ std::optional<room_meta> sqlite_cold_store::find_room_locked(std::string_view ro
   return read_room(st);
 }
 
+void sqlite_cold_store::set_active_user_count(std::string_view room_id, std::int64_t count) {
+  std::lock_guard lock(mutex_);
+  db_.query("UPDATE note_rooms SET active_user_count = ?2 WHERE id = ?1", room_id, count).run();
+}
+
 void sqlite_cold_store::update_room(std::string_view room_id,
                                     const std::optional<std::string>& name,
                                     const std::optional<std::string>& visibility) {
@@ -199,12 +216,12 @@ std::vector<room_listing> sqlite_cold_store::rooms_of_user(std::string_view user
   std::lock_guard lock(mutex_);
   auto st = db_.query(
       "SELECT r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, r.created_at, "
-      "m.role FROM room_members m JOIN note_rooms r ON r.id = m.room_id "
+      "r.active_user_count, m.role FROM room_members m JOIN note_rooms r ON r.id = m.room_id "
       "WHERE m.user_id = ?1 ORDER BY r.name, r.id",
       user_id);
   std::vector<room_listing> rooms;
   while (st.step()) {
-    rooms.push_back(room_listing{read_room(st), read_role(st, 7)});
+    rooms.push_back(room_listing{read_room(st), read_role(st, 8)});
   }
   return rooms;
 }
@@ -324,6 +341,27 @@ flush_outcome sqlite_cold_store::apply_flush(const flush_batch& batch) {
       .run();
   tx.commit();
   return flush_outcome::applied;
+}
+
+void sqlite_cold_store::record_gap(const room_gap& gap) {
+  std::lock_guard lock(mutex_);
+  db_.query("INSERT INTO room_gaps (room_id, from_seq, to_seq, reason) VALUES (?1, ?2, ?3, ?4)",
+            gap.room_id, gap.from_seq, gap.to_seq, gap.reason)
+      .run();
+}
+
+std::vector<room_gap> sqlite_cold_store::gaps(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(
+      "SELECT from_seq, to_seq, reason, recorded_at FROM room_gaps WHERE room_id = ?1 "
+      "ORDER BY from_seq, rowid",
+      room_id);
+  std::vector<room_gap> out;
+  while (st.step()) {
+    out.push_back(room_gap{std::string(room_id), st.column_int64(0), st.column_int64(1),
+                           st.column_text(2), st.column_text(3)});
+  }
+  return out;
 }
 
 std::string sqlite_cold_store::get_or_create_secret(std::string_view name,
