@@ -34,6 +34,14 @@ class memory_cold_store : public cold_store {
 
   void record_gap(const room_gap& gap) override;
   std::vector<room_gap> gaps(std::string_view room_id) override;
+  // Operator tools (cold_store.hpp's bulk block).
+  std::vector<user> all_users() override;
+  std::vector<room_meta> all_rooms() override;
+  std::vector<invite> invites(std::string_view room_id) override;
+  std::optional<std::string> find_secret(std::string_view name) override;
+  user_import import_user(const user& u) override;
+  bool import_room(const room_import& room, bool replace, const import_progress& progress) override;
+
   std::string get_or_create_secret(std::string_view name,
                                    const std::function<std::string()>& make) override;
 
@@ -42,6 +50,7 @@ class memory_cold_store : public cold_store {
     room_meta meta;
     std::map<std::string, role, std::less<>> members;      // by user id
     std::map<std::string, core::note, std::less<>> notes;  // by note id
+    std::map<std::string, invite, std::less<>> invites;    // by token
   };
 
   std::mutex mutex_;

@@ -38,6 +38,14 @@ class postgres_cold_store final : public cold_store {
 
   void record_gap(const room_gap& gap) override;
   std::vector<room_gap> gaps(std::string_view room_id) override;
+  // Operator tools (cold_store.hpp's bulk block).
+  std::vector<user> all_users() override;
+  std::vector<room_meta> all_rooms() override;
+  std::vector<invite> invites(std::string_view room_id) override;
+  std::optional<std::string> find_secret(std::string_view name) override;
+  user_import import_user(const user& u) override;
+  bool import_room(const room_import& room, bool replace, const import_progress& progress) override;
+
   std::string get_or_create_secret(std::string_view name,
                                    const std::function<std::string()>& make) override;
 

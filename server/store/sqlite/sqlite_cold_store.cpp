@@ -362,6 +362,146 @@ std::vector<room_gap> sqlite_cold_store::gaps(std::string_view room_id) {
                            st.column_text(2), st.column_text(3)});
   }
   return out;
+
+// ---- Operator tools.
+
+namespace {
+// How often a bulk import reports progress.
+constexpr std::size_t progress_every = 5000;
+}  // namespace
+
+std::vector<user> sqlite_cold_store::all_users() {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query("SELECT id, name, password_hash, created_at FROM users ORDER BY id");
+  std::vector<user> result;
+  while (st.step()) {
+    result.push_back(read_user(st));
+  }
+  return result;
+}
+
+std::vector<room_meta> sqlite_cold_store::all_rooms() {
+  static const std::string sql =
+      "SELECT " + std::string(room_columns) + " FROM note_rooms ORDER BY id";
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(sql);
+  std::vector<room_meta> result;
+  while (st.step()) {
+    result.push_back(read_room(st));
+  }
+  return result;
+}
+
+std::vector<invite> sqlite_cold_store::invites(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(
+      "SELECT token, room_id, role, expires_at IS NULL, coalesce(expires_at, ''), "
+      "max_uses IS NULL, coalesce(max_uses, 0), uses FROM invites WHERE room_id = ?1 "
+      "ORDER BY token",
+      room_id);
+  std::vector<invite> result;
+  while (st.step()) {
+    invite i;
+    i.token = st.column_text(0);
+    i.room_id = st.column_text(1);
+    i.invite_role = read_role(st, 2);
+    if (!st.column_bool(3)) {
+      i.expires_at = st.column_text(4);
+    }
+    if (!st.column_bool(5)) {
+      i.max_uses = st.column_int64(6);
+    }
+    i.uses = st.column_int64(7);
+    result.push_back(std::move(i));
+  }
+  return result;
+}
+
+std::optional<std::string> sqlite_cold_store::find_secret(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query("SELECT value FROM settings WHERE name = ?1", name);
+  if (!st.step()) {
+    return std::nullopt;
+  }
+  return st.column_text(0);
+}
+
+user_import sqlite_cold_store::import_user(const user& u) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  {
+    auto st = db_.query("SELECT id = ?1 FROM users WHERE id = ?1 OR name = ?2", u.id, u.name);
+    // A user with the id wins over one holding the name: the id is what members point at.
+    bool same_id = false;
+    bool found = false;
+    while (st.step()) {
+      found = true;
+      same_id = same_id || st.column_bool(0);
+    }
+    if (found) {
+      return same_id ? user_import::exists : user_import::name_taken;
+    }
+  }
+  db_.query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)", u.id,
+            u.name, u.password_hash, u.created_at)
+      .run();
+  tx.commit();
+  return user_import::created;
+}
+
+bool sqlite_cold_store::import_room(const room_import& room, bool replace,
+                                    const import_progress& progress) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  const auto& meta = room.meta;
+  if (find_room_locked(meta.id)) {
+    if (!replace) {
+      return false;
+    }
+    // ON DELETE CASCADE takes the notes, members and invites with it.
+    db_.query("DELETE FROM note_rooms WHERE id = ?1", meta.id).run();
+  }
+  db_.query(
+         "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
+         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         meta.id, meta.name, meta.visibility, meta.owner_id,
+         static_cast<std::int64_t>(room.notes.size()), meta.last_seq, meta.created_at)
+      .run();
+  for (const auto& m : room.members) {
+    if (m.member_role == role::none || m.user_id == meta.owner_id) {
+      continue;
+    }
+    db_.query("INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, ?3)", meta.id,
+              m.user_id, to_string(m.member_role))
+        .run();
+  }
+  db_.query("INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, 'owner')", meta.id,
+            meta.owner_id)
+      .run();
+  std::size_t written = 0;
+  for (const auto& n : room.notes) {
+    db_.query(
+           "INSERT INTO notes (note_room_id, id, title, body, is_important, is_completed, "
+           "current_index, sequence_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           meta.id, n.id, n.title, n.body, n.is_important, n.is_completed, n.current_index, n.seq,
+           n.updated_at)
+        .run();
+    if (++written % progress_every == 0 && progress) {
+      progress(written);
+    }
+  }
+  for (const auto& i : room.invites) {
+    db_.query(
+           "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+           i.token, meta.id, to_string(i.invite_role), i.expires_at, i.max_uses, i.uses)
+        .run();
+  }
+  tx.commit();
+  if (progress) {
+    progress(written);
+  }
+  return true;
 }
 
 std::string sqlite_cold_store::get_or_create_secret(std::string_view name,
