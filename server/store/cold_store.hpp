@@ -148,6 +148,7 @@ class cold_store {
   // Repairs: the record of every gap skipped in a room, oldest first.
   virtual void record_gap(const room_gap& gap) = 0;
   virtual std::vector<room_gap> gaps(std::string_view room_id) = 0;
+
   // ---- Operator tools (export, import, migrate): whole-instance listings and bulk writes.
   // They run from the command line, never on a request path, so they may scan everything.
 

@@ -236,7 +236,11 @@ std::vector<room_gap> memory_cold_store::gaps(std::string_view room_id) {
       out.push_back(g);
     }
   }
+  std::stable_sort(out.begin(), out.end(), [](const room_gap& a, const room_gap& b) {
+    return a.from_seq < b.from_seq;
+  });
   return out;
+}
 
 // ---- Operator tools.
 

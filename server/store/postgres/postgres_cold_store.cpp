@@ -435,6 +435,7 @@ std::vector<room_gap> postgres_cold_store::gaps(std::string_view room_id) {
                            r.text(i, 3)});
   }
   return out;
+}
 
 // ---- Operator tools.
 

@@ -38,6 +38,7 @@ class postgres_cold_store final : public cold_store {
 
   void record_gap(const room_gap& gap) override;
   std::vector<room_gap> gaps(std::string_view room_id) override;
+
   // Operator tools (cold_store.hpp's bulk block).
   std::vector<user> all_users() override;
   std::vector<room_meta> all_rooms() override;

@@ -362,6 +362,7 @@ std::vector<room_gap> sqlite_cold_store::gaps(std::string_view room_id) {
                            st.column_text(2), st.column_text(3)});
   }
   return out;
+}
 
 // ---- Operator tools.
 
