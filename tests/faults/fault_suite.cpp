@@ -545,6 +545,11 @@ scenario_row fleet::verify(const std::string& scenario, const std::string& recov
     }
   }
   for (const auto& c : clients_) {
+    // A session dropped from its room without a close or an error cannot know it must
+    // re-join: its reader would silently stop receiving.
+    EXPECT_EQ(c->counts().evicted, 0)
+        << c->cfg().name << " was removed from its room without being told (ops rejected "
+        << "\"join the room before sending ops\")";
     c->stop();
   }
 

@@ -313,6 +313,20 @@ void load_client::take(const json::object& frame, bool) {
     }
     op_to_send op = std::move(it->second);
     in_flight_.erase(it);
+    if (code == "invalid" && !gap_rejoin_since_) {
+      // "join the room before sending ops": the server dropped this socket from the room
+      // without a word. Counted (a scenario fails on it), then what a client can do: join
+      // again with since and send the edit again.
+      ++counts_.evicted;
+      retry_.push_back(std::move(op));
+      gap_rejoin_since_ = view_.seq();
+      ws_->send(json::value{{"type", "join"}, {"room", cfg_.room}, {"since", view_.seq()}});
+      return;
+    }
+    if (code == "invalid") {
+      retry_.push_back(std::move(op));
+      return;
+    }
     if (code == "unavailable" || code == "rate_limited" || code == "conflict") {
       // A real client keeps the edit and tries again a little later.
       retry_.push_back(std::move(op));
@@ -336,6 +350,10 @@ void load_client::take(const json::object& frame, bool) {
   }
   if (kind == "error") {
     last_error_ = to_string(frame);
+    if (gap_rejoin_since_ && str_or_empty(frame, "room") == cfg_.room) {
+      // The re-join was refused (e.g. unavailable): start over on a new connection.
+      ws_->abort();
+    }
   }
   // presence, room_stat, pong: nothing to keep.
 }

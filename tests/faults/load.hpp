@@ -75,6 +75,7 @@ struct client_counts {
   std::int64_t rejected = 0;  // rejects of any code (retried when unavailable/rate_limited)
   std::map<std::string, std::int64_t> rejects_by_code;
   std::int64_t gaps = 0;  // gaps or repeats seen in the stream (then re-joined with since)
+  std::int64_t evicted = 0;  // ops rejected "invalid" because the socket was no longer joined
 };
 
 class load_client {
