@@ -8,7 +8,8 @@
 #
 # Environment: FLEET_PORT (HAProxy's port, default 8080), FLEET_DIR (state dir: pids, ports,
 # logs, data; default /tmp/fun-notes-fleet), FUN_NOTES_SERVER_BIN (default build/bin/...),
-# FLEET_SERVER_ARGS (extra flags for every server, e.g. "--max-op-rate 1000" for benchmarks).
+# FLEET_SERVER_ARGS (extra flags for every server, e.g. "--max-op-rate 1000" for benchmarks),
+# FLEET_REDIS_MAXMEMORY (each Redis node's maxmemory, default 512mb; see deploy/redis.conf).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,6 +17,7 @@ fleet_dir=${FLEET_DIR:-/tmp/fun-notes-fleet}
 fleet_port=${FLEET_PORT:-8080}
 server_bin=${FUN_NOTES_SERVER_BIN:-$repo/build/bin/fun-notes-server}
 redis_masters=3
+redis_maxmemory=${FLEET_REDIS_MAXMEMORY:-512mb}
 deadline_s=30
 
 log() { echo "fleet: $*" >&2; }
@@ -97,8 +99,8 @@ start_redis_cluster() {
     port=$(free_port)
     dir=$fleet_dir/redis$i
     mkdir -p "$dir"
-    (cd "$dir" && exec redis-server --bind 127.0.0.1 --port "$port" --save "" \
-      --appendonly no --cluster-enabled yes --cluster-config-file nodes.conf \
+    (cd "$dir" && exec redis-server "$repo/deploy/redis.conf" --bind 127.0.0.1 --port "$port" \
+      --maxmemory "$redis_maxmemory" --cluster-enabled yes --cluster-config-file nodes.conf \
       --cluster-node-timeout 5000 >"$fleet_dir/logs/redis$i.log" 2>&1) &
     echo $! >"$fleet_dir/pids/redis$i"
     wait_for "redis-server $i" redis_up "$port"

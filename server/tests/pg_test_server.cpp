@@ -166,7 +166,13 @@ class postgres_server {
   std::string create_database() {
     // A name made from a counter, not from input: DDL takes no parameters.
     const std::string name = "t_" + std::to_string(++databases_);
-    admin_->exec("CREATE DATABASE " + name);
+    try {
+      admin_->exec("CREATE DATABASE " + name);
+    } catch (const std::exception&) {
+      // The server was stopped and started since (an outage test): connect again.
+      admin_ = std::make_unique<pg::connection>(url("postgres"));
+      admin_->exec("CREATE DATABASE " + name);
+    }
     return url(name);
   }
 

@@ -94,7 +94,9 @@ void redis_node::start() {
                                    dir_.string(),      "--save",      "",
                                    "--appendonly",     "yes",         "--appendfsync",
                                    "everysec",         "--daemonize", "no",
-                                   "--protected-mode", "no"};
+                                   "--protected-mode", "no",
+                                   // As deploy/redis.conf: never evict an op log.
+                                   "--maxmemory-policy", "noeviction"};
   if (cluster_bus_port_ != 0) {
     for (std::string arg : {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                             "--cluster-node-timeout", "5000", "--cluster-port"}) {

@@ -6,32 +6,12 @@
 #include <sstream>
 #include <thread>
 
-#include "fixture.hpp"
-#include "pg_test_server.hpp"
-#include "redis_test_server.hpp"
-#include "store/postgres/pg_connection.hpp"
+#include "fleet.hpp"
 
 namespace fun_notes::test {
 namespace {
 
-class distributed : public server_test {
- protected:
-  std::vector<std::string> fleet_args(const std::string& flush_quiet_ms = "20") {
-    if (!redis_) {
-      redis_ = store::redis::testing::redis_deployment::standalone();
-      postgres_url_ = store::testing::fresh_postgres_database();
-    }
-    std::ostringstream urls;
-    for (const auto& u : redis_->urls()) {
-      urls << (urls.tellp() > 0 ? "," : "") << u;
-    }
-    return {"--postgres",    postgres_url_, "--redis",          urls.str(), "--max-op-rate",
-            "100000",        "--max-op-burst", "100000",        "--flush-quiet-ms", flush_quiet_ms};
-  }
-
-  std::unique_ptr<store::redis::testing::redis_deployment> redis_;
-  std::string postgres_url_;
-};
+using distributed = fleet_test;
 
 // Sends an op and applies every frame up to and including its ack (ops numbered in between
 // by others arrive first).
@@ -328,21 +308,6 @@ TEST_F(distributed, a_dashboard_on_one_server_sees_activity_on_another) {
   }
 }
 
-// The room's persisted seq as PostgreSQL has it, read directly (not through a server).
-std::int64_t persisted_seq(const std::string& postgres_url, const std::string& room) {
-  store::pg::connection c(postgres_url);
-  const auto r = c.exec("SELECT last_seq FROM note_rooms WHERE id = $1", {room});
-  return r.rows() == 1 ? r.int64(0, 0) : -1;
-}
-
-std::int64_t redis_integer(store::redis::testing::redis_node& node,
-                           const std::vector<std::string>& command) {
-  const auto r = node.command(command);
-  if (!r.is_integer()) {
-    throw protocol_failure("unexpected Redis reply " + r.str);
-  }
-  return r.integer;
-}
 
 TEST_F(distributed, with_postgres_down_for_60_seconds_ops_flow_nothing_unpersisted_is_trimmed) {
   // A short log tail and quick flushes, so trimming and flush attempts happen all the time.

@@ -14,11 +14,17 @@ constexpr int dirty_shards = 16;
 
 // KEYS: seq, persisted, updates. ARGV: prefix, suffix, ttl, channel, known_seq.
 // Trimming is left to set_persisted (each flush), as in every HotLog: the log holds the
-// unpersisted ops plus the last keep_recent.
-constexpr const char* append_lua = R"lua(
+// unpersisted ops plus the last keep_recent. The TTL rule: a room's keys expire only while
+// its log is fully persisted. An append always leaves an unpersisted op, so it removes the
+// expiry (the three keys always carry the same one, so one PTTL tells); set_persisted puts it
+// back once the cold store holds everything. The `#!lua` line makes Redis refuse the whole
+// script up front when it is over maxmemory (without it, a write in the middle could fail);
+// the bookkeeping scripts run with allow-oom, because flushing and trimming free memory.
+constexpr const char* append_lua = R"lua(#!lua
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  -- The room's keys expired (idle past the TTL, so everything was persisted): number on
-  -- from the highest seq the caller has seen, never from 0.
+  -- The room's keys are gone: idle past the TTL (so everything was persisted) or lost by
+  -- Redis. Number on from the highest seq the caller has seen, never from 0; the flush
+  -- compares the log with the cold store and repairs the room if ops are missing.
   redis.call('SET', KEYS[1], ARGV[5])
   redis.call('SET', KEYS[2], ARGV[5])
 end
@@ -26,16 +32,33 @@ local seq = redis.call('INCR', KEYS[1])
 local frame = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[3], seq, frame)
 local persisted = tonumber(redis.call('GET', KEYS[2]) or '0')
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
+if redis.call('PTTL', KEYS[1]) ~= -1 or redis.call('PTTL', KEYS[3]) ~= -1 then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+  redis.call('PERSIST', KEYS[3])
+end
 redis.call('SPUBLISH', ARGV[4], seq .. '\n' .. frame)
 return {seq, persisted}
 )lua";
 
+// The sliding expiry of a fully persisted room, or none while ops await the cold store.
+// The tail of the scripts below (same KEYS; `head`, `p` and `ttl` in scope).
+constexpr std::string_view set_expiry_lua = R"lua(
+if head <= p then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('EXPIRE', KEYS[3], ttl)
+else
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+  redis.call('PERSIST', KEYS[3])
+end
+)lua";
+
 // KEYS: seq, persisted, updates. ARGV: cold_last_seq, ttl.
-constexpr const char* ensure_lua = R"lua(
+const std::string ensure_lua = std::string(R"lua(#!lua flags=allow-oom
 local cold = tonumber(ARGV[1])
+local ttl = ARGV[2]
 local cur = redis.call('GET', KEYS[1])
 if not cur then
   redis.call('SET', KEYS[1], cold)
@@ -46,14 +69,12 @@ elseif tonumber(cur) < cold then
     redis.call('SET', KEYS[2], cold)
   end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-redis.call('EXPIRE', KEYS[3], ARGV[2])
-return 1
-)lua";
+local head = tonumber(redis.call('GET', KEYS[1]))
+local p = tonumber(redis.call('GET', KEYS[2]) or '0')
+)lua") + std::string(set_expiry_lua) + "return 1\n";
 
 // KEYS: seq, persisted, updates. ARGV: after_seq.
-constexpr const char* read_lua = R"lua(
+constexpr const char* read_lua = R"lua(#!lua flags=no-writes
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 local persisted = tonumber(redis.call('GET', KEYS[2]) or '0')
 local entries = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf', 'WITHSCORES')
@@ -61,7 +82,8 @@ return {head, persisted, entries}
 )lua";
 
 // KEYS: seq, persisted, updates. ARGV: seq, keep_recent, ttl.
-constexpr const char* persist_lua = R"lua(
+const std::string persist_lua = std::string(R"lua(#!lua flags=allow-oom
+local ttl = ARGV[3]
 local p = tonumber(redis.call('GET', KEYS[2]) or '0')
 local s = tonumber(ARGV[1])
 if s > p then
@@ -78,11 +100,7 @@ local cut = math.min(p, head - tonumber(ARGV[2]))
 if cut > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cut)
 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-return {head, p}
-)lua";
+)lua") + std::string(set_expiry_lua) + "return {head, p}\n";
 
 std::string tag(std::string_view room_id) {
   return "{" + std::string(room_id) + "}";
@@ -255,7 +273,7 @@ namespace {
 std::string lease_key(std::string_view room_id) { return "room:lease:" + tag(room_id); }
 
 // KEYS: lease. ARGV: owner, ttl ms. Take a free lease, or renew one's own.
-constexpr const char* lease_lua = R"lua(
+constexpr const char* lease_lua = R"lua(#!lua flags=allow-oom
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
   return 0
@@ -265,7 +283,7 @@ return 1
 )lua";
 
 // KEYS: lease. ARGV: owner. Only the holder frees it.
-constexpr const char* release_lua = R"lua(
+constexpr const char* release_lua = R"lua(#!lua flags=allow-oom
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end

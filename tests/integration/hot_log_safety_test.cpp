@@ -1,0 +1,154 @@
+// The hot log never loses what the cold store does not hold yet: Redis keys of a room with
+// unpersisted ops carry no expiry, and a room whose log and cold store disagree repairs itself.
+#include <chrono>
+#include <thread>
+
+#include "fleet.hpp"
+
+namespace fun_notes::test {
+namespace {
+
+using hot_log_safety = fleet_test;
+
+// Polls PostgreSQL until `room` is persisted up to `seq`; fails the test at the deadline.
+void wait_persisted(const std::string& postgres_url, const std::string& room, std::int64_t seq,
+                    std::chrono::seconds limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    std::int64_t now_at = -2;
+    try {
+      now_at = persisted_seq(postgres_url, room);
+    } catch (const std::exception&) {
+      // PostgreSQL still starting
+    }
+    if (now_at == seq) {
+      return;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), give_up)
+        << "PostgreSQL has the room at seq " << now_at << ", not " << seq;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+}
+
+// Stops PostgreSQL and brings it back when the scope ends, even if an assertion left early.
+class postgres_outage {
+ public:
+  postgres_outage() { store::testing::stop_postgres(); }
+  ~postgres_outage() { end(); }
+  postgres_outage(const postgres_outage&) = delete;
+  postgres_outage& operator=(const postgres_outage&) = delete;
+  void end() { store::testing::start_postgres(); }
+};
+
+json::object body_op(std::string_view note, std::string body) {
+  json::object set;
+  set["body"] = std::move(body);
+  return update_op(note, set);
+}
+
+TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_survive) {
+  // A 2-second sliding TTL, and PostgreSQL away for well over it.
+  auto args = fleet_args();
+  args.emplace_back("--redis-ttl");
+  args.emplace_back("2");
+  auto& server = start_server(with_args(args));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Outage", "private");
+  const std::string seq_key = "room:seq:{" + room + "}";
+  const std::string log_key = "room:updates:{" + room + "}";
+  auto& redis = redis_->node(0);
+
+  auto a = connect_hello(server.port(), alice);
+  replica view;
+  view.load(join_snapshot(*a, room));
+  const auto send = [&](const std::string& cid, json::object op) {
+    const auto ack = send_op_and_wait(*a, room, cid, std::move(op));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    view.apply(ack);
+  };
+  ASSERT_NO_FATAL_FAILURE(send("c1", create_op("n0", "kept", 1.0)));
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  const std::int64_t persisted_before = view.seq();
+
+  postgres_outage outage;
+  ASSERT_NO_FATAL_FAILURE(send("c2", body_op("n0", "typed while the database was away")));
+  ASSERT_NO_FATAL_FAILURE(send("c3", create_op("n1", "also acknowledged", 2.0)));
+  // While the log holds ops PostgreSQL lacks, none of the room's keys may expire.
+  EXPECT_EQ(redis_integer(redis, {"TTL", seq_key}), -1);
+  EXPECT_EQ(redis_integer(redis, {"TTL", log_key}), -1);
+  // Well past the TTL (the passage of time is what is tested here).
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  ASSERT_EQ(redis_integer(redis, {"EXISTS", seq_key}), 1) << "the room's seq expired unpersisted";
+  ASSERT_EQ(redis_integer(redis, {"ZCOUNT", log_key, "(" + std::to_string(persisted_before), "+inf"}),
+            view.seq() - persisted_before)
+      << "unpersisted ops left the log";
+
+  outage.end();
+  ASSERT_NO_FATAL_FAILURE(send("c4", body_op("n1", "typed after it came back")));
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
+  EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
+
+  // Fully persisted again: the sliding expiry is back.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (redis_integer(redis, {"TTL", seq_key}) < 0 && redis_integer(redis, {"EXISTS", seq_key})) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the persisted log never got its TTL";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+
+  // A server that never saw the room serves every acknowledged op from PostgreSQL.
+  auto& fresh = start_server(with_args(fleet_args()));
+  auto b = connect_hello(fresh.port(), alice);
+  const auto snap = join_snapshot(*b, room);
+  EXPECT_EQ(int64(snap, "seq"), view.seq());
+  EXPECT_EQ(serialized_state(snap), view.serialized());
+}
+
+TEST_F(hot_log_safety, redis_at_maxmemory_rejects_ops_unavailable_keeps_flushing_then_recovers) {
+  auto& server = start_server(with_args(fleet_args()));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Full", "private");
+  auto& redis = redis_->node(0);
+  auto a = connect_hello(server.port(), alice);
+  replica view;
+  view.load(join_snapshot(*a, room));
+  for (int i = 0; i < 5; ++i) {
+    const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
+                                      create_op("n" + std::to_string(i), "before", i * 1.0));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    view.apply(ack);
+  }
+
+  // Redis is full (noeviction, as in deploy/redis.conf): every write that adds data fails.
+  ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "1"}).str, "OK");
+  struct restore_memory {
+    store::redis::testing::redis_node& node;
+    ~restore_memory() { node.command({"CONFIG", "SET", "maxmemory", "0"}); }
+  } restore{redis};
+  for (int i = 0; i < 3; ++i) {
+    const auto answer = send_op_and_wait(*a, room, "full" + std::to_string(i),
+                                         update_op("n0", json::object{{"title", "refused"}}));
+    ASSERT_EQ(type_of(answer), "reject") << to_string(answer);
+    EXPECT_EQ(str(answer, "code"), "unavailable") << to_string(answer);
+  }
+  // What was acknowledged before still reaches PostgreSQL: flushing and trimming free memory,
+  // so they work on a full Redis.
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  const std::string persisted_key = "room:persisted:{" + room + "}";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (redis.command({"GET", persisted_key}).str != std::to_string(view.seq())) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "the persisted seq was never recorded in the full Redis";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
+  }
+
+  ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "0"}).str, "OK");
+  const auto ack = send_op_and_wait(*a, room, "after", update_op("n0", json::object{{"title", "ok"}}));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  EXPECT_EQ(int64(ack, "seq"), view.seq() + 1) << "a refused op left a seq behind";
+  view.apply(ack);
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
+}
+
+}  // namespace
+}  // namespace fun_notes::test
