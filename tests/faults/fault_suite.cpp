@@ -189,7 +189,8 @@ fleet::fleet(fleet_options options) : options_(std::move(options)) {
       c.writer = writer;
       // Every other client goes through HAProxy, the rest straight to a server.
       c.via_balancer = haproxy_ != nullptr && w % 2 == 1;
-      c.body_bytes = options_.body_bytes;
+      c.body_bytes = r == 0 && options_.room0_body_bytes != 0 ? options_.room0_body_bytes
+                                                              : options_.body_bytes;
       clients_.push_back(std::make_unique<load_client>(c, directory_, *histories_[room]));
     }
   }

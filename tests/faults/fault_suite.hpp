@@ -24,6 +24,7 @@ struct fleet_options {
   std::size_t writers_per_room = 2;
   std::size_t readers_per_room = 2;
   std::size_t body_bytes = 120;
+  std::size_t room0_body_bytes = 0;  // room 0's writers type bodies this long (0: body_bytes)
 };
 
 // One row of the table.

@@ -229,6 +229,7 @@ void load_client::run() {
       } else if (const auto closed = ws->closed()) {
         rejoin_event e;
         e.close_code = closed->code;
+        slow_closes_in_row_ = closed->code == 4008 ? slow_closes_in_row_ + 1 : 0;
         e.closed_at = clock_type::now();
         open_rejoin_ = e;
         last_error_ = "closed " + std::to_string(closed->code) + " " + closed->reason;
@@ -249,7 +250,9 @@ bool load_client::reconnect() {
   std::optional<std::int64_t> since;
   {
     std::lock_guard lock(mutex_);
-    if (loaded_) {
+    // A backlog larger than the server's outbound limit closes a resume with 4008 again:
+    // after two in a row, start from a snapshot as a real client would.
+    if (loaded_ && slow_closes_in_row_ < 2) {
       since = view_.seq();
     }
   }
@@ -276,6 +279,7 @@ bool load_client::reconnect() {
       view_.expect_resume(int64(answer, "since"));
     } else {
       view_.load(answer);
+      slow_closes_in_row_ = 0;
     }
     loaded_ = true;
     server_id_ = str(*welcome, "server");

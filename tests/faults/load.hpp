@@ -152,6 +152,7 @@ class load_client {
   replica view_;
   bool loaded_ = false;
   std::size_t turn_ = 0;
+  int slow_closes_in_row_ = 0;
   std::string last_error_;
   client_counts counts_;
   std::vector<acked_op> acked_;
