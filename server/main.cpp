@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +39,9 @@ const char* env_or(const char* name, const char* fallback) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file that cannot grow (a disk quota, RLIMIT_FSIZE) must fail the write with EFBIG, which
+  // the stores report as an error (ops rejected `unavailable`), not kill the whole server.
+  std::signal(SIGXFSZ, SIG_IGN);
   server_config cfg;
   CLI::App cli{
       "fun-notes-server: real-time collaborative notes (embedded mode: one process, "

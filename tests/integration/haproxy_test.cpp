@@ -2,19 +2,7 @@
 // deploy/haproxy.cfg. Clients spread over both servers through one port; when a server is
 // killed mid-burst its client reconnects through HAProxy to the survivor, resumes with `since`
 // and ends identical to the other client.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -28,169 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string replace_all(std::string s, std::string_view from, std::string_view to) {
-  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
-    s.replace(pos, from.size(), to);
-  }
-  return s;
-}
-
-// A loopback port nobody listens on right now (HAProxy cannot report a port 0 bind).
-std::uint16_t free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    throw protocol_failure("socket: " + std::string(std::strerror(errno)));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw protocol_failure("bind: " + std::string(std::strerror(errno)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// The haproxy binary: $HAPROXY_BIN, else the first of the usual places.
-std::string haproxy_binary() {
-  if (const char* env = std::getenv("HAPROXY_BIN"); env != nullptr && *env != '\0') {
-    return ::access(env, X_OK) == 0 ? env : "";
-  }
-  for (const char* p : {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy",
-                        "/usr/local/bin/haproxy"}) {
-    if (::access(p, X_OK) == 0) {
-      return p;
-    }
-  }
-  return {};
-}
-
-// A haproxy child in the foreground (-db) with a config generated from deploy/haproxy.cfg;
-// SIGKILLed and reaped by stop() or the destructor, its temp dir removed.
-class haproxy_process {
- public:
-  explicit haproxy_process(const std::vector<std::uint16_t>& server_ports) {
-    const std::string bin = haproxy_binary();
-    if (bin.empty()) {
-      throw protocol_failure(
-          "haproxy is not installed: run scripts/setup.sh (or point HAPROXY_BIN at it)");
-    }
-    const fs::path tmpl = fs::path(FUN_NOTES_SOURCE_DIR) / "deploy" / "haproxy.cfg";
-    std::string cfg = slurp(tmpl);
-    if (cfg.find("\n@SERVERS@\n") == std::string::npos ||
-        cfg.find("@FRONTEND_PORT@") == std::string::npos) {
-      throw protocol_failure("no @SERVERS@/@FRONTEND_PORT@ placeholders in " + tmpl.string());
-    }
-    std::string servers;
-    for (std::size_t i = 0; i < server_ports.size(); ++i) {
-      servers += "    server s" + std::to_string(i + 1) + " 127.0.0.1:" +
-                 std::to_string(server_ports[i]) + "\n";
-    }
-    port_ = free_loopback_port();
-    cfg = replace_all(std::move(cfg), "\n@SERVERS@\n", "\n" + servers);
-    cfg = replace_all(std::move(cfg), "@FRONTEND_PORT@", std::to_string(port_));
-
-    std::string pattern = "/tmp/fun-notes-haproxy-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw protocol_failure("mkdtemp: " + std::string(std::strerror(errno)));
-    }
-    dir_ = pattern;
-    const fs::path cfg_file = dir_ / "haproxy.cfg";
-    log_file_ = dir_ / "haproxy.log";
-    std::ofstream(cfg_file) << cfg;
-
-    const std::string cfg_path = cfg_file.string();
-    const std::string log_path = log_file_.string();
-    pid_ = ::fork();
-    if (pid_ < 0) {
-      throw protocol_failure("fork: " + std::string(std::strerror(errno)));
-    }
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // no leftover if the test process dies
-      const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (fd >= 0) {
-        ::dup2(fd, 1);
-        ::dup2(fd, 2);
-        ::close(fd);
-      }
-      const char* argv[] = {bin.c_str(), "-db", "-f", cfg_path.c_str(), nullptr};
-      ::execv(bin.c_str(), const_cast<char* const*>(argv));
-      ::_exit(127);
-    }
-  }
-
-  ~haproxy_process() {
-    stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  haproxy_process(const haproxy_process&) = delete;
-  haproxy_process& operator=(const haproxy_process&) = delete;
-
-  std::uint16_t port() const { return port_; }
-  std::string log() const { return slurp(log_file_); }
-
-  bool running() {
-    if (pid_ <= 0) {
-      return false;
-    }
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-      pid_ = -1;
-    }
-  }
-
-  // Waits until GET /readyz through HAProxy answers 200 (a server is up behind it).
-  void wait_ready(milliseconds timeout = default_wait) {
-    const auto deadline = clock_type::now() + timeout;
-    std::string last = "no answer";
-    while (clock_type::now() < deadline) {
-      if (!running()) {
-        throw protocol_failure("haproxy exited:\n" + log());
-      }
-      try {
-        const auto r = http_request(port_, "GET", "/readyz", std::nullopt, {}, 1000ms);
-        if (r.status == 200) {
-          return;
-        }
-        last = "status " + std::to_string(r.status);
-      } catch (const protocol_failure& e) {
-        last = e.what();
-      }
-      std::this_thread::sleep_for(20ms);  // polling interval, not a synchronisation
-    }
-    throw protocol_failure("haproxy not ready (" + last + "):\n" + log());
-  }
-
- private:
-  fs::path dir_;
-  fs::path log_file_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
 
 // A client after hello: the connection and the instance id from welcome.server.
 struct session {
@@ -239,7 +64,7 @@ class haproxy_fleet : public server_test {
 };
 
 TEST_F(haproxy_fleet, clients_spread_over_servers_and_survive_a_killed_server) {
-  ASSERT_FALSE(haproxy_binary().empty())
+  ASSERT_FALSE(haproxy_process::binary().empty())
       << "haproxy is not installed: run scripts/setup.sh (or point HAPROXY_BIN at it)";
   server_process* servers[] = {&start_server(with_args(fleet_args())),
                                &start_server(with_args(fleet_args()))};
@@ -255,6 +80,7 @@ TEST_F(haproxy_fleet, clients_spread_over_servers_and_survive_a_killed_server) {
   ASSERT_EQ(by_id.size(), 2u) << "the two servers report the same instance id";
 
   ASSERT_NO_THROW(haproxy_ = std::make_unique<haproxy_process>(
+                      fs::path(FUN_NOTES_SOURCE_DIR) / "deploy" / "haproxy.cfg",
                       std::vector<std::uint16_t>{servers[0]->port(), servers[1]->port()}));
   ASSERT_NO_THROW(haproxy_->wait_ready());
   const std::uint16_t lb = haproxy_->port();

@@ -54,6 +54,9 @@ class ws_client {
     std::string origin;  // empty: no Origin header
     std::string target = "/ws";
     milliseconds connect_timeout{10000};
+    // SO_RCVBUF set before connecting (0: the system's); a small one makes a client that stops
+    // reading back up the server's outbound queue quickly.
+    int receive_buffer_bytes = 0;
   };
 
   // Connects to 127.0.0.1:port and upgrades; throws protocol_failure if that fails.
@@ -95,6 +98,11 @@ class ws_client {
   // connection. nullopt if it is still open at the deadline.
   std::optional<close_info> wait_closed(milliseconds timeout = default_wait,
                                         std::vector<json::object>* dropped = nullptr);
+
+  // Stops taking frames off the socket (a consumer that stalls): the kernel buffers fill and
+  // the server's outbound queue grows. resume_reading() goes on where it stopped.
+  void pause_reading();
+  void resume_reading();
 
   bool is_closed() const;
   std::optional<close_info> closed() const;
@@ -159,6 +167,9 @@ class server_process {
   std::uint16_t port() const { return port_; }
   const std::string& jwt_secret() const { return opts_.jwt_secret; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
+  // The running child's pid (-1 when stopped), for /proc (its memory) and prlimit (a full
+  // disk).
+  pid_t pid() const { return pid_; }
   // Whether the process is alive (reaps it if not).
   bool running();
   // Non-empty once the server was found to have exited without the test stopping it
@@ -193,6 +204,38 @@ class server_process {
   std::uint16_t port_ = 0;
   int starts_ = 0;
   std::string unexpected_exit_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// HAProxy
+
+// A haproxy child in the foreground (-db) with a config generated from a template such as
+// deploy/haproxy.cfg (`@FRONTEND_PORT@`, and `@SERVERS@` on a line of its own); SIGKILLed and
+// reaped by stop() or the destructor, its temp dir removed.
+class haproxy_process {
+ public:
+  // Throws protocol_failure if haproxy is missing or the template has no placeholders.
+  haproxy_process(const std::filesystem::path& config_template,
+                  const std::vector<std::uint16_t>& server_ports);
+  ~haproxy_process();
+  haproxy_process(const haproxy_process&) = delete;
+  haproxy_process& operator=(const haproxy_process&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string log() const;
+  bool running();
+  void stop();
+  // Waits until GET /readyz through HAProxy answers 200 (a server is up behind it).
+  void wait_ready(milliseconds timeout = default_wait);
+
+  // $HAPROXY_BIN, else the first of the usual places; empty when there is none.
+  static std::string binary();
+
+ private:
+  std::filesystem::path dir_;
+  std::filesystem::path log_file_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

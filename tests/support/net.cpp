@@ -62,6 +62,8 @@ struct ws_client::impl {
   // Owned by the io thread.
   std::deque<std::pair<std::string, bool>> outbox;  // payload, binary
   bool writing = false;
+  bool paused = false;
+  bool read_parked = false;  // a frame arrived while paused; no read is pending
 
   mutable std::mutex mutex;
   std::condition_variable cv;
@@ -75,6 +77,16 @@ struct ws_client::impl {
   error_code handshake(std::uint16_t port, const options& opts, websocket::response_type& res) {
     auto& stream = beast::get_lowest_layer(ws);
     error_code ec = asio::error::timed_out;
+    if (opts.receive_buffer_bytes > 0) {
+      // Before connect, so the window the peer sees is small from the first segment.
+      stream.socket().open(tcp::v4(), ec);
+      if (ec) {
+        return ec;
+      }
+      stream.socket().set_option(asio::socket_base::receive_buffer_size(opts.receive_buffer_bytes),
+                                 ec);
+      ec = asio::error::timed_out;
+    }
     stream.expires_after(opts.connect_timeout);
     stream.async_connect(loopback(port), [&](error_code e) { ec = e; });
     run_to_completion(ioc);
@@ -137,6 +149,10 @@ struct ws_client::impl {
       std::lock_guard lock(mutex);
       inbox.push_back(std::move(frame));
       cv.notify_all();
+    }
+    if (paused) {
+      read_parked = true;
+      return;
     }
     start_read();
   }
@@ -330,6 +346,22 @@ std::optional<close_info> ws_client::wait_closed(milliseconds timeout,
     }
     return closed();
   }
+}
+
+void ws_client::pause_reading() {
+  impl* p = impl_.get();
+  asio::post(p->ioc, [p] { p->paused = true; });
+}
+
+void ws_client::resume_reading() {
+  impl* p = impl_.get();
+  asio::post(p->ioc, [p] {
+    p->paused = false;
+    if (p->read_parked) {
+      p->read_parked = false;
+      p->start_read();
+    }
+  });
 }
 
 bool ws_client::is_closed() const {
