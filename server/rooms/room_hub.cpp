@@ -32,7 +32,8 @@ room_hub::room_hub(app& a, std::string room_id)
       stats_gate_{boost::asio::steady_timer(strand_)},
       idle_timer_(strand_),
       heartbeat_timer_(strand_),
-      count_timer_(strand_) {}
+      count_timer_(strand_),
+      reload_timer_(strand_) {}
 
 room_hub::~room_hub() = default;
 
@@ -84,12 +85,30 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     load();
     return;
   }
+  if (!loaded && loaded_flag_ && !sessions_.empty() && error != "room not found" &&
+      reload_failures_ < 20) {
+    // A reload (after a gap or a repair) met a store that is briefly away, e.g. a Redis
+    // Cluster that is down for a moment while a master restarts: keep the sessions (the bus
+    // buffers what arrives) and try again, rather than dropping them without a word.
+    ++reload_failures_;
+    spdlog::warn("room {}: reload failed ({}), retrying", room_id_, error);
+    reload_timer_.expires_after(std::chrono::milliseconds(250) * reload_failures_);
+    reload_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && !self->loaded_ && !self->loading_) {
+        self->load();
+      }
+    });
+    return;
+  }
   if (!loaded) {
     spdlog::warn("room {}: load failed: {}", room_id_, error);
     fail_pending("the room could not be loaded: " + error);
     buffered_.clear();
-    // Live sessions (a reload after a gap) are dropped too: they re-join and retry.
+    // Live sessions (a reload that kept failing) are dropped too, and told so: they re-join.
+    const auto gone = make_frame(error_frame("unavailable", "the room could not be reloaded: " + error,
+                                             room_id_));
     for (auto& [_, s] : sessions_) {
+      s.sink->deliver(gone);
       s.sink->join_failed(room_id_);
     }
     sessions_.clear();
@@ -98,6 +117,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     app_.hubs->forget(shared_from_this());
     return;
   }
+  reload_failures_ = 0;
   const bool first_load = !loaded_ && !loaded_flag_;
   if (reset_pending_) {
     // After a repair from the cold store: the loaded state replaces what this hub had, and

@@ -142,6 +142,8 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer count_timer_;
+  boost::asio::steady_timer reload_timer_;
+  int reload_failures_ = 0;  // reloads in a row that met a failing store
   bool count_write_scheduled_ = false;
   std::int64_t written_count_ = -1;  // what the cold store was last told
   room_stats last_published_{-1, -1};
