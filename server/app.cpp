@@ -9,6 +9,7 @@
 
 #include "persist/write_behind.hpp"
 #include "rooms/dashboard.hpp"
+#include "rooms/frames.hpp"
 #include "rooms/room_hub.hpp"
 #include "store/memory/memory_bus.hpp"
 #include "store/postgres/postgres_cold_store.hpp"
@@ -98,6 +99,23 @@ app::app(server_config cfg)
                                                              stats.notes_written += r.notes_written;
                                                            }
                                                          });
+  write_behind->set_failure_hook([this] { ++stats.flush_failures; });
+  persist::repair_hooks repair;
+  repair.local_state = [this](const std::string& room_id) -> std::optional<core::room_state> {
+    auto hub = hubs->find(room_id);
+    return hub ? hub->copy_state() : std::nullopt;
+  };
+  repair.signal = [this](const std::string& room_id, persist::repair_signal s) {
+    const auto marker = s == persist::repair_signal::needed ? rooms::repair_needed_marker
+                                                            : rooms::room_reset_marker;
+    bus->publish(store::room_channel(room_id),
+                 store::bus_message{0, rooms::make_frame(std::string(marker))});
+  };
+  repair.repaired = [this](persist::repair_outcome o) {
+    ++(o == persist::repair_outcome::from_server_state ? stats.repairs_from_server_state
+                                                       : stats.repairs_from_cold_store);
+  };
+  write_behind->set_repair_hooks(std::move(repair));
 }
 
 app::~app() {

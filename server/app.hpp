@@ -39,6 +39,10 @@ struct metrics {
   std::atomic<std::int64_t> frames_invalid{0};
   std::atomic<std::int64_t> flushes{0};
   std::atomic<std::int64_t> flush_failures{0};
+  // Rooms whose op log lost ops the cold store lacked, repaired from a server's full state or
+  // (no server held it) continued from the cold store with the gap recorded.
+  std::atomic<std::int64_t> repairs_from_server_state{0};
+  std::atomic<std::int64_t> repairs_from_cold_store{0};
   std::atomic<std::int64_t> notes_written{0};
   std::atomic<std::int64_t> http_requests{0};
 };

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <thread>
 
+#include "admin/admin_cli.hpp"
 #include "app.hpp"
 #include "net/listener.hpp"
 #include "persist/write_behind.hpp"
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
                  "Unpersisted ops in a room that force a flush at once");
   cli.add_option("--hot-log-keep", cfg.hot_log_keep, "Ops the log keeps after persisting");
   cli.add_option("--room-idle-ms", idle_ms, "How long an empty room stays loaded");
+  fun_notes::server::admin::commands admin(cli);  // export, import, migrate
   CLI11_PARSE(cli, argc, argv);
   cfg.hello_timeout = std::chrono::milliseconds(hello_ms);
   cfg.flush_quiet = std::chrono::milliseconds(quiet_ms);
@@ -104,6 +106,9 @@ int main(int argc, char** argv) {
   cfg.room_idle = std::chrono::milliseconds(idle_ms);
   cfg.presence_ttl = std::chrono::milliseconds(presence_ttl_ms);
   cfg.jwt_secret = env_or("FUN_NOTES_JWT_SECRET", "");
+  if (admin.chosen()) {
+    return admin.run(cfg);
+  }
 
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   const unsigned threads =

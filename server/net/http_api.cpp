@@ -10,6 +10,7 @@
 
 #include "app.hpp"
 #include "fun_notes/core/codec.hpp"
+#include "persist/write_behind.hpp"
 #include "rooms/dashboard.hpp"
 #include "rooms/frames.hpp"
 #include "rooms/room_hub.hpp"
@@ -223,7 +224,8 @@ http_response do_patch_room(app& a, const auth::claims& who, const std::string& 
 
 http_response do_get_notes(app& a, const auth::claims& who, const std::string& room_id) {
   member_room(a, who, room_id, store::role::viewer);
-  auto room = rooms::load_room(*a.cold, *a.hot, room_id);
+  auto room = rooms::load_room(*a.cold, *a.hot, room_id,
+                               [&a, &room_id] { return a.write_behind->repair(room_id); });
   if (!room) {
     throw api_error{404, "not_found", "no such room"};
   }
@@ -255,6 +257,12 @@ http_response do_metrics(app& a) {
          a.stats.flushes);
   metric("fun_notes_flush_failures_total", "counter", "Write-behind flushes that failed.",
          a.stats.flush_failures);
+  metric("fun_notes_room_repairs_from_server_state_total", "counter",
+         "Rooms whose op log lost ops, rewritten from a server's full state.",
+         a.stats.repairs_from_server_state);
+  metric("fun_notes_room_repairs_from_cold_store_total", "counter",
+         "Rooms whose lost ops no server held, continued from the cold store (gap recorded).",
+         a.stats.repairs_from_cold_store);
   metric("fun_notes_note_rows_written_total", "counter", "Note rows upserted or deleted.",
          a.stats.notes_written);
   metric("fun_notes_rooms_loaded", "gauge", "Rooms loaded on this server.",

@@ -335,6 +335,13 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     welcome["protocol"] = 1;
     welcome["server"] = app_.instance_id;
     welcome["user"] = json::object{{"id", user_->user_id}, {"name", user_->user_name}};
+    // The sizes this server enforces, so a client can stop an oversized edit where it is typed
+    // instead of learning about it from a reject (docs/protocol.md "Session").
+    welcome["limits"] = json::object{
+        {"title_bytes", app_.config.op_limits.max_title_bytes},
+        {"body_bytes", app_.config.op_limits.max_body_bytes},
+        {"frame_bytes", app_.config.max_frame_bytes},
+    };
     send(json::serialize(welcome));
   }
 

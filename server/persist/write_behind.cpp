@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "fun_notes/core/note.hpp"
+#include "persist/lease_guard.hpp"
 #include "rooms/room_loader.hpp"
 
 namespace fun_notes::server::persist {
@@ -34,27 +35,6 @@ namespace {
 
 flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
                           const std::string& room_id);
-
-// Frees the lease however the flush ends; a crash leaves it to expire.
-class lease_guard {
- public:
-  lease_guard(store::hot_log& hot, const std::string& room_id, const std::string& owner)
-      : hot_(hot), room_id_(room_id), owner_(owner) {}
-  ~lease_guard() {
-    try {
-      hot_.release_lease(room_id_, owner_);
-    } catch (const std::exception& e) {
-      spdlog::warn("room {}: lease not released ({}); it expires by itself", room_id_, e.what());
-    }
-  }
-  lease_guard(const lease_guard&) = delete;
-  lease_guard& operator=(const lease_guard&) = delete;
-
- private:
-  store::hot_log& hot_;
-  const std::string& room_id_;
-  const std::string& owner_;
-};
 
 }  // namespace
 
@@ -88,8 +68,7 @@ flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
     return report;
   }
   if (!range.complete || range.entries.empty() || range.entries.front().seq != s + 1) {
-    throw store::store_error("room " + room_id + ": hot log lost ops after persisted seq " +
-                             std::to_string(s));
+    throw log_gap(room_id, s, range.head_seq);
   }
   std::vector<core::applied_op> ops;
   ops.reserve(range.entries.size());
@@ -248,19 +227,75 @@ void write_behind::sweep() {
 }
 
 bool write_behind::flush_one(const std::string& room_id) {
-  try {
-    auto report = flush_room(cold_, hot_, room_id, options_.owner, options_.lease_ttl);
-    if (report.leased_elsewhere) {
-      return false;  // another server is on it: look again after the quiet period
+  for (int attempt = 0;; ++attempt) {
+    try {
+      auto report = flush_room(cold_, hot_, room_id, options_.owner, options_.lease_ttl);
+      if (report.leased_elsewhere) {
+        return false;  // another server is on it: look again after the quiet period
+      }
+      if (on_flush_) {
+        on_flush_(report);
+      }
+      return true;
+    } catch (const log_gap& gap) {
+      // Never stuck: repair the room, then fold what the log holds after the repaired seq.
+      spdlog::warn("{}: repairing", gap.what());
+      if (attempt > 0 || !repair(room_id)) {
+        if (on_failure_) {
+          on_failure_();
+        }
+        return false;
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("flush of room {} failed: {}", room_id, e.what());
+      if (on_failure_) {
+        on_failure_();
+      }
+      return false;
     }
-    if (on_flush_) {
-      on_flush_(report);
-    }
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::warn("flush of room {} failed: {}", room_id, e.what());
-    return false;
   }
+}
+
+bool write_behind::repair(const std::string& room_id) {
+  const auto step = [&](bool fallback) {
+    try {
+      return repair_room(cold_, hot_, room_id, options_.owner, options_.lease_ttl, repair_hooks_,
+                         fallback);
+    } catch (const std::exception& e) {
+      spdlog::warn("repair of room {} failed: {}", room_id, e.what());
+      return repair_outcome::waiting;
+    }
+  };
+  auto outcome = step(false);
+  if (outcome == repair_outcome::waiting && repair_hooks_.signal) {
+    // Maybe a hub on another server holds the room whole: it writes it when asked.
+    repair_hooks_.signal(room_id, repair_signal::needed);
+  }
+  const auto give_up = clock::now() + options_.repair_grace;
+  while ((outcome == repair_outcome::waiting || outcome == repair_outcome::leased_elsewhere) &&
+         clock::now() < give_up) {
+    {
+      std::unique_lock lock(mutex_);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_; })) {
+        return false;
+      }
+    }
+    outcome = step(false);
+  }
+  if (outcome == repair_outcome::waiting) {
+    outcome = step(true);
+  }
+  return outcome == repair_outcome::consistent || outcome == repair_outcome::from_server_state ||
+         outcome == repair_outcome::from_cold_store;
+}
+
+void write_behind::schedule_urgent(const std::string& room_id) {
+  const auto now = clock::now();
+  std::lock_guard lock(mutex_);
+  auto [it, _] = dirty_.try_emplace(room_id, room_state{now, now, false});
+  it->second.urgent = true;
+  it->second.not_before = {};
+  cv_.notify_one();
 }
 
 bool write_behind::drain() {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "persist/repair.hpp"
 #include "store/cold_store.hpp"
 #include "store/hot_log.hpp"
 
@@ -26,6 +27,9 @@ struct write_behind_options {
   std::chrono::milliseconds lease_ttl{30000};
   // How often the HotLog is asked for rooms left unflushed (by a crashed server, say).
   std::chrono::milliseconds sweep_interval{30000};
+  // How long a room whose log lost ops waits for a server holding its full state to write it,
+  // before it goes on from the cold store's state.
+  std::chrono::milliseconds repair_grace{3000};
 };
 
 struct flush_report {
@@ -59,6 +63,15 @@ class write_behind {
   // Stops the workers (after drain, at shutdown).
   void stop();
 
+  // Before start(): how repairs reach the hubs and the fleet, and who counts failures.
+  void set_repair_hooks(repair_hooks hooks) { repair_hooks_ = std::move(hooks); }
+  void set_failure_hook(std::function<void()> failed) { on_failure_ = std::move(failed); }
+  // Repairs a room whose log does not continue the cold store: blocks (up to the repair
+  // grace) until it is consistent again. Any thread but a hub's strand. False if it could not.
+  bool repair(const std::string& room_id);
+  // The room should be flushed (and repaired if need be) now, e.g. another server asked.
+  void schedule_urgent(const std::string& room_id);
+
  private:
   struct room_state {
     clock::time_point first_unflushed;
@@ -78,6 +91,8 @@ class write_behind {
   store::hot_log& hot_;
   write_behind_options options_;
   std::function<void(const flush_report&)> on_flush_;
+  std::function<void()> on_failure_;
+  repair_hooks repair_hooks_;
 
   std::mutex mutex_;
   std::condition_variable cv_;

@@ -15,6 +15,11 @@ namespace fun_notes::server::rooms {
 
 frame_ptr make_frame(std::string s);
 
+// Server-to-server markers on a room's channel (seq 0, never sent to clients).
+inline constexpr std::string_view presence_changed_marker = R"({"type":"presence_changed"})";
+inline constexpr std::string_view repair_needed_marker = R"({"type":"repair_needed"})";
+inline constexpr std::string_view room_reset_marker = R"({"type":"room_reset"})";
+
 std::string error_frame(std::string_view code, std::string_view message,
                         std::string_view room_id = {});
 std::string reject_frame(std::string_view room_id, std::string_view cid, std::string_view code,

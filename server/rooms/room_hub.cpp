@@ -6,10 +6,12 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <future>
 #include <optional>
 #include <utility>
 
 #include "app.hpp"
+#include "persist/write_behind.hpp"
 #include "rooms/dashboard.hpp"
 #include "rooms/frames.hpp"
 
@@ -29,7 +31,8 @@ room_hub::room_hub(app& a, std::string room_id)
       presence_gate_{boost::asio::steady_timer(strand_)},
       stats_gate_{boost::asio::steady_timer(strand_)},
       idle_timer_(strand_),
-      heartbeat_timer_(strand_) {}
+      heartbeat_timer_(strand_),
+      count_timer_(strand_) {}
 
 room_hub::~room_hub() = default;
 
@@ -59,7 +62,9 @@ void room_hub::load() {
     std::shared_ptr<loaded_room> loaded;
     std::string error;
     try {
-      auto room = load_room(*self->app_.cold, *self->app_.hot, self->room_id_);
+      auto room = load_room(*self->app_.cold, *self->app_.hot, self->room_id_, [self] {
+        return self->app_.write_behind->repair(self->room_id_);
+      });
       if (room) {
         loaded = std::make_shared<loaded_room>(std::move(*room));
       } else {
@@ -74,6 +79,11 @@ void room_hub::load() {
 
 void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error) {
   loading_ = false;
+  if (reload_queued_) {
+    reload_queued_ = false;
+    load();
+    return;
+  }
   if (!loaded) {
     spdlog::warn("room {}: load failed: {}", room_id_, error);
     fail_pending("the room could not be loaded: " + error);
@@ -88,8 +98,19 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     app_.hubs->forget(shared_from_this());
     return;
   }
-  const bool first_load = !loaded_;
-  if (first_load) {
+  const bool first_load = !loaded_ && !loaded_flag_;
+  if (reset_pending_) {
+    // After a repair from the cold store: the loaded state replaces what this hub had, and
+    // every session starts over from a snapshot (never a silent fork).
+    reset_pending_ = false;
+    meta_ = loaded->meta;
+    state_ = std::move(loaded->state);
+    recent_.assign(loaded->recent.begin(), loaded->recent.end());
+    std::erase_if(buffered_, [&](const store::bus_message& m) { return m.seq <= state_.seq(); });
+    for (auto& [_, s] : sessions_) {
+      s.sink->deliver(make_frame(snapshot_frame(meta_, s.who.role, stats(), state_)));
+    }
+  } else if (first_load) {
     meta_ = loaded->meta;
     state_ = std::move(loaded->state);
     recent_.assign(loaded->recent.begin(), loaded->recent.end());
@@ -130,6 +151,10 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
 }
 
 void room_hub::on_bus(const store::bus_message& m) {
+  if (m.seq == 0 && *m.frame == room_reset_marker) {
+    on_marker(*m.frame);  // also while loading: the load may have read the old stores
+    return;
+  }
   if (!loaded_) {
     buffered_.push_back(m);
     return;
@@ -137,12 +162,34 @@ void room_hub::on_bus(const store::bus_message& m) {
   apply_live(m);
 }
 
+void room_hub::on_marker(const std::string& marker) {
+  if (marker == repair_needed_marker) {
+    // A server found the room's log short of the cold store: this hub's state is whole.
+    app_.write_behind->schedule_urgent(room_id_);
+    return;
+  }
+  if (marker == room_reset_marker) {
+    // The room went on from the cold store: what this hub holds is no longer the room.
+    spdlog::warn("room {}: repaired from the cold store, reloading; sessions get a snapshot",
+                 room_id_);
+    reset_pending_ = true;
+    loaded_ = false;
+    if (loading_) {
+      reload_queued_ = true;  // the load under way may have read the stores before the repair
+    } else {
+      load();
+    }
+    return;
+  }
+  // Another server's users changed here.
+  if (app_.presence) {
+    sync_presence(false, false);
+  }
+}
+
 void room_hub::apply_live(const store::bus_message& m) {
   if (m.seq == 0) {
-    // Not an op: another server's users changed here.
-    if (app_.presence) {
-      sync_presence(false, false);
-    }
+    on_marker(*m.frame);
     return;
   }
   if (m.seq <= state_.seq()) {
@@ -272,6 +319,19 @@ void room_hub::update_meta(std::optional<std::string> name, std::optional<std::s
   });
 }
 
+std::optional<core::room_state> room_hub::copy_state() {
+  auto answer = std::make_shared<std::promise<std::optional<core::room_state>>>();
+  auto future = answer->get_future();
+  asio::post(strand_, [self = shared_from_this(), answer] {
+    answer->set_value(self->loaded_ ? std::optional<core::room_state>(self->state_)
+                                    : std::nullopt);
+  });
+  if (future.wait_for(5s) != std::future_status::ready) {
+    return std::nullopt;  // the strand is busy for that long: treat the state as unknown
+  }
+  return future.get();
+}
+
 room_stats room_hub::stats() const {
   return room_stats{active_users_.load(), static_cast<std::int64_t>(note_count_.load())};
 }
@@ -295,6 +355,35 @@ store::user_set room_hub::present_users() const {
 
 void room_hub::refresh_active_users() {
   active_users_ = static_cast<std::int64_t>(present_users().size());
+  if (active_users_ != written_count_) {
+    schedule_count_write();
+  }
+}
+
+void room_hub::schedule_count_write() {
+  if (count_write_scheduled_) {
+    return;
+  }
+  count_write_scheduled_ = true;
+  count_timer_.expires_after(1s);
+  count_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->count_write_scheduled_ = false;
+    const std::int64_t count = self->active_users_.load();
+    if (ec || count == self->written_count_ || self->app_.shutting_down) {
+      return;
+    }
+    self->written_count_ = count;
+    asio::post(self->app_.pool, [self, count] {
+      try {
+        self->app_.cold->set_active_user_count(self->room_id_, count);
+      } catch (const std::exception& e) {
+        spdlog::warn("room {}: active user count not stored: {}", self->room_id_, e.what());
+        asio::post(self->strand_, [self] {
+          self->written_count_ = -1;  // try again with the next change
+        });
+      }
+    });
+  });
 }
 
 std::string room_hub::presence_frame() const {
@@ -368,7 +457,7 @@ void room_hub::sync_presence(bool write, bool announce) {
       fleet = presence.room_users(self->room_id_);
       if (announce) {
         self->app_.bus->publish(store::room_channel(self->room_id_),
-                                store::bus_message{0, make_frame(R"({"type":"presence_changed"})")});
+                                store::bus_message{0, make_frame(std::string(presence_changed_marker))});
       }
     } catch (const std::exception& e) {
       spdlog::warn("room {}: presence store: {}", self->room_id_, e.what());

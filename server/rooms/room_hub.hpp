@@ -64,6 +64,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void schedule_idle_check();
   // At shutdown, with the I/O threads stopped: stop listening to the bus.
   void unsubscribe() { subscription_.reset(); }
+  // A copy of the room's full state, or nullopt while it is not loaded. Blocks until the
+  // hub's strand answers: never call it from a strand.
+  std::optional<core::room_state> copy_state();
 
  private:
   struct pending_join {
@@ -84,6 +87,8 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   };
 
   void on_bus(const store::bus_message& m);
+  // seq 0 on the room's channel: presence changed, or a repair needs this hub.
+  void on_marker(const std::string& marker);
   void load();
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
   void apply_live(const store::bus_message& m);
@@ -100,6 +105,8 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   // Who is here: the fleet's users (from the presence store) merged with this server's.
   store::user_set present_users() const;
   void refresh_active_users();
+  // note_rooms.active_user_count follows presence, at most one write a second per room.
+  void schedule_count_write();
   // Distributed mode: write this server's users (when `write`), read the fleet's, and when
   // `announce`, tell the other servers to read again.
   void sync_presence(bool write, bool announce);
@@ -112,6 +119,10 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
 
   bool loaded_ = false;
   bool loading_ = false;
+  // The room was repaired from the cold store: the next load replaces the state and every
+  // session gets a snapshot.
+  bool reset_pending_ = false;
+  bool reload_queued_ = false;
   std::atomic<bool> loaded_flag_{false};
   store::room_meta meta_;
   core::room_state state_;
@@ -130,6 +141,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   rate_gate stats_gate_;
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer heartbeat_timer_;
+  boost::asio::steady_timer count_timer_;
+  bool count_write_scheduled_ = false;
+  std::int64_t written_count_ = -1;  // what the cold store was last told
   room_stats last_published_{-1, -1};
 
   std::atomic<std::size_t> note_count_{0};

@@ -33,7 +33,9 @@ core::result<core::applied_op> parse_op_frame(const std::string& frame) {
 }
 
 std::optional<loaded_room> load_room(store::cold_store& cold, store::hot_log& hot,
-                                     std::string_view room_id) {
+                                     std::string_view room_id,
+                                     const std::function<bool()>& repair) {
+  bool repaired = false;
   for (int attempt = 0;; ++attempt) {
     auto snap = cold.load_snapshot(room_id);
     if (!snap) {
@@ -48,6 +50,13 @@ std::optional<loaded_room> load_room(store::cold_store& cold, store::hot_log& ho
         range.head_seq <= s || (!range.entries.empty() && range.entries.front().seq <= s + 1);
     if (!covers) {
       // A flush moved last_seq past S and trimmed the log between the two reads: read again.
+      // Still so after a few reads, with no flush in between: the log lost ops.
+      if (attempt >= 3 && !repaired && repair) {
+        repaired = true;
+        repair();
+        attempt = 0;
+        continue;
+      }
       if (attempt >= 20) {
         throw store::store_error("room " + std::string(room_id) +
                                  ": hot log does not cover the snapshot");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,10 @@ core::result<core::applied_op> parse_op_frame(const std::string& frame);
 
 // Blocking (run on the worker pool). nullopt when the room does not exist. Throws
 // store_error when a store fails. Retries when a flush trimmed the log between the two reads,
-// so the result never has a gap.
+// so the result never has a gap. A log that keeps not continuing the snapshot lost ops: then
+// `repair` (when given) is asked once to make the stores agree again before the last tries.
 std::optional<loaded_room> load_room(store::cold_store& cold, store::hot_log& hot,
-                                     std::string_view room_id);
+                                     std::string_view room_id,
+                                     const std::function<bool()>& repair = {});
 
 }  // namespace fun_notes::server::rooms

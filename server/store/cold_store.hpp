@@ -1,6 +1,7 @@
 // ColdStore port: the source of truth for users, rooms, members and materialized notes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -39,6 +40,8 @@ struct room_meta {
   std::int64_t last_seq = 0;     // seq of the last op folded into the notes
   std::int64_t total_notes = 0;  // notes as of last_seq
   std::string created_at;
+  // Distinct users in the room across the fleet, as presence last reported it (debounced).
+  std::int64_t active_user_count = 0;
 };
 
 struct member {
@@ -70,6 +73,45 @@ struct flush_batch {
 
 enum class flush_outcome { applied, stale };
 
+// A stretch of a room's history that was lost (the op log lost ops the cold store never got)
+// and skipped by a repair: seqs `from_seq`..`to_seq` have no op, the room went on from the
+// cold store's state.
+struct room_gap {
+  std::string room_id;
+  std::int64_t from_seq = 0;
+  std::int64_t to_seq = 0;
+  std::string reason;
+  std::string recorded_at;  // set by the store
+};
+
+// ---- Operator tools (export, import, migrate): the types of the bulk block below. ----
+
+// An invite link to a room; `expires_at` is an RFC 3339 UTC time.
+struct invite {
+  std::string token;
+  std::string room_id;
+  role invite_role = role::viewer;
+  std::optional<std::string> expires_at;
+  std::optional<std::int64_t> max_uses;
+  std::int64_t uses = 0;
+  bool operator==(const invite&) const = default;
+};
+
+// A whole room as an import writes it. `meta.total_notes` is ignored (it is counted);
+// `meta.last_seq` is stored as given. The owner is a member with role owner whether or not
+// `members` lists them; `member::user_name` is ignored.
+struct room_import {
+  room_meta meta;
+  std::vector<member> members;
+  std::vector<core::note> notes;
+  std::vector<invite> invites;
+};
+
+enum class user_import { created, exists, name_taken };
+
+// Called with the number of notes written so far, every few thousand notes and at the end.
+using import_progress = std::function<void(std::size_t notes_written)>;
+
 // All calls block; the server runs them on its worker pool, never on an io_context thread.
 // Every method may throw store_error.
 class cold_store {
@@ -86,6 +128,8 @@ class cold_store {
   virtual std::optional<room_meta> find_room(std::string_view room_id) = 0;
   virtual void update_room(std::string_view room_id, const std::optional<std::string>& name,
                            const std::optional<std::string>& visibility) = 0;
+  // Presence's count of the room's distinct users (written debounced, not per join).
+  virtual void set_active_user_count(std::string_view room_id, std::int64_t count) = 0;
   // Rooms the user is a member of, with the user's role, ordered by name then id.
   virtual std::vector<room_listing> rooms_of_user(std::string_view user_id) = 0;
 
@@ -100,6 +144,31 @@ class cold_store {
   virtual std::vector<core::note> load_notes(std::string_view room_id,
                                              const std::vector<std::string>& ids) = 0;
   virtual flush_outcome apply_flush(const flush_batch& batch) = 0;
+
+  // Repairs: the record of every gap skipped in a room, oldest first.
+  virtual void record_gap(const room_gap& gap) = 0;
+  virtual std::vector<room_gap> gaps(std::string_view room_id) = 0;
+
+  // ---- Operator tools (export, import, migrate): whole-instance listings and bulk writes.
+  // They run from the command line, never on a request path, so they may scan everything.
+
+  // Every user with its password hash, ordered by id.
+  virtual std::vector<user> all_users() = 0;
+  // Every room, ordered by id.
+  virtual std::vector<room_meta> all_rooms() = 0;
+  // The room's invites, ordered by token.
+  virtual std::vector<invite> invites(std::string_view room_id) = 0;
+  // The named secret, if get_or_create_secret ever created it.
+  virtual std::optional<std::string> find_secret(std::string_view name) = 0;
+  // Stores `u` exactly as given (id, password hash, created_at), so the user can still log in.
+  // `exists`: a user with this id is already there (left unchanged); `name_taken`: another
+  // user holds the name.
+  virtual user_import import_user(const user& u) = 0;
+  // Writes the room, its members, notes and invites in ONE transaction. A room with the same
+  // id: with `replace` it is deleted first (with its notes, members and invites), else nothing
+  // changes and the result is false. Members and the owner must exist as users.
+  virtual bool import_room(const room_import& room, bool replace,
+                           const import_progress& progress) = 0;
 
   // A named secret, created once with `make` and the same for every later call.
   virtual std::string get_or_create_secret(std::string_view name,

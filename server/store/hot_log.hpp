@@ -68,6 +68,12 @@ class hot_log {
   virtual void set_persisted(std::string_view room_id, std::int64_t seq) = 0;
   // Rooms whose head seq is above their persisted seq (what a crash may have left unflushed).
   virtual std::vector<std::string> dirty_rooms() = 0;
+  // Repair of a room whose log lost ops the cold store never got: when the head is still
+  // `expected_head`, drops every logged op and makes `new_seq` (> expected_head) both the head
+  // and the persisted seq, so numbering goes on after it and nobody resumes across the gap.
+  // False (and nothing changed) when ops were appended since.
+  virtual bool reset_room(std::string_view room_id, std::int64_t expected_head,
+                          std::int64_t new_seq) = 0;
 
   // The flush lease: one worker of the whole fleet folds a room at a time. try_lease is true
   // when `owner` now holds the room's lease (taken, or already its own; the expiry restarts);

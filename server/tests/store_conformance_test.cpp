@@ -638,6 +638,35 @@ TEST_P(cold_store_conformance, loads_selected_notes) {
   EXPECT_TRUE(store().load_notes("r1", {}).empty());
 }
 
+TEST_P(cold_store_conformance, the_active_user_count_is_stored_and_listed) {
+  seed();
+  EXPECT_EQ(store().find_room("r1")->active_user_count, 0);
+  store().set_active_user_count("r1", 3);
+  store().set_active_user_count("r-missing", 2);  // no such room: nothing happens
+  EXPECT_EQ(store().find_room("r1")->active_user_count, 3);
+  const auto listed = store().rooms_of_user("u-alice");
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(listed.front().meta.active_user_count, 3);
+  EXPECT_EQ(listed.front().member_role, role::owner);
+}
+
+TEST_P(cold_store_conformance, gaps_are_recorded_per_room_in_seq_order) {
+  seed();
+  store().create_room(make_room("r2", "Other", "u-bob"));
+  store().record_gap(room_gap{"r1", 40, 51, "log lost", ""});
+  store().record_gap(room_gap{"r2", 3, 4, "elsewhere", ""});
+  store().record_gap(room_gap{"r1", 7, 9, "earlier", ""});
+  const auto gaps = store().gaps("r1");
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].from_seq, 7);
+  EXPECT_EQ(gaps[0].to_seq, 9);
+  EXPECT_EQ(gaps[0].reason, "earlier");
+  EXPECT_EQ(gaps[1].from_seq, 40);
+  EXPECT_EQ(gaps[1].to_seq, 51);
+  EXPECT_FALSE(gaps[1].recorded_at.empty());
+  EXPECT_TRUE(store().gaps("r-missing").empty());
+}
+
 TEST_P(cold_store_conformance, a_secret_is_created_once) {
   int made = 0;
   auto make = [&made] { return "secret-" + std::to_string(++made); };
@@ -664,6 +693,128 @@ TEST_P(cold_store_conformance, everything_survives_a_reopen) {
   EXPECT_EQ(snap->meta.last_seq, 4);
   EXPECT_EQ(snap->notes, (std::vector<core::note>{make_note("a", 1.0, 4)}));
   EXPECT_EQ(store().get_or_create_secret("jwt", [] { return "different"; }), secret);
+}
+
+// ---- Operator tools: listings and bulk imports (export, import, migrate).
+
+room_import make_import(std::string id, std::string owner_id, std::int64_t last_seq) {
+  room_import r;
+  r.meta = make_room(std::move(id), "Imported", std::move(owner_id));
+  r.meta.visibility = "link";
+  r.meta.last_seq = last_seq;
+  return r;
+}
+
+TEST_P(cold_store_conformance, lists_every_user_and_room_by_id) {
+  ASSERT_TRUE(store().create_user(make_user("u-zed", "aaron")));
+  ASSERT_TRUE(store().create_user(make_user("u-amy", "zoe")));
+  store().create_room(make_room("r2", "A", "u-zed"));
+  store().create_room(make_room("r1", "B", "u-amy"));
+
+  const auto users = store().all_users();
+  ASSERT_EQ(users.size(), 2U);
+  expect_same_user(users[0], make_user("u-amy", "zoe"));
+  expect_same_user(users[1], make_user("u-zed", "aaron"));
+  const auto rooms = store().all_rooms();
+  ASSERT_EQ(rooms.size(), 2U);
+  expect_same_meta(rooms[0], make_room("r1", "B", "u-amy"));
+  expect_same_meta(rooms[1], make_room("r2", "A", "u-zed"));
+}
+
+TEST_P(cold_store_conformance, imports_a_user_as_given_once) {
+  user carol = make_user("u-carol", "carol");
+  carol.created_at = "2023-01-02T03:04:05.678Z";
+  EXPECT_EQ(store().import_user(carol), user_import::created);
+  expect_same_user(store().find_user_by_name("carol"), carol);
+  // Again: the stored user stays as it was, whatever the second copy says.
+  user changed = carol;
+  changed.password_hash = "$argon2id$other";
+  EXPECT_EQ(store().import_user(changed), user_import::exists);
+  expect_same_user(store().find_user("u-carol"), carol);
+  EXPECT_EQ(store().import_user(make_user("u-other", "carol")), user_import::name_taken);
+  EXPECT_FALSE(store().find_user("u-other").has_value());
+}
+
+TEST_P(cold_store_conformance, finds_a_secret_only_once_it_exists) {
+  EXPECT_FALSE(store().find_secret("jwt_secret").has_value());
+  store().get_or_create_secret("jwt_secret", [] { return "s3cr3t-value"; });
+  EXPECT_EQ(store().find_secret("jwt_secret"), std::optional<std::string>("s3cr3t-value"));
+}
+
+TEST_P(cold_store_conformance, imports_a_whole_room_in_one_call) {
+  seed();
+  room_import r = make_import("r9", "u-bob", 41);
+  r.members = {member{"u-alice", "", role::viewer}, member{"u-bob", "", role::editor}};
+  r.notes = {make_note("b", 2.0, 40), make_note("a", 2.0, 12), make_note("c", -1.5, 41)};
+  r.notes[0].updated_at = "";
+  r.invites = {invite{"tok-2", "r9", role::editor, std::nullopt, 5, 1},
+               invite{"tok-1", "r9", role::viewer, "2030-01-01T00:00:00.000Z", std::nullopt, 0}};
+  std::vector<std::size_t> reported;
+  ASSERT_TRUE(store().import_room(r, false, [&](std::size_t n) { reported.push_back(n); }));
+
+  auto snap = store().load_snapshot("r9");
+  ASSERT_TRUE(snap.has_value());
+  room_meta expected = r.meta;
+  expected.total_notes = 3;
+  expect_same_meta(snap->meta, expected);
+  EXPECT_EQ(ids_of(snap->notes), (std::vector<std::string>{"c", "a", "b"}));
+  EXPECT_EQ(snap->notes[2], r.notes[0]);
+  // The owner stays the owner even when the member list says otherwise.
+  EXPECT_EQ(store().role_of("r9", "u-bob"), role::owner);
+  EXPECT_EQ(store().role_of("r9", "u-alice"), role::viewer);
+  EXPECT_EQ(store().invites("r9"), (std::vector<invite>{r.invites[1], r.invites[0]}));
+  ASSERT_FALSE(reported.empty());
+  EXPECT_EQ(reported.back(), 3U);
+  ASSERT_EQ(store().all_rooms().size(), 2U);
+}
+
+TEST_P(cold_store_conformance, an_import_over_an_existing_room_needs_replace) {
+  seed();
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 7, {make_note("old", 1.0, 7)}, {}}),
+            flush_outcome::applied);
+  store().set_member("r1", "u-bob", role::editor);
+  room_import r = make_import("r1", "u-alice", 3);
+  r.notes = {make_note("new", 1.0, 3)};
+
+  EXPECT_FALSE(store().import_room(r, false, {}));
+  EXPECT_EQ(ids_of(store().load_snapshot("r1")->notes), (std::vector<std::string>{"old"}));
+
+  ASSERT_TRUE(store().import_room(r, true, {}));
+  auto snap = store().load_snapshot("r1");
+  EXPECT_EQ(snap->meta.last_seq, 3);
+  EXPECT_EQ(snap->meta.name, "Imported");
+  EXPECT_EQ(ids_of(snap->notes), (std::vector<std::string>{"new"}));
+  // The replaced room's members went with it.
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+  EXPECT_EQ(store().role_of("r1", "u-alice"), role::owner);
+}
+
+TEST_P(cold_store_conformance, an_import_naming_an_unknown_user_changes_nothing) {
+  seed();
+  room_import r = make_import("r9", "u-alice", 1);
+  r.members = {member{"u-ghost", "", role::editor}};
+  r.notes = {make_note("a", 1.0, 1)};
+  EXPECT_THROW(store().import_room(r, false, {}), store_error);
+  EXPECT_FALSE(store().find_room("r9").has_value());
+  room_import orphan = make_import("r8", "u-ghost", 1);
+  EXPECT_THROW(store().import_room(orphan, false, {}), store_error);
+  EXPECT_FALSE(store().find_room("r8").has_value());
+}
+
+TEST_P(cold_store_conformance, a_big_import_reports_progress_and_keeps_every_note) {
+  seed();
+  room_import r = make_import("big", "u-alice", 12000);
+  for (int i = 0; i < 12000; ++i) {
+    r.notes.push_back(make_note("n" + std::to_string(i), i * 0.5, i + 1));
+  }
+  std::vector<std::size_t> reported;
+  ASSERT_TRUE(store().import_room(r, false, [&](std::size_t n) { reported.push_back(n); }));
+  EXPECT_GE(reported.size(), 2U) << "a room this size reports before it is done";
+  EXPECT_EQ(reported.back(), 12000U);
+  auto snap = store().load_snapshot("big");
+  ASSERT_EQ(snap->notes.size(), 12000U);
+  EXPECT_EQ(snap->meta.total_notes, 12000);
+  EXPECT_EQ(snap->notes[11999], r.notes[11999]);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -940,6 +1091,29 @@ TEST_P(hot_log_conformance, persisted_seq_only_moves_forward) {
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->entry.seq, 4);
   EXPECT_EQ(next->persisted_seq, 2);
+}
+
+TEST_P(hot_log_conformance, reset_room_drops_the_log_and_numbers_on_after_the_new_seq) {
+  log().ensure_room("r", 0);
+  collector<core::result<append_result>> done;
+  append_many("r", 5, done);
+  ASSERT_TRUE(done.wait_for(5));
+
+  EXPECT_FALSE(log().reset_room("r", 4, 7)) << "the head moved on: nothing may change";
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(1, 5));
+  EXPECT_FALSE(log().reset_room("r", 5, 5)) << "the new seq must be past the head";
+
+  ASSERT_TRUE(log().reset_room("r", 5, 7));
+  const auto after = log().read_after("r", 0);
+  EXPECT_EQ(after.head_seq, 7);
+  EXPECT_EQ(after.persisted_seq, 7);
+  EXPECT_TRUE(after.entries.empty());
+  EXPECT_FALSE(log().read_after("r", 5).complete) << "nobody may resume across the gap";
+  EXPECT_TRUE(log().dirty_rooms().empty());
+  auto next = append_and_wait(log(), "r");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->entry.seq, 8);
+  EXPECT_EQ(seqs_of(log().read_after("r", 0).entries), range(8, 8));
 }
 
 TEST_P(hot_log_conformance, dirty_rooms_are_those_with_unpersisted_ops) {

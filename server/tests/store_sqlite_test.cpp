@@ -71,12 +71,12 @@ TEST(sqlite_cold_store, migrates_a_new_file_once) {
 
   raw_db db(path);
   EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1"}));
+            (std::vector<std::string>{"1", "2"}));
   EXPECT_EQ(db.column("PRAGMA journal_mode"), (std::vector<std::string>{"wal"}));
   const auto tables = db.column("SELECT name FROM sqlite_schema WHERE type = 'table'");
   const std::set<std::string> present(tables.begin(), tables.end());
   for (const char* table :
-       {"users", "note_rooms", "notes", "room_members", "invites", "settings"}) {
+       {"users", "note_rooms", "notes", "room_members", "invites", "settings", "room_gaps"}) {
     EXPECT_TRUE(present.contains(table)) << "missing table " << table;
   }
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -58,6 +59,54 @@ class WriteBehind : public ::testing::Test {
   store::memory_cold_store cold;
   store::memory_hot_log hot{bus, store::hot_log_options{100}};
 };
+
+// A cold store whose flush transaction is slow enough for more ops to arrive during it.
+class cold_store_with_ops_during_flush : public store::memory_cold_store {
+ public:
+  std::function<void()> during_flush;
+  store::flush_outcome apply_flush(const store::flush_batch& batch) override {
+    if (during_flush) {
+      during_flush();
+    }
+    return memory_cold_store::apply_flush(batch);
+  }
+};
+
+TEST_F(WriteBehind, OpsArrivingDuringAFlushStayUnpersistedAndAreFlushedNext) {
+  cold_store_with_ops_during_flush slow;
+  store::room_meta meta;
+  meta.id = "r1";
+  meta.name = "room";
+  meta.owner_id = "u1";
+  ASSERT_TRUE(slow.create_user(store::user{"u1", "alice", "x", "2026-01-01T00:00:00.000Z"}));
+  slow.create_room(meta);
+  for (int i = 0; i < 10; ++i) {
+    append(create("n" + std::to_string(i), "first", i));
+  }
+  slow.during_flush = [&] {
+    slow.during_flush = nullptr;
+    append(set_title("n1", "typed during the flush"));
+    append(core::delete_op{"n2"});
+  };
+  const auto report = flush_room(slow, hot, "r1");
+  EXPECT_EQ(report.ops, 10);
+  // Only what the flush folded counts as persisted: the two ops that came in meanwhile are
+  // still owed to the cold store, and the room is still dirty.
+  const auto range = hot.read_after("r1", 0);
+  EXPECT_EQ(range.head_seq, 12);
+  EXPECT_EQ(range.persisted_seq, 10);
+  EXPECT_EQ(hot.dirty_rooms(), (std::vector<std::string>{"r1"}));
+
+  EXPECT_EQ(flush_room(slow, hot, "r1").ops, 2);
+  auto expected = rooms::load_room(slow, hot, "r1");
+  ASSERT_TRUE(expected.has_value());
+  auto snap = slow.load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->meta.last_seq, 12);
+  EXPECT_EQ(core::serialize_state(core::room_state(snap->meta.last_seq, snap->notes)),
+            core::serialize_state(expected->state));
+  EXPECT_TRUE(hot.dirty_rooms().empty());
+}
 
 TEST_F(WriteBehind, ThousandKeystrokesOnOneNoteWriteOneRow) {
   append(create("n1", "", 1.0));

@@ -46,6 +46,16 @@ json::object body_op(std::string_view note, std::string body) {
   return update_op(note, set);
 }
 
+// The value of a counter on GET /metrics (-1 when absent).
+std::int64_t metric(std::uint16_t port, std::string_view name) {
+  const auto r = http_request(port, "GET", "/metrics");
+  const auto at = r.body.find("\n" + std::string(name) + " ");
+  if (at == std::string::npos) {
+    return -1;
+  }
+  return std::stoll(r.body.substr(at + name.size() + 2));
+}
+
 TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_survive) {
   // A 2-second sliding TTL, and PostgreSQL away for well over it.
   auto args = fleet_args();
@@ -83,6 +93,8 @@ TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_s
             view.seq() - persisted_before)
       << "unpersisted ops left the log";
 
+  EXPECT_GT(metric(server.port(), "fun_notes_flush_failures_total"), 0)
+      << "flushes failed against the stopped database, and /metrics should say so";
   outage.end();
   ASSERT_NO_FATAL_FAILURE(send("c4", body_op("n1", "typed after it came back")));
   ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
@@ -148,6 +160,111 @@ TEST_F(hot_log_safety, redis_at_maxmemory_rejects_ops_unavailable_keeps_flushing
   view.apply(ack);
   ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
   EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
+}
+
+TEST_F(hot_log_safety, a_log_that_lost_ops_is_rewritten_from_the_state_a_server_holds) {
+  auto& server = start_server(with_args(fleet_args()));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Lost", "private");
+  auto& redis = redis_->node(0);
+  auto a = connect_hello(server.port(), alice);
+  replica view;
+  view.load(join_snapshot(*a, room));
+  const auto send = [&](const std::string& cid, json::object op) {
+    const auto ack = send_op_and_wait(*a, room, cid, std::move(op));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    view.apply(ack);
+  };
+  ASSERT_NO_FATAL_FAILURE(send("c1", create_op("n1", "persisted", 1.0)));
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  {
+    postgres_outage outage;
+    ASSERT_NO_FATAL_FAILURE(send("c2", create_op("n2", "only in Redis", 2.0)));
+    ASSERT_NO_FATAL_FAILURE(send("c3", body_op("n1", "edited, only in Redis")));
+    ASSERT_NO_FATAL_FAILURE(send("c4", move_op("n2", 0.5)));
+    // Redis loses the room (a node restarted without its AOF, say): the unpersisted ops are
+    // gone from the log, but this server's hub applied every one of them.
+    for (const char* prefix : {"room:seq:", "room:persisted:", "room:updates:"}) {
+      redis.command({"DEL", prefix + ("{" + room + "}")});
+    }
+  }
+  ASSERT_NO_FATAL_FAILURE(send("c5", create_op("n3", "after the loss", 3.0)));
+  // The flush finds the log short of PostgreSQL and writes the hub's state instead.
+  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
+  EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
+  EXPECT_EQ(metric(server.port(), "fun_notes_room_repairs_from_server_state_total"), 1);
+  EXPECT_EQ(metric(server.port(), "fun_notes_room_repairs_from_cold_store_total"), 0);
+
+  // Presence reaches the cold store too (debounced): one user is in the room.
+  const auto count_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    store::pg::connection c(postgres_url_);
+    const auto r = c.exec("SELECT active_user_count FROM note_rooms WHERE id = $1", {room});
+    if (r.rows() == 1 && r.int64(0, 0) == 1) {
+      break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), count_deadline)
+        << "note_rooms.active_user_count never became 1";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition
+  }
+
+  // Numbering goes on, and a server that never saw the room serves the same state.
+  ASSERT_NO_FATAL_FAILURE(send("c6", update_op("n3", json::object{{"is_important", true}})));
+  auto& fresh = start_server(with_args(fleet_args()));
+  auto b = connect_hello(fresh.port(), alice);
+  const auto snap = join_snapshot(*b, room);
+  EXPECT_EQ(int64(snap, "seq"), view.seq());
+  EXPECT_EQ(serialized_state(snap), view.serialized());
+}
+
+TEST_F(hot_log_safety, a_cold_store_restored_from_an_old_backup_goes_on_with_the_gap_recorded) {
+  // A short log tail, so ops the old backup lacks are no longer in the log either.
+  auto args = fleet_args();
+  args.emplace_back("--hot-log-keep");
+  args.emplace_back("2");
+  auto& first = start_server(with_args(args));
+  const user alice = register_user(first.port(), "alice");
+  const std::string room = create_room(first.port(), alice, "Restored", "private");
+  replica view;
+  {
+    auto a = connect_hello(first.port(), alice);
+    view.load(join_snapshot(*a, room));
+    for (int i = 1; i <= 8; ++i) {
+      const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
+                                        create_op("n" + std::to_string(i), "note", i * 1.0));
+      ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+      view.apply(ack);
+    }
+    ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, 8, std::chrono::seconds(30)));
+  }
+  const std::int64_t old_head = view.seq();
+  // No server holds the room any more; the database comes back from a backup taken at seq 3.
+  first.kill();
+  {
+    store::pg::connection c(postgres_url_);
+    c.exec("DELETE FROM notes WHERE note_room_id = $1 AND sequence_id > 3", {room});
+    c.exec("UPDATE note_rooms SET last_seq = 3, total_notes = 3 WHERE id = $1", {room});
+  }
+
+  auto& second = start_server(with_args(args));
+  auto a = connect_hello(second.port(), alice);
+  // The join is answered (not stuck): the room goes on from the backup, past every seq any
+  // client may have seen, so a client that saw ops 4..8 can only get a snapshot.
+  const auto snap = join_snapshot(*a, room);
+  EXPECT_GT(int64(snap, "seq"), old_head);
+  EXPECT_EQ(arr(snap, "notes").size(), 3u);
+  const auto answer = join(*a, room, old_head);
+  EXPECT_EQ(type_of(answer), "snapshot") << to_string(answer);
+  const auto ack = send_op_and_wait(*a, room, "after", create_op("n9", "after", 9.0));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  EXPECT_EQ(int64(ack, "seq"), int64(snap, "seq") + 1);
+  EXPECT_EQ(metric(second.port(), "fun_notes_room_repairs_from_cold_store_total"), 1);
+  // The gap is on record in the cold store.
+  store::pg::connection c(postgres_url_);
+  const auto gaps = c.exec("SELECT from_seq, to_seq FROM room_gaps WHERE room_id = $1", {room});
+  ASSERT_EQ(gaps.rows(), 1);
+  EXPECT_EQ(gaps.int64(0, 0), 4);
+  EXPECT_EQ(gaps.int64(0, 1), int64(snap, "seq"));
 }
 
 }  // namespace

@@ -331,5 +331,46 @@ TEST_F(sync, a_room_unloaded_from_memory_comes_back_whole_from_the_stores) {
   }
 }
 
+TEST_F(sync, resume_needs_every_op_after_since_one_older_than_the_oldest_held_gets_a_snapshot) {
+  // The log keeps 5 ops once they are persisted; a restart makes the server hold only those.
+  auto& server = start_server(with_args({"--hot-log-keep", "5", "--flush-quiet-ms", "20"}));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Edge", "private");
+  replica view;
+  {
+    auto a = connect_hello(server.port(), alice);
+    view.load(join_snapshot(*a, room));
+    for (int i = 0; i < 20; ++i) {
+      const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
+                                        create_op("n" + std::to_string(i), "note", i * 1.0));
+      ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+      view.apply(ack);
+    }
+    a->close();
+  }
+  ASSERT_EQ(server.terminate(), 0);  // drains the write-behind: persisted, trimmed to 5
+  server.restart();
+  const std::int64_t head = view.seq();
+  const std::int64_t oldest_held = head - 4;
+
+  // since = oldest_held - 1: the op after it is the oldest held, so resume is exact.
+  auto b = connect_hello(server.port(), alice);
+  const auto resumed = join(*b, room, oldest_held - 1);
+  ASSERT_EQ(type_of(resumed), "resume") << to_string(resumed);
+  for (std::int64_t seq = oldest_held; seq <= head; ++seq) {
+    auto f = b->next_skipping({"presence", "room_stat"});
+    ASSERT_TRUE(f.has_value()) << "missing op " << seq;
+    ASSERT_EQ(type_of(*f), "op") << to_string(*f);
+    EXPECT_EQ(int64(*f, "seq"), seq);
+  }
+  // One older: op oldest_held - 1 is no longer held, so only a snapshot is right.
+  auto c = connect_hello(server.port(), alice);
+  const auto answer = join(*c, room, oldest_held - 2);
+  ASSERT_EQ(type_of(answer), "snapshot") << "op " << oldest_held - 1
+                                         << " is gone, yet: " << to_string(answer);
+  EXPECT_EQ(int64(answer, "seq"), head);
+  EXPECT_EQ(serialized_state(answer), view.serialized());
+}
+
 }  // namespace
 }  // namespace fun_notes::test

@@ -4,13 +4,15 @@ import { useEffect } from 'react';
 import { SessionProvider, useSession, type Session } from './features/session/session';
 import { SyncClientProvider } from './features/client/client';
 import { Link, navigate, parseRoute, usePath, type Route } from './features/router/router';
+import { SignOutButton } from './features/session/SignOutButton';
 import { AuthPage } from './features/auth/AuthPage';
 import { RoomEntry } from './features/rooms/RoomEntry';
 import { Dashboard } from './features/dashboard/Dashboard';
 import { Workspace } from './features/workspace/Workspace';
 
+// Signed in, the header sits inside the SyncClientProvider: Sign out asks the client about
+// changes not sent yet.
 function Header({ session, route }: { session: Session | null; route: Route }) {
-  const { signOut } = useSession();
   const current = (page: Route['page']) => (route.page === page ? 'page' : undefined);
   return (
     <header className="app-header">
@@ -34,16 +36,7 @@ function Header({ session, route }: { session: Session | null; route: Route }) {
             <span className="user-name" data-testid="user-name">
               {session.user.name}
             </span>
-            <button
-              type="button"
-              className="small"
-              onClick={() => {
-                signOut();
-                navigate('/login', { replace: true });
-              }}
-            >
-              Sign out
-            </button>
+            <SignOutButton />
           </div>
         </>
       )}
@@ -77,13 +70,16 @@ function Shell() {
 
   return (
     <>
-      <Header session={session} route={route} />
       {session ? (
         <SyncClientProvider session={session}>
+          <Header session={session} route={route} />
           <Page route={route} />
         </SyncClientProvider>
       ) : (
-        <AuthPage />
+        <>
+          <Header session={null} route={route} />
+          <AuthPage />
+        </>
       )}
     </>
   );

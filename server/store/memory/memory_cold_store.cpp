@@ -57,7 +57,7 @@ void memory_cold_store::create_room(const room_meta& meta) {
   if (!users_.contains(meta.owner_id)) {
     throw store_error("memory: unknown owner '" + meta.owner_id + "'");
   }
-  room_record record{meta, {}, {}};
+  room_record record{meta, {}, {}, {}};
   record.members.emplace(meta.owner_id, role::owner);
   rooms_.emplace(meta.id, std::move(record));
 }
@@ -69,6 +69,13 @@ std::optional<room_meta> memory_cold_store::find_room(std::string_view room_id) 
     return std::nullopt;
   }
   return it->second.meta;
+}
+
+void memory_cold_store::set_active_user_count(std::string_view room_id, std::int64_t count) {
+  std::lock_guard lock(mutex_);
+  if (auto it = rooms_.find(room_id); it != rooms_.end()) {
+    it->second.meta.active_user_count = count;
+  }
 }
 
 void memory_cold_store::update_room(std::string_view room_id,
@@ -213,6 +220,120 @@ flush_outcome memory_cold_store::apply_flush(const flush_batch& batch) {
   record.meta.last_seq = batch.new_last_seq;
   record.meta.total_notes = static_cast<std::int64_t>(record.notes.size());
   return flush_outcome::applied;
+}
+
+void memory_cold_store::record_gap(const room_gap& gap) {
+  std::lock_guard lock(mutex_);
+  gaps_.push_back(gap);
+  gaps_.back().recorded_at = "1970-01-01T00:00:00Z";
+}
+
+std::vector<room_gap> memory_cold_store::gaps(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<room_gap> out;
+  for (const auto& g : gaps_) {
+    if (g.room_id == room_id) {
+      out.push_back(g);
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const room_gap& a, const room_gap& b) {
+    return a.from_seq < b.from_seq;
+  });
+  return out;
+}
+
+// ---- Operator tools.
+
+std::vector<user> memory_cold_store::all_users() {
+  std::lock_guard lock(mutex_);
+  std::vector<user> result;
+  for (const auto& [id, u] : users_) {
+    result.push_back(u);
+  }
+  return result;
+}
+
+std::vector<room_meta> memory_cold_store::all_rooms() {
+  std::lock_guard lock(mutex_);
+  std::vector<room_meta> result;
+  for (const auto& [id, record] : rooms_) {
+    result.push_back(record.meta);
+  }
+  return result;
+}
+
+std::vector<invite> memory_cold_store::invites(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  std::vector<invite> result;
+  if (auto it = rooms_.find(room_id); it != rooms_.end()) {
+    for (const auto& [token, i] : it->second.invites) {
+      result.push_back(i);
+    }
+  }
+  return result;
+}
+
+std::optional<std::string> memory_cold_store::find_secret(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  if (auto it = secrets_.find(name); it != secrets_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
+}
+
+user_import memory_cold_store::import_user(const user& u) {
+  std::lock_guard lock(mutex_);
+  if (users_.contains(u.id)) {
+    return user_import::exists;
+  }
+  if (user_by_name_.contains(u.name)) {
+    return user_import::name_taken;
+  }
+  users_.emplace(u.id, u);
+  user_by_name_.emplace(u.name, u.id);
+  return user_import::created;
+}
+
+bool memory_cold_store::import_room(const room_import& room, bool replace,
+                                    const import_progress& progress) {
+  std::lock_guard lock(mutex_);
+  check_visibility(room.meta.visibility);
+  if (rooms_.contains(room.meta.id) && !replace) {
+    return false;
+  }
+  // Everything is checked before anything changes, as one SQL transaction would roll back.
+  if (!users_.contains(room.meta.owner_id)) {
+    throw store_error("memory: unknown owner '" + room.meta.owner_id + "'");
+  }
+  room_record record{room.meta, {}, {}, {}};
+  for (const auto& m : room.members) {
+    if (!users_.contains(m.user_id)) {
+      throw store_error("memory: unknown user '" + m.user_id + "'");
+    }
+    if (m.member_role != role::none) {
+      record.members.insert_or_assign(m.user_id, m.member_role);
+    }
+  }
+  record.members.insert_or_assign(room.meta.owner_id, role::owner);
+  std::size_t written = 0;
+  for (const auto& n : room.notes) {
+    record.notes.insert_or_assign(n.id, n);
+    // The same cadence as the SQL adapters, so callers see progress from every store.
+    if (++written % 5000 == 0 && progress) {
+      progress(written);
+    }
+  }
+  for (const auto& i : room.invites) {
+    invite stored = i;
+    stored.room_id = room.meta.id;
+    record.invites.insert_or_assign(i.token, std::move(stored));
+  }
+  record.meta.total_notes = static_cast<std::int64_t>(record.notes.size());
+  rooms_.insert_or_assign(room.meta.id, std::move(record));
+  if (progress) {
+    progress(written);
+  }
+  return true;
 }
 
 std::string memory_cold_store::get_or_create_secret(std::string_view name,

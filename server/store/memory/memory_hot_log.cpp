@@ -123,6 +123,23 @@ std::vector<std::string> memory_hot_log::dirty_rooms() {
   return result;
 }
 
+bool memory_hot_log::reset_room(std::string_view room_id, std::int64_t expected_head,
+                                std::int64_t new_seq) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    it = rooms_.emplace(std::string(room_id), room_log{}).first;
+  }
+  auto& room = it->second;
+  if (room.head_seq != expected_head || new_seq <= expected_head) {
+    return false;
+  }
+  room.entries.clear();
+  room.head_seq = new_seq;
+  room.persisted_seq = new_seq;
+  return true;
+}
+
 void memory_hot_log::set_failing(bool failing) {
   std::lock_guard lock(mutex_);
   failing_ = failing;

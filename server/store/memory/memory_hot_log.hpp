@@ -23,6 +23,8 @@ class memory_hot_log final : public hot_log {
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
   std::vector<std::string> dirty_rooms() override;
+  bool reset_room(std::string_view room_id, std::int64_t expected_head,
+                  std::int64_t new_seq) override;
   bool try_lease(std::string_view room_id, std::string_view owner,
                  std::chrono::milliseconds ttl) override {
     return leases_.try_lease(room_id, owner, ttl);

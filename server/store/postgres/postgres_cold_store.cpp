@@ -15,7 +15,7 @@ namespace {
 // Append-only: a released migration is never edited, a schema change is a new entry.
 // Ids and names sort by bytes (COLLATE "C"), as in SQLite, whatever the database's locale: the
 // order users see must not depend on the deployment, and the snapshot index stays usable.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT COLLATE "C" PRIMARY KEY,
@@ -76,6 +76,17 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    R"sql(
+-- Stretches of history lost with the op log and skipped by a repair.
+CREATE TABLE room_gaps (
+  room_id     TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  from_seq    BIGINT NOT NULL,
+  to_seq      BIGINT NOT NULL,
+  reason      TEXT NOT NULL,
+  recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
+)sql",
 };
 
 // Any constant shared by every server of the deployment; "fun_note" in ASCII.
@@ -92,7 +103,7 @@ std::string utc_text(std::string_view column) {
 const std::string& room_columns() {
   static const std::string columns =
       "r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, " +
-      utc_text("r.created_at");
+      utc_text("r.created_at") + ", r.active_user_count";
   return columns;
 }
 
@@ -105,6 +116,7 @@ room_meta read_room(const pg::result& r, int row) {
   meta.last_seq = r.int64(row, 4);
   meta.total_notes = r.int64(row, 5);
   meta.created_at = r.text(row, 6);
+  meta.active_user_count = r.int64(row, 7);
   return meta;
 }
 
@@ -238,6 +250,11 @@ std::optional<room_meta> postgres_cold_store::find_room(std::string_view room_id
   return find_room_on(*conn, room_id);
 }
 
+void postgres_cold_store::set_active_user_count(std::string_view room_id, std::int64_t count) {
+  auto conn = pool_.acquire();
+  conn->exec("UPDATE note_rooms SET active_user_count = $2 WHERE id = $1", {room_id, count});
+}
+
 void postgres_cold_store::update_room(std::string_view room_id,
                                       const std::optional<std::string>& name,
                                       const std::optional<std::string>& visibility) {
@@ -259,7 +276,7 @@ std::vector<room_listing> postgres_cold_store::rooms_of_user(std::string_view us
   std::vector<room_listing> rooms;
   rooms.reserve(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
-    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, 7)});
+    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, 8)});
   }
   return rooms;
 }
@@ -399,6 +416,185 @@ flush_outcome postgres_cold_store::apply_flush(const flush_batch& batch) {
       {batch.room_id});
   tx.commit();
   return flush_outcome::applied;
+}
+
+void postgres_cold_store::record_gap(const room_gap& gap) {
+  auto conn = pool_.acquire();
+  conn->exec("INSERT INTO room_gaps (room_id, from_seq, to_seq, reason) VALUES ($1, $2, $3, $4)",
+             {gap.room_id, gap.from_seq, gap.to_seq, gap.reason});
+}
+
+std::vector<room_gap> postgres_cold_store::gaps(std::string_view room_id) {
+  auto conn = pool_.acquire();
+  const auto r = conn->exec("SELECT from_seq, to_seq, reason, " + utc_text("recorded_at") +
+                                " FROM room_gaps WHERE room_id = $1 ORDER BY from_seq, recorded_at",
+                            {room_id});
+  std::vector<room_gap> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back(room_gap{std::string(room_id), r.int64(i, 0), r.int64(i, 1), r.text(i, 2),
+                           r.text(i, 3)});
+  }
+  return out;
+}
+
+// ---- Operator tools.
+
+namespace {
+// Notes per INSERT of a bulk import (one array parameter per column), and how often it reports.
+constexpr std::size_t import_chunk = 1000;
+constexpr std::size_t progress_every = 5000;
+}  // namespace
+
+std::vector<user> postgres_cold_store::all_users() {
+  static const std::string sql = "SELECT id, name, password_hash, " + utc_text("created_at") +
+                                 R"( FROM users ORDER BY id COLLATE "C")";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql);
+  std::vector<user> result;
+  result.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    result.push_back(user{r.text(row, 0), r.text(row, 1), r.text(row, 2), r.text(row, 3)});
+  }
+  return result;
+}
+
+std::vector<room_meta> postgres_cold_store::all_rooms() {
+  static const std::string sql =
+      "SELECT " + room_columns() + R"( FROM note_rooms r ORDER BY r.id COLLATE "C")";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql);
+  std::vector<room_meta> result;
+  result.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    result.push_back(read_room(r, row));
+  }
+  return result;
+}
+
+std::vector<invite> postgres_cold_store::invites(std::string_view room_id) {
+  static const std::string sql = "SELECT token, room_id, role, " + utc_text("expires_at") +
+                                 ", max_uses, uses FROM invites WHERE room_id = $1 "
+                                 R"(ORDER BY token COLLATE "C")";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {room_id});
+  std::vector<invite> result;
+  for (int row = 0; row < r.rows(); ++row) {
+    invite i;
+    i.token = r.text(row, 0);
+    i.room_id = r.text(row, 1);
+    i.invite_role = read_role(r, row, 2);
+    if (!r.is_null(row, 3)) {
+      i.expires_at = r.text(row, 3);
+    }
+    if (!r.is_null(row, 4)) {
+      i.max_uses = r.int64(row, 4);
+    }
+    i.uses = r.int64(row, 5);
+    result.push_back(std::move(i));
+  }
+  return result;
+}
+
+std::optional<std::string> postgres_cold_store::find_secret(std::string_view name) {
+  auto conn = pool_.acquire();
+  const auto r = conn->exec("SELECT value FROM settings WHERE name = $1", {name});
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  return r.text(0, 0);
+}
+
+user_import postgres_cold_store::import_user(const user& u) {
+  auto conn = pool_.acquire();
+  // Either unique key may be taken: DO NOTHING for both, then ask which one it was.
+  const auto inserted = conn->exec(
+      "INSERT INTO users (id, name, password_hash, created_at) "
+      "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING",
+      {u.id, u.name, u.password_hash, u.created_at});
+  if (inserted.affected() == 1) {
+    return user_import::created;
+  }
+  const auto same_id = conn->exec("SELECT 1 FROM users WHERE id = $1", {u.id});
+  return same_id.rows() == 1 ? user_import::exists : user_import::name_taken;
+}
+
+bool postgres_cold_store::import_room(const room_import& room, bool replace,
+                                      const import_progress& progress) {
+  const auto& meta = room.meta;
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  // The row lock makes two imports of one room queue instead of both inserting.
+  if (conn->exec("SELECT 1 FROM note_rooms WHERE id = $1 FOR UPDATE", {meta.id}).rows() == 1) {
+    if (!replace) {
+      return false;
+    }
+    // ON DELETE CASCADE takes the notes, members and invites with it.
+    conn->exec("DELETE FROM note_rooms WHERE id = $1", {meta.id});
+  }
+  conn->exec(
+      "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
+      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)",
+      {meta.id, meta.name, meta.visibility, meta.owner_id,
+       static_cast<std::int64_t>(room.notes.size()), meta.last_seq, meta.created_at});
+  std::vector<std::string> user_ids{meta.owner_id};
+  std::vector<std::string> roles{"owner"};
+  for (const auto& m : room.members) {
+    if (m.member_role != role::none && m.user_id != meta.owner_id) {
+      user_ids.push_back(m.user_id);
+      roles.emplace_back(to_string(m.member_role));
+    }
+  }
+  conn->exec(
+      "INSERT INTO room_members (room_id, user_id, role) "
+      "SELECT $1::text, m.user_id, m.role FROM unnest($2::text[], $3::text[]) AS m (user_id, role)",
+      {meta.id, pg::array_literal(user_ids), pg::array_literal(roles)});
+  std::size_t written = 0;
+  std::size_t reported = 0;
+  for (std::size_t first = 0; first < room.notes.size(); first += import_chunk) {
+    const std::size_t last = std::min(room.notes.size(), first + import_chunk);
+    std::vector<std::string> ids, titles, bodies, important, completed, indexes, seqs, times;
+    for (std::size_t k = first; k < last; ++k) {
+      const core::note& n = room.notes[k];
+      ids.push_back(n.id);
+      titles.push_back(n.title);
+      bodies.push_back(n.body);
+      important.push_back(n.is_important ? "t" : "f");
+      completed.push_back(n.is_completed ? "t" : "f");
+      indexes.push_back(pg::format_double(n.current_index));
+      seqs.push_back(std::to_string(n.seq));
+      times.push_back(n.updated_at);
+    }
+    conn->exec(
+        "INSERT INTO notes (note_room_id, id, title, body, is_important, is_completed, "
+        "current_index, sequence_id, updated_at) "
+        "SELECT $1::text, u.id, u.title, u.body, u.is_important, u.is_completed, "
+        "u.current_index, u.sequence_id, NULLIF(u.updated_at, '')::timestamptz "
+        "FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], "
+        "$7::float8[], $8::bigint[], $9::text[]) "
+        "AS u (id, title, body, is_important, is_completed, current_index, sequence_id, "
+        "updated_at)",
+        {meta.id, pg::array_literal(ids), pg::array_literal(titles), pg::array_literal(bodies),
+         pg::array_literal(important), pg::array_literal(completed), pg::array_literal(indexes),
+         pg::array_literal(seqs), pg::array_literal(times)});
+    written = last;
+    if (progress && written - reported >= progress_every) {
+      progress(written);
+      reported = written;
+    }
+  }
+  for (const auto& i : room.invites) {
+    conn->exec(
+        "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
+        "VALUES ($1, $2, $3, $4::timestamptz, $5::integer, $6)",
+        {i.token, meta.id, to_string(i.invite_role), i.expires_at,
+         i.max_uses ? std::optional<std::string>(std::to_string(*i.max_uses)) : std::nullopt,
+         i.uses});
+  }
+  tx.commit();
+  if (progress) {
+    progress(written);
+  }
+  return true;
 }
 
 std::string postgres_cold_store::get_or_create_secret(std::string_view name,

@@ -102,6 +102,18 @@ if cut > 0 then
 end
 )lua") + std::string(set_expiry_lua) + "return {head, p}\n";
 
+// KEYS: seq, persisted, updates. ARGV: expected head, new seq, ttl.
+constexpr const char* reset_lua = R"lua(#!lua flags=allow-oom
+local head = tonumber(redis.call('GET', KEYS[1]) or '0')
+if head ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('DEL', KEYS[3])
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+)lua";
+
 std::string tag(std::string_view room_id) {
   return "{" + std::string(room_id) + "}";
 }
@@ -154,10 +166,11 @@ redis_hot_log::redis_hot_log(redis::client& client, redis_hot_log_options option
       append_{append_lua, {}},
       ensure_{ensure_lua, {}},
       read_{read_lua, {}},
-      persist_{persist_lua, {}} {
+      persist_{persist_lua, {}},
+      reset_{reset_lua, {}} {
   // SCRIPT LOAD gives the SHA1 (the same on every node); EVALSHA falls back to EVAL on
   // NOSCRIPT, which also loads the script on a node that lacks it (a new node, a failover).
-  for (auto* s : {&append_, &ensure_, &read_, &persist_}) {
+  for (auto* s : {&append_, &ensure_, &read_, &persist_, &reset_}) {
     s->sha = checked(client_.command("fun-notes", {"SCRIPT", "LOAD", s->text}), "SCRIPT LOAD").str;
   }
 }
@@ -246,6 +259,18 @@ void redis_hot_log::set_persisted(std::string_view room_id, std::int64_t seq) {
     const auto key = dirty_key(room_id);
     client_.command(key, {"SREM", key, std::string(room_id)});
   }
+}
+
+bool redis_hot_log::reset_room(std::string_view room_id, std::int64_t expected_head,
+                               std::int64_t new_seq) {
+  if (new_seq <= expected_head) {
+    return false;
+  }
+  auto r = checked(eval(reset_, room_id,
+                        {std::to_string(expected_head), std::to_string(new_seq),
+                         std::to_string(options_.ttl_seconds)}),
+                   "reset_room");
+  return r.is_integer() && r.integer == 1;
 }
 
 std::vector<std::string> redis_hot_log::dirty_rooms() {

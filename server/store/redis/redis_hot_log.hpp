@@ -34,6 +34,8 @@ class redis_hot_log final : public hot_log {
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
   std::vector<std::string> dirty_rooms() override;
+  bool reset_room(std::string_view room_id, std::int64_t expected_head,
+                  std::int64_t new_seq) override;
   bool try_lease(std::string_view room_id, std::string_view owner,
                  std::chrono::milliseconds ttl) override;
   void release_lease(std::string_view room_id, std::string_view owner) override;
@@ -51,6 +53,7 @@ class redis_hot_log final : public hot_log {
   script ensure_;
   script read_;
   script persist_;
+  script reset_;
 };
 
 // Room channels map to room:{R} (the room's slot); `stats` is one shard channel. A message is

@@ -11,7 +11,7 @@ namespace fun_notes::store {
 namespace {
 
 // Append-only: a released migration is never edited, a schema change is a new entry.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT PRIMARY KEY,
@@ -71,10 +71,21 @@ CREATE TABLE settings (
   value TEXT NOT NULL
 );
 )sql",
+    R"sql(
+-- Stretches of history lost with the op log and skipped by a repair.
+CREATE TABLE room_gaps (
+  room_id     TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  from_seq    INTEGER NOT NULL,
+  to_seq      INTEGER NOT NULL,
+  reason      TEXT NOT NULL,
+  recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
+)sql",
 };
 
 constexpr std::string_view room_columns =
-    "id, name, visibility, owner_id, last_seq, total_notes, created_at";
+    "id, name, visibility, owner_id, last_seq, total_notes, created_at, active_user_count";
 
 room_meta read_room(const sqlite::statement& st, int first = 0) {
   room_meta meta;
@@ -85,6 +96,7 @@ room_meta read_room(const sqlite::statement& st, int first = 0) {
   meta.last_seq = st.column_int64(first + 4);
   meta.total_notes = st.column_int64(first + 5);
   meta.created_at = st.column_text(first + 6);
+  meta.active_user_count = st.column_int64(first + 7);
   return meta;
 }
 
@@ -183,6 +195,11 @@ std::optional<room_meta> sqlite_cold_store::find_room_locked(std::string_view ro
   return read_room(st);
 }
 
+void sqlite_cold_store::set_active_user_count(std::string_view room_id, std::int64_t count) {
+  std::lock_guard lock(mutex_);
+  db_.query("UPDATE note_rooms SET active_user_count = ?2 WHERE id = ?1", room_id, count).run();
+}
+
 void sqlite_cold_store::update_room(std::string_view room_id,
                                     const std::optional<std::string>& name,
                                     const std::optional<std::string>& visibility) {
@@ -199,12 +216,12 @@ std::vector<room_listing> sqlite_cold_store::rooms_of_user(std::string_view user
   std::lock_guard lock(mutex_);
   auto st = db_.query(
       "SELECT r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, r.created_at, "
-      "m.role FROM room_members m JOIN note_rooms r ON r.id = m.room_id "
+      "r.active_user_count, m.role FROM room_members m JOIN note_rooms r ON r.id = m.room_id "
       "WHERE m.user_id = ?1 ORDER BY r.name, r.id",
       user_id);
   std::vector<room_listing> rooms;
   while (st.step()) {
-    rooms.push_back(room_listing{read_room(st), read_role(st, 7)});
+    rooms.push_back(room_listing{read_room(st), read_role(st, 8)});
   }
   return rooms;
 }
@@ -324,6 +341,168 @@ flush_outcome sqlite_cold_store::apply_flush(const flush_batch& batch) {
       .run();
   tx.commit();
   return flush_outcome::applied;
+}
+
+void sqlite_cold_store::record_gap(const room_gap& gap) {
+  std::lock_guard lock(mutex_);
+  db_.query("INSERT INTO room_gaps (room_id, from_seq, to_seq, reason) VALUES (?1, ?2, ?3, ?4)",
+            gap.room_id, gap.from_seq, gap.to_seq, gap.reason)
+      .run();
+}
+
+std::vector<room_gap> sqlite_cold_store::gaps(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(
+      "SELECT from_seq, to_seq, reason, recorded_at FROM room_gaps WHERE room_id = ?1 "
+      "ORDER BY from_seq, rowid",
+      room_id);
+  std::vector<room_gap> out;
+  while (st.step()) {
+    out.push_back(room_gap{std::string(room_id), st.column_int64(0), st.column_int64(1),
+                           st.column_text(2), st.column_text(3)});
+  }
+  return out;
+}
+
+// ---- Operator tools.
+
+namespace {
+// How often a bulk import reports progress.
+constexpr std::size_t progress_every = 5000;
+}  // namespace
+
+std::vector<user> sqlite_cold_store::all_users() {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query("SELECT id, name, password_hash, created_at FROM users ORDER BY id");
+  std::vector<user> result;
+  while (st.step()) {
+    result.push_back(read_user(st));
+  }
+  return result;
+}
+
+std::vector<room_meta> sqlite_cold_store::all_rooms() {
+  static const std::string sql =
+      "SELECT " + std::string(room_columns) + " FROM note_rooms ORDER BY id";
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(sql);
+  std::vector<room_meta> result;
+  while (st.step()) {
+    result.push_back(read_room(st));
+  }
+  return result;
+}
+
+std::vector<invite> sqlite_cold_store::invites(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(
+      "SELECT token, room_id, role, expires_at IS NULL, coalesce(expires_at, ''), "
+      "max_uses IS NULL, coalesce(max_uses, 0), uses FROM invites WHERE room_id = ?1 "
+      "ORDER BY token",
+      room_id);
+  std::vector<invite> result;
+  while (st.step()) {
+    invite i;
+    i.token = st.column_text(0);
+    i.room_id = st.column_text(1);
+    i.invite_role = read_role(st, 2);
+    if (!st.column_bool(3)) {
+      i.expires_at = st.column_text(4);
+    }
+    if (!st.column_bool(5)) {
+      i.max_uses = st.column_int64(6);
+    }
+    i.uses = st.column_int64(7);
+    result.push_back(std::move(i));
+  }
+  return result;
+}
+
+std::optional<std::string> sqlite_cold_store::find_secret(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  auto st = db_.query("SELECT value FROM settings WHERE name = ?1", name);
+  if (!st.step()) {
+    return std::nullopt;
+  }
+  return st.column_text(0);
+}
+
+user_import sqlite_cold_store::import_user(const user& u) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  {
+    auto st = db_.query("SELECT id = ?1 FROM users WHERE id = ?1 OR name = ?2", u.id, u.name);
+    // A user with the id wins over one holding the name: the id is what members point at.
+    bool same_id = false;
+    bool found = false;
+    while (st.step()) {
+      found = true;
+      same_id = same_id || st.column_bool(0);
+    }
+    if (found) {
+      return same_id ? user_import::exists : user_import::name_taken;
+    }
+  }
+  db_.query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)", u.id,
+            u.name, u.password_hash, u.created_at)
+      .run();
+  tx.commit();
+  return user_import::created;
+}
+
+bool sqlite_cold_store::import_room(const room_import& room, bool replace,
+                                    const import_progress& progress) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  const auto& meta = room.meta;
+  if (find_room_locked(meta.id)) {
+    if (!replace) {
+      return false;
+    }
+    // ON DELETE CASCADE takes the notes, members and invites with it.
+    db_.query("DELETE FROM note_rooms WHERE id = ?1", meta.id).run();
+  }
+  db_.query(
+         "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
+         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         meta.id, meta.name, meta.visibility, meta.owner_id,
+         static_cast<std::int64_t>(room.notes.size()), meta.last_seq, meta.created_at)
+      .run();
+  for (const auto& m : room.members) {
+    if (m.member_role == role::none || m.user_id == meta.owner_id) {
+      continue;
+    }
+    db_.query("INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, ?3)", meta.id,
+              m.user_id, to_string(m.member_role))
+        .run();
+  }
+  db_.query("INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, 'owner')", meta.id,
+            meta.owner_id)
+      .run();
+  std::size_t written = 0;
+  for (const auto& n : room.notes) {
+    db_.query(
+           "INSERT INTO notes (note_room_id, id, title, body, is_important, is_completed, "
+           "current_index, sequence_id, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           meta.id, n.id, n.title, n.body, n.is_important, n.is_completed, n.current_index, n.seq,
+           n.updated_at)
+        .run();
+    if (++written % progress_every == 0 && progress) {
+      progress(written);
+    }
+  }
+  for (const auto& i : room.invites) {
+    db_.query(
+           "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+           i.token, meta.id, to_string(i.invite_role), i.expires_at, i.max_uses, i.uses)
+        .run();
+  }
+  tx.commit();
+  if (progress) {
+    progress(written);
+  }
+  return true;
 }
 
 std::string sqlite_cold_store::get_or_create_secret(std::string_view name,

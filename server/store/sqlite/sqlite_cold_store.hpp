@@ -22,6 +22,7 @@ class sqlite_cold_store final : public cold_store {
   std::optional<room_meta> find_room(std::string_view room_id) override;
   void update_room(std::string_view room_id, const std::optional<std::string>& name,
                    const std::optional<std::string>& visibility) override;
+  void set_active_user_count(std::string_view room_id, std::int64_t count) override;
   std::vector<room_listing> rooms_of_user(std::string_view user_id) override;
 
   role role_of(std::string_view room_id, std::string_view user_id) override;
@@ -33,6 +34,17 @@ class sqlite_cold_store final : public cold_store {
   std::vector<core::note> load_notes(std::string_view room_id,
                                      const std::vector<std::string>& ids) override;
   flush_outcome apply_flush(const flush_batch& batch) override;
+
+  void record_gap(const room_gap& gap) override;
+  std::vector<room_gap> gaps(std::string_view room_id) override;
+
+  // Operator tools (cold_store.hpp's bulk block).
+  std::vector<user> all_users() override;
+  std::vector<room_meta> all_rooms() override;
+  std::vector<invite> invites(std::string_view room_id) override;
+  std::optional<std::string> find_secret(std::string_view name) override;
+  user_import import_user(const user& u) override;
+  bool import_room(const room_import& room, bool replace, const import_progress& progress) override;
 
   std::string get_or_create_secret(std::string_view name,
                                    const std::function<std::string()>& make) override;

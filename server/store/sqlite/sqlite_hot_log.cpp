@@ -262,6 +262,23 @@ void sqlite_hot_log::set_persisted(std::string_view room_id, std::int64_t seq) {
   position = next;
 }
 
+bool sqlite_hot_log::reset_room(std::string_view room_id, std::int64_t expected_head,
+                                std::int64_t new_seq) {
+  // Under the appender's lock: no op is numbered while the room is reset.
+  std::lock_guard lock(write_mutex_);
+  auto& position = position_locked(room_id);
+  if (position.head_seq != expected_head || new_seq <= expected_head) {
+    return false;
+  }
+  room_position next{new_seq, new_seq};
+  sqlite::transaction tx(writer_, sqlite::transaction::kind::immediate);
+  store_position_locked(room_id, next);
+  writer_.query("DELETE FROM op_log WHERE room_id = ?1", room_id).run();
+  tx.commit();
+  position = next;
+  return true;
+}
+
 std::vector<std::string> sqlite_hot_log::dirty_rooms() {
   std::lock_guard lock(read_mutex_);
   auto st =

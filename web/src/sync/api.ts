@@ -36,6 +36,32 @@ export interface RejectNotice {
   message: string;
 }
 
+/** The sizes the server enforces for what a person types, in UTF-8 bytes (as it counts them):
+ *  from the `welcome` frame, or the server's defaults until one arrives. */
+export interface EditLimits {
+  titleBytes: number;
+  bodyBytes: number;
+  frameBytes: number;
+}
+
+/** How big a field's text is, against the most that can be sent for it (UTF-8 bytes). */
+export interface FieldSize {
+  bytes: number;
+  limit: number;
+}
+
+/** Unacknowledged local changes of one room (sent or not). */
+export interface UnsentRoom {
+  roomId: string;
+  /** The room's name when known (from the server or the cache). */
+  name: string | null;
+  count: number;
+}
+
+/** What signing out does with this device's copy: delete all of it, or keep the rooms that have
+ *  unsent changes (their queue and state) so the next sign-in of the user sends them. */
+export type CloseCache = 'keep' | 'keep-unsent';
+
 export interface RoomHandle {
   readonly roomId: string;
   getView(): RoomView;
@@ -52,6 +78,9 @@ export interface RoomHandle {
   deleteNote(id: string): void;
   /** Re-creates a note deleted a moment ago (undo), with its fields and index. */
   restoreNote(note: Note): void;
+  /** The size of `value` as note `id`'s field, against the most the server takes for it: the
+   *  field's limit, or less when the op would not fit in one frame. An edit over it is refused. */
+  fieldSize(id: string, field: 'title' | 'body', value: string): FieldSize;
   /** Leaves the room (sends `leave`) and stops updates. */
   close(): void;
 }
@@ -85,8 +114,16 @@ export interface SyncClientApi {
   /** Opens (joins) a room; the same handle is returned while it is open. */
   openRoom(roomId: string): RoomHandle;
   watchRooms(): { getView(): DashboardView; subscribe(l: () => void): () => void; close(): void };
-  /** Closes the socket for good (sign out). */
-  close(): void;
+  /** Closes the socket for good (sign out). `cache` = 'keep-unsent' drops the cached rooms
+   *  that have nothing unsent once the last writes are done; the default keeps the cache. */
+  close(options?: { cache?: CloseCache }): void;
+  /** The server's size limits (see EditLimits); a new object when a welcome changes them. */
+  readonly limits: EditLimits;
+  /** Called when `limits` changes; returns an unsubscribe function. */
+  subscribeLimits(listener: () => void): () => void;
+  /** Local changes not yet acknowledged, per room: the open rooms' queues and the queues cached
+   *  on this device for the others. Rooms with none are left out. */
+  unsentChanges(): Promise<UnsentRoom[]>;
   /** Set once the server refused the token; the client then stays offline. */
   readonly authError?: AuthErrorNotice | null;
   /** Called once when the server refuses the token; returns an unsubscribe function. */

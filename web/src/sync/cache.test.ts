@@ -176,6 +176,51 @@ describe('IndexedDB cache', () => {
     second.client.close();
   });
 
+  it('signing out with keep-unsent keeps only the rooms with unsent changes; the next sign-in sends them', async () => {
+    const first = start('user-keep');
+    const s1 = first.connect();
+    const kept = first.client.openRoom('r1');
+    const other = first.client.openRoom('r2');
+    await waitFor(() => s1.sentOf('join').length === 2);
+    s1.receive({ type: 'snapshot', room: 'r1', seq: 2, room_info: info, notes: [note('a', 1024)] });
+    s1.receive({ type: 'snapshot', room: 'r2', seq: 1, room_info: { ...info, id: 'r2', name: 'Other' }, notes: [] });
+    // Offline: the socket is gone, so the edit stays unsent.
+    s1.serverClose(1006);
+    kept.updateNote('a', { title: 'written offline' });
+    expect(await first.client.unsentChanges()).toEqual([{ roomId: 'r1', name: 'Room', count: 1 }]);
+    other.close();
+    first.client.close({ cache: 'keep-unsent' });
+
+    // What stays on the device: r1 with its queue; r2, which had nothing unsent, is gone.
+    const cache = await openRoomCache('user-keep');
+    const ids = async () => ((await cache?.listRooms()) ?? []).map((r) => r.id).join(',');
+    let rooms = await ids();
+    for (let i = 0; i < 200 && rooms !== 'r1'; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      rooms = await ids();
+    }
+    expect(rooms).toBe('r1');
+    expect(await cache?.listPending()).toEqual([{ roomId: 'r1', name: 'Room', count: 1 }]);
+    cache?.close();
+
+    // Signing in again sends the queue without the room being opened by any page, and the
+    // background room leaves once the change is acknowledged.
+    const second = start('user-keep');
+    expect(await second.client.unsentChanges()).toEqual([{ roomId: 'r1', name: 'Room', count: 1 }]);
+    const s2 = second.connect();
+    await waitFor(() => s2.sentOf('join').length === 1);
+    expect(s2.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1', since: 2 });
+    s2.receive({ type: 'resume', room: 'r1', since: 2 });
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 1, users: [] });
+    await waitFor(() => s2.sentOf('op').length === 1);
+    const sent = s2.sentOf('op')[0];
+    expect(sent?.op).toEqual({ kind: 'update', id: 'a', set: { title: 'written offline' } });
+    s2.receive({ type: 'op', room: 'r1', seq: 3, cid: sent?.cid ?? '', user: 'u', at: '2026-01-01T00:00:03.000Z', op: sent?.op });
+    await waitFor(() => s2.sentOf('leave').length === 1);
+    expect(await second.client.unsentChanges()).toEqual([]);
+    second.client.close();
+  });
+
   it('shows cached rooms on the dashboard until the server sends its list', async () => {
     const cache = await openRoomCache('user-dash');
     await cache?.saveState('r7', { seq: 1, notes: [], info: { ...info, id: 'r7', name: 'Cached' } });

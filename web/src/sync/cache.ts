@@ -35,6 +35,11 @@ export interface RoomCache {
   saveRoom(roomId: string, state: CachedRoomState, ops: CachedPendingOp[]): Promise<void>;
   /** Rooms with a cached state, most recently saved first (for an offline dashboard). */
   listRooms(): Promise<RoomInfo[]>;
+  /** Rooms whose cached queue is not empty, with its length and the room's name when cached. */
+  listPending(): Promise<{ roomId: string; name: string | null; count: number }[]>;
+  /** Deletes the cached state of every room with an empty queue (sign-out that keeps only what
+   *  is still to be sent). */
+  forgetSentRooms(): Promise<void>;
   close(): void;
 }
 
@@ -116,6 +121,30 @@ class IdbRoomCache implements RoomCache {
       .filter((r) => r.info !== null)
       .sort((a, b) => b.saved_at - a.saved_at)
       .map((r) => r.info as RoomInfo);
+  }
+
+  async listPending(): Promise<{ roomId: string; name: string | null; count: number }[]> {
+    const tx = this.db.transaction(['rooms', 'pending'], 'readonly');
+    const queues = await tx.objectStore('pending').getAll();
+    const rooms = tx.objectStore('rooms');
+    const out: { roomId: string; name: string | null; count: number }[] = [];
+    for (const q of queues) {
+      if (q.ops.length === 0) continue;
+      const state = await rooms.get(q.roomId);
+      out.push({ roomId: q.roomId, name: state?.info?.name ?? null, count: q.ops.length });
+    }
+    await tx.done;
+    return out;
+  }
+
+  async forgetSentRooms(): Promise<void> {
+    const tx = this.db.transaction(['rooms', 'pending'], 'readwrite');
+    const withQueue = new Set(await tx.objectStore('pending').getAllKeys());
+    const rooms = tx.objectStore('rooms');
+    for (const roomId of await rooms.getAllKeys()) {
+      if (!withQueue.has(roomId)) await rooms.delete(roomId);
+    }
+    await tx.done;
   }
 
   close(): void {

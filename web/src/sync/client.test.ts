@@ -451,6 +451,58 @@ describe('op queue', () => {
     expect(s.sentOf('op')).toHaveLength(1);
   });
 
+  it("uses the limits the server's welcome advertises, and its defaults until then", () => {
+    const t = setup();
+    expect(t.client.limits).toEqual({ titleBytes: 1024, bodyBytes: 65_536, frameBytes: 65_536 });
+    const s = t.last();
+    s.open();
+    const changed = vi.fn();
+    t.client.subscribeLimits(changed);
+    s.receive({
+      type: 'welcome',
+      protocol: 1,
+      server: 'srv-1',
+      user: { id: 'u1', name: 'Ann' },
+      limits: { title_bytes: 100, body_bytes: 'lots', frame_bytes: 65_536 } as unknown as Record<string, number>,
+    });
+    // A value that is not a positive integer keeps the default.
+    expect(t.client.limits).toEqual({ titleBytes: 100, bodyBytes: 65_536, frameBytes: 65_536 });
+    expect(changed).toHaveBeenCalledTimes(1);
+    const room = t.client.openRoom('r1');
+    s.receive({ type: 'snapshot', room: 'r1', seq: 2, room_info: info, notes: [note('a', 1024)] });
+    // 50 Cyrillic letters are 100 bytes: sent. 51 are 102: refused here, never sent.
+    expect(room.fieldSize('a', 'title', 'Я'.repeat(51))).toEqual({ bytes: 102, limit: 100 });
+    room.updateNote('a', { title: 'Я'.repeat(51) });
+    expect(s.sentOf('op')).toHaveLength(0);
+    room.updateNote('a', { title: 'Я'.repeat(50) });
+    expect(s.sentOf('op')).toHaveLength(1);
+  });
+
+  it('measures a body against the frame when escapes make the op bigger than the text', () => {
+    const { room } = joined();
+    expect(room.fieldSize('a', 'body', 'x'.repeat(1000))).toEqual({ bytes: 1000, limit: 65_536 });
+    // 65,000 newlines are 65,000 bytes of text but 130,000 bytes of JSON.
+    const size = room.fieldSize('a', 'body', '\n'.repeat(65_000));
+    expect(size.bytes).toBe(65_000);
+    expect(size.limit).toBeLessThan(size.bytes);
+    // What the limit says fits, fits: a text of exactly `limit` bytes of the same kind is sent.
+    const fits = room.fieldSize('a', 'body', 'x'.repeat(65_400));
+    expect(fits.limit).toBeLessThan(65_400);
+    expect(room.fieldSize('a', 'body', 'x'.repeat(fits.limit)).limit).toBeGreaterThanOrEqual(fits.limit);
+  });
+
+  it('counts unsent changes per room, open or not', async () => {
+    const { client, s, room } = joined();
+    expect(await client.unsentChanges()).toEqual([]);
+    room.updateNote('a', { title: 'one' });
+    room.createNote({ title: 'two' });
+    expect(await client.unsentChanges()).toEqual([{ roomId: 'r1', name: 'Room', count: 2 }]);
+    for (const op of s.sentOf('op')) {
+      s.receive(opFrame(room.getView().seq + 1, op.op, op.cid));
+    }
+    expect(await client.unsentChanges()).toEqual([]);
+  });
+
   it('splits a large rebalance into ops that each fit in a frame', () => {
     const t = setup();
     const s = t.connect();

@@ -3,12 +3,16 @@
 
 import type {
   AuthErrorNotice,
+  CloseCache,
   ConnectionStatus,
   DashboardView,
+  EditLimits,
   SyncClientApi,
   SyncClientOptions,
+  UnsentRoom,
 } from './api';
 import { openRoomCache, type RoomCache } from './cache';
+import { defaultLimits, limitsFromWelcome, type Limits } from './codec';
 import { Dashboard, type DashboardHandle } from './dashboard';
 import { randomId } from './ids';
 import type { ClientFrame, ServerFrame } from './protocol';
@@ -50,6 +54,12 @@ export class SyncClient implements SyncClientApi {
   private watchers = 0;
   private closed = false;
   private readonly host: RoomHost;
+  private limitsValue: Limits = defaultLimits;
+  private editLimits: EditLimits = toEditLimits(defaultLimits);
+  private readonly limitListeners = new Set<() => void>();
+  /** Rooms opened without a page to show them, only to send a queue cached on this device;
+   *  each closes once its queue is acknowledged (or its join fails for good). */
+  private readonly background = new Set<string>();
 
   constructor(options: SyncClientOptions) {
     this.random = options.random ?? Math.random;
@@ -61,13 +71,72 @@ export class SyncClient implements SyncClientApi {
       factory: options.socketFactory ?? defaultSocketFactory,
       random: this.random,
       events: {
-        onWelcome: () => this.onWelcome(),
+        onWelcome: (welcome) => this.onWelcome(welcome),
         onFrame: (f) => this.onFrame(f),
         onDown: () => this.onDown(),
         onAuthError: (message) => this.onAuthFailure(message),
       },
     });
     this.connection.start();
+    if (this.cache) this.sendCachedQueues(this.cache);
+  }
+
+  /** Edits made offline in rooms the user does not open now (or made before a sign-out that
+   *  kept them) still go out: every room with a cached queue is opened in the background. */
+  private sendCachedQueues(cache: Promise<RoomCache | null>): void {
+    this.queueCacheTask(async () => {
+      const c = await cache;
+      const queued = c ? await c.listPending().catch(() => []) : [];
+      for (const { roomId } of queued) {
+        if (this.closed || this.rooms.has(roomId)) continue;
+        this.background.add(roomId);
+        this.openRoom(roomId);
+      }
+    });
+  }
+
+  get limits(): EditLimits {
+    return this.editLimits;
+  }
+
+  subscribeLimits(listener: () => void): () => void {
+    this.limitListeners.add(listener);
+    return () => this.limitListeners.delete(listener);
+  }
+
+  async unsentChanges(): Promise<UnsentRoom[]> {
+    const cache = this.cache;
+    // Behind the queued writes, so a room closed a moment ago is counted from what it wrote.
+    const cached = await new Promise<UnsentRoom[]>((resolve) => {
+      if (!cache) {
+        resolve([]);
+        return;
+      }
+      this.queueCacheTask(async () => {
+        try {
+          const c = await cache;
+          resolve(c ? await c.listPending() : []);
+        } catch {
+          resolve([]);
+        }
+      });
+    });
+    const byRoom = new Map<string, UnsentRoom>();
+    for (const room of this.rooms.values()) {
+      // An open room's own queue is the truth: the cached one may still hold acknowledged ops.
+      byRoom.set(room.roomId, { roomId: room.roomId, name: room.name, count: room.unsentCount });
+    }
+    for (const entry of cached) {
+      const open = byRoom.get(entry.roomId);
+      if (!open) {
+        byRoom.set(entry.roomId, entry);
+        continue;
+      }
+      open.name ??= entry.name;
+      // Not read yet: the cached ops will join the queue ahead of the ones made since.
+      if (!this.rooms.get(entry.roomId)?.cacheRead) open.count += entry.count;
+    }
+    return [...byRoom.values()].filter((r) => r.count > 0);
   }
 
   get status(): ConnectionStatus {
@@ -90,7 +159,11 @@ export class SyncClient implements SyncClientApi {
 
   openRoom(roomId: string): Room {
     const open = this.rooms.get(roomId);
-    if (open) return open;
+    if (open) {
+      // A page now shows it: it stays open until the page closes it.
+      this.background.delete(roomId);
+      return open;
+    }
     const room = new Room(roomId, this.host, this.cache !== null);
     this.rooms.set(roomId, room);
     if (this.cache) {
@@ -140,20 +213,37 @@ export class SyncClient implements SyncClientApi {
     };
   }
 
-  close(): void {
+  close(options: { cache?: CloseCache } = {}): void {
     if (this.closed) return;
     this.closed = true;
+    this.background.clear();
     for (const room of [...this.rooms.values()]) room.close();
     this.connection.stop();
     const cache = this.cache;
     // After the rooms' last writes, which are queued ahead of this.
-    if (cache) this.queueCacheTask(async () => (await cache)?.close());
+    if (cache) {
+      this.queueCacheTask(async () => {
+        const c = await cache;
+        if (!c) return;
+        try {
+          if (options.cache === 'keep-unsent') await c.forgetSentRooms();
+        } finally {
+          c.close();
+        }
+      });
+    }
   }
 
   // ---- Connection events --------------------------------------------------------------------
 
-  private onWelcome(): void {
+  private onWelcome(welcome: Extract<ServerFrame, { type: 'welcome' }>): void {
     this.bucket.reset();
+    const limits = limitsFromWelcome(welcome.limits);
+    if (!sameLimits(limits, this.limitsValue)) {
+      this.limitsValue = limits;
+      this.editLimits = toEditLimits(limits);
+      for (const l of [...this.limitListeners]) l();
+    }
     if (this.watchers > 0) this.connection.send({ type: 'watch_rooms' });
     for (const room of this.rooms.values()) room.onConnected();
     this.scheduleStatusCheck();
@@ -206,6 +296,7 @@ export class SyncClient implements SyncClientApi {
     this.statusCheckQueued = true;
     queueMicrotask(() => {
       this.statusCheckQueued = false;
+      this.closeSettledBackgroundRooms();
       const next = this.computeStatus();
       this.dashboard.setStatus(this.connection.ready ? 'online' : 'offline');
       if (next === this.statusValue) return;
@@ -213,6 +304,16 @@ export class SyncClient implements SyncClientApi {
       for (const room of this.rooms.values()) room.statusChanged();
       for (const l of [...this.statusListeners]) l();
     });
+  }
+
+  private closeSettledBackgroundRooms(): void {
+    for (const roomId of [...this.background]) {
+      const room = this.rooms.get(roomId);
+      if (!room || room.settled) {
+        this.background.delete(roomId);
+        room?.close();
+      }
+    }
   }
 
   private cacheQueue: Promise<void> = Promise.resolve();
@@ -234,6 +335,7 @@ export class SyncClient implements SyncClientApi {
       throttleWaitMs: () => this.bucket.waitMs(),
       nextCid: () => `${this.clientId}-${++this.counter}`,
       random: () => this.random(),
+      limits: () => this.limitsValue,
       roomChanged: () => this.scheduleStatusCheck(),
       roomClosed: (room) => {
         if (this.rooms.get(room.roomId) === room) this.rooms.delete(room.roomId);
@@ -241,6 +343,19 @@ export class SyncClient implements SyncClientApi {
       },
     };
   }
+}
+
+function toEditLimits(l: Limits): EditLimits {
+  return { titleBytes: l.maxTitleBytes, bodyBytes: l.maxBodyBytes, frameBytes: l.maxFrameBytes };
+}
+
+function sameLimits(a: Limits, b: Limits): boolean {
+  return (
+    a.maxTitleBytes === b.maxTitleBytes &&
+    a.maxBodyBytes === b.maxBodyBytes &&
+    a.maxFrameBytes === b.maxFrameBytes &&
+    a.maxRebalanceEntries === b.maxRebalanceEntries
+  );
 }
 
 /** Debounced writes of one room to the cache, in order. */

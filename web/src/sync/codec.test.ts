@@ -1,7 +1,7 @@
 // Server frames are checked before they reach a replica; op sizes count UTF-8 bytes.
 
 import { describe, expect, it } from 'vitest';
-import { parseOp, parseServerFrame, utf8Length } from './codec';
+import { defaultLimits, limitsFromWelcome, parseOp, parseServerFrame, utf8Length } from './codec';
 
 const note = {
   id: 'a',
@@ -74,5 +74,48 @@ describe('utf8Length', () => {
     for (const s of ['plain', 'ééé', 'mixed € 😀 text', '\u07ff\u0800']) {
       expect(utf8Length(s)).toBe(new TextEncoder().encode(s).length);
     }
+  });
+});
+
+describe('sizes in UTF-8 bytes, as the server counts them', () => {
+  const encoded = (s: string) => new TextEncoder().encode(s).length;
+
+  it.each([
+    ['ASCII', 'Plan the trip', 13],
+    ['Cyrillic (2 bytes a letter)', 'Я'.repeat(600), 1200],
+    ['CJK (3 bytes a character)', '東京', 6],
+    ['an emoji (4 bytes, two UTF-16 units)', '😀', 4],
+    ['an emoji with a skin tone (two code points)', '👍🏽', 8],
+    ['a letter with a combining accent', 'e\u0301', 3],
+    ['Vietnamese with stacked marks', 'Việt', 6],
+    ['a lone surrogate (sent as U+FFFD)', '\ud800x', 4],
+  ])('%s', (_name, text, bytes) => {
+    expect(utf8Length(text)).toBe(bytes);
+    expect(utf8Length(text)).toBe(encoded(text));
+  });
+
+  it('a title over the limit in bytes is too large even when it has fewer letters', () => {
+    const op = (title: string) => ({ kind: 'update', id: 'a', set: { title } });
+    expect(parseOp(op('Я'.repeat(512))).ok).toBe(true);
+    const over = parseOp(op('Я'.repeat(513)));
+    expect(over.ok ? 'ok' : over.code).toBe('too_large');
+  });
+});
+
+describe('welcome.limits', () => {
+  const welcome = (extra: Record<string, unknown>) =>
+    parseServerFrame(JSON.stringify({ type: 'welcome', protocol: 1, server: 's', user: { id: 'u', name: 'U' }, ...extra }));
+
+  it('reads the advertised sizes and falls back to the defaults for the rest', () => {
+    const frame = welcome({ limits: { title_bytes: 100, body_bytes: -5, frame_bytes: 1.5, other: 1 } });
+    expect(frame).toMatchObject({ type: 'welcome', limits: { title_bytes: 100 } });
+    const limits = limitsFromWelcome(frame?.type === 'welcome' ? frame.limits : undefined);
+    expect(limits).toEqual({ ...defaultLimits, maxTitleBytes: 100 });
+  });
+
+  it('a welcome without limits keeps the defaults', () => {
+    const frame = welcome({});
+    expect(frame?.type === 'welcome' ? frame.limits : 'x').toBeUndefined();
+    expect(limitsFromWelcome(undefined)).toEqual(defaultLimits);
   });
 });

@@ -1,19 +1,43 @@
 // Strict op and note parsing, equal to core/src/codec.cpp: the page validates its own ops before
 // sending (so the server never has to reject them as invalid) and checks what the server sends.
 
-import type { Note, NoteUpdate, Op, PresenceUser, RoomInfo, RoomStat, ServerFrame } from './protocol';
+import type {
+  Note,
+  NoteUpdate,
+  Op,
+  PresenceUser,
+  RoomInfo,
+  RoomStat,
+  ServerFrame,
+  WelcomeLimits,
+} from './protocol';
 
 export interface Limits {
   maxTitleBytes: number;
   maxBodyBytes: number;
   maxRebalanceEntries: number;
+  /** The largest frame the server reads; a bigger one closes the socket (1009). */
+  maxFrameBytes: number;
 }
 
-export const defaultLimits: Limits = {
+/** The server's defaults (`--max-title-bytes`, `--max-body-bytes`, `--max-frame-bytes`), used
+ *  until a `welcome` says otherwise. */
+export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxTitleBytes: 1024,
   maxBodyBytes: 64 * 1024,
   maxRebalanceEntries: 10000,
-};
+  maxFrameBytes: 64 * 1024,
+});
+
+/** The limits a `welcome` advertises, each falling back to `base` when absent. */
+export function limitsFromWelcome(advertised: WelcomeLimits | undefined, base: Limits = defaultLimits): Limits {
+  return {
+    ...base,
+    maxTitleBytes: advertised?.title_bytes ?? base.maxTitleBytes,
+    maxBodyBytes: advertised?.body_bytes ?? base.maxBodyBytes,
+    maxFrameBytes: advertised?.frame_bytes ?? base.maxFrameBytes,
+  };
+}
 
 export type CodecError = { ok: false; code: 'invalid' | 'too_large'; message: string };
 export type CodecResult<T> = { ok: true; value: T } | CodecError;
@@ -377,6 +401,32 @@ function parseUsers(v: unknown): PresenceUser[] {
   return users;
 }
 
+// For what the server applied: it is the authority on what was accepted.
+const NO_LIMITS: Limits = {
+  maxTitleBytes: Infinity,
+  maxBodyBytes: Infinity,
+  maxRebalanceEntries: Infinity,
+  maxFrameBytes: Infinity,
+};
+
+// A size the server advertises: a positive safe integer, else ignored (the default stays).
+function positiveSize(o: JsonObject, key: string): number | undefined {
+  const v = o[key];
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
+}
+
+function parseWelcomeLimits(v: unknown): { limits?: WelcomeLimits } {
+  if (!isObject(v)) return {};
+  const limits: WelcomeLimits = {};
+  const title = positiveSize(v, 'title_bytes');
+  const body = positiveSize(v, 'body_bytes');
+  const frame = positiveSize(v, 'frame_bytes');
+  if (title !== undefined) limits.title_bytes = title;
+  if (body !== undefined) limits.body_bytes = body;
+  if (frame !== undefined) limits.frame_bytes = frame;
+  return { limits };
+}
+
 /** Parses and checks one server frame; null when it is not a usable protocol message. */
 export function parseServerFrame(text: string): ServerFrame | null {
   let v: unknown;
@@ -395,6 +445,7 @@ export function parseServerFrame(text: string): ServerFrame | null {
         protocol: num(v, 'protocol'),
         server: str(v, 'server') ?? '',
         user: { id: user.id, name: typeof user.name === 'string' ? user.name : '' },
+        ...parseWelcomeLimits(v.limits),
       };
     }
     case 'snapshot': {
@@ -419,7 +470,7 @@ export function parseServerFrame(text: string): ServerFrame | null {
       const room = str(v, 'room');
       if (room === null || !isSeq(v.seq)) return null;
       // No size limits on what the server applied: it is the authority on what was accepted.
-      const op = parseOp(v.op, { maxTitleBytes: Infinity, maxBodyBytes: Infinity, maxRebalanceEntries: Infinity });
+      const op = parseOp(v.op, NO_LIMITS);
       if (!op.ok) return null;
       return {
         type: 'op',

@@ -47,8 +47,22 @@ export interface PresenceUser {
   name: string;
 }
 
+/** `welcome.limits`: each present only when the server sent a usable value. */
+export interface WelcomeLimits {
+  title_bytes?: number;
+  body_bytes?: number;
+  frame_bytes?: number;
+}
+
 export type ServerFrame =
-  | { type: 'welcome'; protocol: number; server: string; user: { id: string; name: string } }
+  | {
+      type: 'welcome';
+      protocol: number;
+      server: string;
+      user: { id: string; name: string };
+      /** The sizes the server enforces (an optional addition, docs/protocol.md). */
+      limits?: WelcomeLimits;
+    }
   | { type: 'snapshot'; room: string; seq: number; room_info: RoomInfo; notes: Note[] }
   | { type: 'resume'; room: string; since: number }
   | { type: 'op'; room: string; seq: number; cid: string; user: string; at: string; op: Op }

@@ -1,11 +1,11 @@
 // One open room: the confirmed replica, the queue of local ops, reconciliation of the two into
 // the view, and the join/resume state machine. The socket is reached through RoomHost.
 
-import type { RejectNotice, RoomHandle, RoomView, ConnectionStatus } from './api';
+import type { ConnectionStatus, FieldSize, RejectNotice, RoomHandle, RoomView } from './api';
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
 import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
-import { indexMap, opToJson, parseNote, parseOp, utf8Length } from './codec';
+import { indexMap, opToJson, parseNote, parseOp, utf8Length, type Limits } from './codec';
 import { randomId } from './ids';
 import { between, indexForMove, spreadIndexes } from './order';
 import type {
@@ -30,6 +30,8 @@ export interface RoomHost {
   throttleWaitMs(): number;
   nextCid(): string;
   random(): number;
+  /** The server's size limits as last advertised (or its defaults). */
+  limits(): Limits;
   /** The room's view changed (the client recomputes its own status). */
   roomChanged(room: Room): void;
   roomClosed(room: Room): void;
@@ -57,8 +59,6 @@ interface PendingOp extends LocalOp {
 // Codes after which the op is kept and sent again; every other reject drops it.
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'conflict']);
 
-// The server closes the socket (1009) on a bigger frame.
-const MAX_FRAME_BYTES = 65_536;
 // Rebalance entries per op: an entry is at most ~100 bytes (64-char id and a double).
 const REBALANCE_CHUNK = 500;
 
@@ -215,6 +215,17 @@ export class Room implements RoomHandle {
     });
   }
 
+  fieldSize(id: string, field: 'title' | 'body', value: string): FieldSize {
+    const limits = this.host.limits();
+    const bytes = utf8Length(value);
+    let limit = field === 'title' ? limits.maxTitleBytes : limits.maxBodyBytes;
+    // JSON escapes (a newline is two bytes, a control character six) can push a text within the
+    // field's limit past the frame limit: then the most that fits is what can be sent.
+    const excess = this.frameBytes({ kind: 'update', id, set: { [field]: value } }) - limits.maxFrameBytes;
+    if (excess > 0) limit = Math.min(limit, bytes - excess);
+    return { bytes, limit };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -230,6 +241,26 @@ export class Room implements RoomHandle {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** Local ops not yet acknowledged (sent or not). */
+  get unsentCount(): number {
+    return this.pending.length;
+  }
+
+  /** The cached copy was read (or there was none to wait for): the queue holds its ops. */
+  get cacheRead(): boolean {
+    return this.cacheReady;
+  }
+
+  get name(): string | null {
+    return this.info?.name ?? null;
+  }
+
+  /** Nothing left to send: joined with an empty queue, or the join failed for good. */
+  get settled(): boolean {
+    if (this.joinState === 'failed') return true;
+    return this.joinState === 'joined' && this.pending.length === 0 && !this.awaitingReplayEnd;
   }
 
   /** True while something is unconfirmed: a join unanswered or local ops unacknowledged. */
@@ -502,7 +533,7 @@ export class Room implements RoomHandle {
 
   private enqueue(op: Op): void {
     if (this.closed) return;
-    const checked = parseOp(opToJson(op));
+    const checked = parseOp(opToJson(op), this.host.limits());
     if (!checked.ok) {
       // The server would reject it the same way; say so now and change nothing.
       this.emitReject({ roomId: this.roomId, cid: '', code: checked.code, message: checked.message });
@@ -516,7 +547,7 @@ export class Room implements RoomHandle {
         roomId: this.roomId,
         cid: '',
         code: 'too_large',
-        message: `the op does not fit in one ${MAX_FRAME_BYTES}-byte frame`,
+        message: `the change does not fit in one ${this.host.limits().maxFrameBytes}-byte message`,
       });
       return;
     }
@@ -550,9 +581,13 @@ export class Room implements RoomHandle {
   }
 
   private fitsInFrame(op: Op): boolean {
+    return this.frameBytes(op) <= this.host.limits().maxFrameBytes;
+  }
+
+  private frameBytes(op: Op): number {
     // The longest cid this client makes is well under 64 characters.
     const frame = { type: 'op', room: this.roomId, cid: 'x'.repeat(64), op };
-    return utf8Length(JSON.stringify(frame)) <= MAX_FRAME_BYTES;
+    return utf8Length(JSON.stringify(frame));
   }
 
   private flush(): void {

@@ -31,7 +31,7 @@ const SILENCE_LIMIT_MS = 2 * PING_INTERVAL_MS + 5_000;
 
 export interface ConnectionEvents {
   /** The session is ready (welcome received): join rooms, watch the dashboard. */
-  onWelcome(user: { id: string; name: string }): void;
+  onWelcome(welcome: Extract<ServerFrame, { type: 'welcome' }>): void;
   onFrame(frame: ServerFrame): void;
   /** The session ended; `willRetry` is false after 4001 or close(). */
   onDown(willRetry: boolean): void;
@@ -128,7 +128,7 @@ export class Connection {
         this.welcomed = true;
         this.attempt = 0;
         this.startPings();
-        this.options.events.onWelcome(frame.user);
+        this.options.events.onWelcome(frame);
         return;
       }
       if (this.welcomed) this.options.events.onFrame(frame);

@@ -15,6 +15,7 @@ import { createSyncClient } from '../../sync';
 import type {
   ConnectionStatus,
   DashboardView,
+  EditLimits,
   RoomHandle,
   RoomView,
   SyncClientApi,
@@ -46,7 +47,7 @@ export function SyncClientProvider({ session, children }: { session: Session; ch
     if (!client?.onAuthError) {
       return;
     }
-    const expire = () => signOut('Your session has expired. Please log in again.');
+    const expire = () => signOut({ reason: 'Your session has expired. Please log in again.' });
     if (client.authError) {
       expire();
       return;
@@ -75,6 +76,14 @@ export function useConnectionStatus(): ConnectionStatus {
     [client],
   );
   const getSnapshot = useCallback(() => client.status, [client]);
+  return useSyncExternalStore(subscribe, getSnapshot);
+}
+
+/** The server's size limits for note fields; changes when a welcome advertises others. */
+export function useEditLimits(): EditLimits {
+  const client = useSyncClient();
+  const subscribe = useCallback((listener: () => void) => client.subscribeLimits(listener), [client]);
+  const getSnapshot = useCallback(() => client.limits, [client]);
   return useSyncExternalStore(subscribe, getSnapshot);
 }
 

@@ -32,7 +32,10 @@ interface SessionContextValue {
   /** Why the last session ended when the user did not sign out (an expired token). */
   endedBecause: string | null;
   signIn(session: Session): void;
-  signOut(reason?: string): void;
+  /** Ends the session. `reason` (an expired token) is shown on the sign-in page and keeps the
+   *  cache; so does `keepCache` (the user chose to keep unsent changes on this device).
+   *  Otherwise the user's cache is deleted. */
+  signOut(options?: { reason?: string; keepCache?: boolean }): void;
 }
 
 const SessionContext = createContext<SessionContextValue | null>(null);
@@ -47,15 +50,16 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setSession(next);
   }, []);
 
-  const signOut = useCallback((reason?: string) => {
+  const signOut = useCallback(({ reason, keepCache = false }: { reason?: string; keepCache?: boolean } = {}) => {
     const ending = readStoredSession();
     window.localStorage.removeItem(STORAGE_KEY);
     setEndedBecause(reason ?? null);
     setSession(null);
-    // Signing out leaves none of the user's notes on this device. A session that merely
-    // expired keeps them, so edits made offline are still sent after logging in again. The
-    // deletion waits until the closing sync client has released the database.
-    if (reason === undefined && ending) {
+    // Signing out leaves none of the user's notes on this device, unless the user chose to keep
+    // changes not sent yet. A session that merely expired keeps them too, so edits made offline
+    // are still sent after logging in again. The deletion waits until the closing sync client
+    // has released the database.
+    if (reason === undefined && !keepCache && ending) {
       void clearCache(ending.user.id);
     }
   }, []);

@@ -70,4 +70,43 @@ describe('EditableField', () => {
     rerender('two');
     expect(input.value).toBe('two');
   });
+
+  describe('over the size the server takes', () => {
+    const limit = 10;
+    const measure = (text: string) => ({ bytes: new TextEncoder().encode(text).length, limit });
+    function setupLimited(value: string) {
+      const commit = vi.fn<(value: string) => void>();
+      const view = render(
+        <EditableField field="title" label="Note title" value={value} onCommit={commit} measure={measure} />,
+      );
+      return { commit, input: view.getByLabelText('Note title') as HTMLInputElement, view };
+    }
+
+    it('keeps the text in the field, sends nothing and says why in words', () => {
+      const { commit, input, view } = setupLimited('ok');
+      fireEvent.focus(input);
+      fireEvent.change(input, { target: { value: 'ЯЯЯЯЯЯ' } }); // 12 bytes
+      act(() => vi.advanceTimersByTime(FIELD_DEBOUNCE_MS));
+      fireEvent.blur(input);
+      expect(commit).not.toHaveBeenCalled();
+      // Kept after the blur too, where the field would otherwise show the synced value.
+      expect(input.value).toBe('ЯЯЯЯЯЯ');
+      expect(input.getAttribute('aria-invalid')).toBe('true');
+      const message = document.getElementById(input.getAttribute('aria-describedby') ?? '');
+      expect(view.container.contains(message)).toBe(true);
+      expect(message?.textContent).toMatch(/^This title is too long: 12 of 10 bytes — shorten it by 1 character to save it/);
+    });
+
+    it('sends the text once it is short enough, and the message goes', () => {
+      const { commit, input } = setupLimited('ok');
+      fireEvent.focus(input);
+      fireEvent.change(input, { target: { value: 'ЯЯЯЯЯЯ' } });
+      fireEvent.change(input, { target: { value: 'ЯЯЯЯЯ' } }); // exactly 10 bytes
+      fireEvent.blur(input);
+      expect(commit).toHaveBeenCalledTimes(1);
+      expect(commit).toHaveBeenLastCalledWith('ЯЯЯЯЯ');
+      expect(input.getAttribute('aria-invalid')).toBeNull();
+      expect(input.getAttribute('aria-describedby')).toBeNull();
+    });
+  });
 });

@@ -3,6 +3,7 @@
 import { memo } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
+import type { FieldSize } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
 import { EditableField } from './EditableField';
 
@@ -14,9 +15,10 @@ interface NoteItemProps {
   flipRef(element: HTMLElement | null): void;
   onUpdate(id: string, set: NoteUpdate): void;
   onDelete(note: Note): void;
+  measure(id: string, field: 'title' | 'body', value: string): FieldSize;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete }: NoteItemProps) {
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure }: NoteItemProps) {
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
     useSortable({ id: note.id });
   const label = noteLabel(note);
@@ -49,7 +51,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete }: NoteItem
             field="title"
             label="Note title"
             placeholder="Untitled"
-            maxLength={1024}
+            measure={(value) => measure(note.id, 'title', value)}
             value={note.title}
             autoFocus={autoFocus}
             onCommit={(title) => onUpdate(note.id, { title })}
@@ -58,6 +60,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete }: NoteItem
             field="body"
             label="Note body"
             placeholder="Write something…"
+            measure={(value) => measure(note.id, 'body', value)}
             value={note.body}
             onCommit={(body) => onUpdate(note.id, { body })}
           />

@@ -14,6 +14,7 @@ import {
   type UniqueIdentifier,
 } from '@dnd-kit/core';
 import { SortableContext, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
+import type { FieldSize } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
 import { NoteItem, noteLabel } from './NoteItem';
 import { useFlipAnimation } from './useFlipAnimation';
@@ -24,6 +25,7 @@ interface NoteListProps {
   onUpdate(id: string, set: NoteUpdate): void;
   onMove(id: string, toIndex: number): void;
   onDelete(note: Note): void;
+  measure(id: string, field: 'title' | 'body', value: string): FieldSize;
 }
 
 const screenReaderInstructions = {
@@ -32,7 +34,7 @@ const screenReaderInstructions = {
     'move it, Space or Enter to drop it in its new place, or Escape to cancel.',
 };
 
-export function NoteList({ notes, focusId, onUpdate, onMove, onDelete }: NoteListProps) {
+export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure }: NoteListProps) {
   const ids = useMemo(() => notes.map((note) => note.id), [notes]);
   const suppressFlip = useRef(false);
   const flipRef = useFlipAnimation(ids, suppressFlip);
@@ -119,6 +121,7 @@ export function NoteList({ notes, focusId, onUpdate, onMove, onDelete }: NoteLis
               flipRef={flipRef(note.id)}
               onUpdate={onUpdate}
               onDelete={onDelete}
+              measure={measure}
             />
           ))}
         </ul>

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { RoomHandle, RoomView } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
-import { useRoom } from '../client/client';
+import { useEditLimits, useRoom } from '../client/client';
 import { Link } from '../router/router';
 import { ConnectionBadge } from '../../components/ConnectionBadge';
 import { CopyButton } from '../../components/CopyButton';
@@ -14,6 +14,18 @@ import { Presence } from './Presence';
 import { useToasts } from './useToasts';
 
 const UNDO_MS = 5000;
+
+// A refused change in words; the server's message names protocol fields, not what a person sees.
+function rejectText(code: string, message: string): string {
+  switch (code) {
+    case 'too_large':
+      return 'A change was not saved: it is bigger than the server accepts.';
+    case 'forbidden':
+      return 'A change was not saved: you can only read this room.';
+    default:
+      return `A change was not saved: ${message || code}`;
+  }
+}
 const REJECT_NOTICE_MS = 5000;
 
 function JoinErrorMessage({ roomId, error }: { roomId: string; error: NonNullable<RoomView['joinError']> }) {
@@ -42,13 +54,19 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
   useEffect(
     () =>
       handle.onReject((notice) => {
-        push({ message: `A change was not saved: ${notice.message || notice.code}`, tone: 'error' }, REJECT_NOTICE_MS);
+        push({ message: rejectText(notice.code, notice.message), tone: 'error' }, REJECT_NOTICE_MS);
       }),
     [handle, push],
   );
 
   const update = useCallback((id: string, set: NoteUpdate) => handle.updateNote(id, set), [handle]);
   const move = useCallback((id: string, toIndex: number) => handle.moveNote(id, toIndex), [handle]);
+  // A new function when the server's limits change, so every note measures against them again.
+  const limits = useEditLimits();
+  const measure = useCallback(
+    (id: string, field: 'title' | 'body', value: string) => handle.fieldSize(id, field, value),
+    [handle, limits],
+  );
   // After a delete, focus goes to the neighbouring note's move button (or New note), not to
   // the page's start, so keyboard users keep their place.
   const focusAfterDelete = useRef<string | null>(null);
@@ -86,7 +104,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
       {view.notes.length === 0 ? (
         <p className="empty muted">No notes yet. Add the first one.</p>
       ) : (
-        <NoteList notes={view.notes} focusId={focusId} onUpdate={update} onMove={move} onDelete={remove} />
+        <NoteList notes={view.notes} focusId={focusId} onUpdate={update} onMove={move} onDelete={remove} measure={measure} />
       )}
       <Toasts items={toasts.items} onDismiss={toasts.dismiss} />
     </>

@@ -3,7 +3,9 @@
 // While the field has focus the input shows the local draft, so every keystroke appears at
 // once and a remote echo (or someone else's write) never moves the caret. Changes go out
 // debounced, and are flushed on blur, on unmount and when the page is hidden, so no keystroke
-// is lost. Without focus the field shows the synced value.
+// is lost. Without focus the field shows the synced value, except for a draft that `accept`
+// refuses (over the size the server takes): that is never sent and stays in the field, focused
+// or not, until the person changes it.
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 
@@ -16,10 +18,13 @@ export interface DebouncedField {
   onBlur(): void;
 }
 
+const acceptAll = () => true;
+
 export function useDebouncedField(
   syncedValue: string,
   commit: (value: string) => void,
   delayMs: number = FIELD_DEBOUNCE_MS,
+  accept: (value: string) => boolean = acceptAll,
 ): DebouncedField {
   const [draft, setDraft] = useState<string | null>(null);
   const pending = useRef<string | null>(null);
@@ -27,6 +32,8 @@ export function useDebouncedField(
   // The latest commit callback, so a timer set during an earlier render calls the current one.
   const commitRef = useRef(commit);
   commitRef.current = commit;
+  const acceptRef = useRef(accept);
+  acceptRef.current = accept;
 
   const flush = useCallback(() => {
     window.clearTimeout(timer.current);
@@ -34,7 +41,7 @@ export function useDebouncedField(
     if (pending.current !== null) {
       const value = pending.current;
       pending.current = null;
-      commitRef.current(value);
+      if (acceptRef.current(value)) commitRef.current(value);
     }
   }, []);
 
@@ -62,7 +69,8 @@ export function useDebouncedField(
 
   const onBlur = useCallback(() => {
     flush();
-    setDraft(null);
+    // A refused draft was not sent: showing the synced value would throw the text away.
+    setDraft((current) => (current !== null && !acceptRef.current(current) ? current : null));
   }, [flush]);
 
   return { value: draft ?? syncedValue, onChange, onFocus, onBlur };
