@@ -178,6 +178,15 @@ TEST_F(faults, s04b_kill_a_master_its_replica_takes_over) {
   ASSERT_FALSE(masters.empty());
   const auto replica = f.replica_of(masters[0]);
   ASSERT_TRUE(replica);
+  // A replica still in its first sync cannot be promoted: wait until its link is up.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto info = f.redis().node(*replica).command({"INFO", "replication"});
+        return info.str.find("master_link_status:up") != std::string::npos &&
+               info.str.find("master_sync_in_progress:0") != std::string::npos;
+      },
+      30000ms))
+      << "the replica never finished its first sync";
   const auto t = clock_type::now();
   f.redis().node(masters[0]).kill();
   ASSERT_TRUE(wait_for(
