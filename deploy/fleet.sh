@@ -9,7 +9,8 @@
 # Environment: FLEET_PORT (HAProxy's port, default 8080), FLEET_DIR (state dir: pids, ports,
 # logs, data; default /tmp/fun-notes-fleet), FUN_NOTES_SERVER_BIN (default build/bin/...),
 # FLEET_SERVER_ARGS (extra flags for every server, e.g. "--max-op-rate 1000" for benchmarks),
-# FLEET_REDIS_MAXMEMORY (each Redis node's maxmemory, default 512mb; see deploy/redis.conf).
+# FLEET_REDIS_MAXMEMORY (each Redis node's maxmemory, default 512mb; see deploy/redis.conf),
+# FLEET_REDIS_REPLICAS (replicas per master, default 0; 1 for --redis-wait-replicas 1).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +18,7 @@ fleet_dir=${FLEET_DIR:-/tmp/fun-notes-fleet}
 fleet_port=${FLEET_PORT:-8080}
 server_bin=${FUN_NOTES_SERVER_BIN:-$repo/build/bin/fun-notes-server}
 redis_masters=3
+redis_replicas=${FLEET_REDIS_REPLICAS:-0}
 redis_maxmemory=${FLEET_REDIS_MAXMEMORY:-512mb}
 deadline_s=30
 
@@ -55,6 +57,13 @@ listening() {
 http_ok() { curl -fs -o /dev/null --max-time 2 "$1"; }
 redis_up() { redis-cli -p "$1" ping 2>/dev/null | grep -q PONG; }
 redis_cluster_ok() { redis-cli -p "$1" cluster info 2>/dev/null | grep -q cluster_state:ok; }
+# A master, or a replica that finished its first sync (before that WAIT confirms nothing).
+redis_synced() {
+  local info
+  info=$(redis-cli -p "$1" info replication 2>/dev/null) || return 1
+  ! grep -q role:slave <<<"$info" ||
+    { grep -q master_link_status:up <<<"$info" && grep -q master_sync_in_progress:0 <<<"$info"; }
+}
 
 # PostgreSQL refuses to run as root: run its tools as the postgres user then.
 as_postgres() {
@@ -95,7 +104,7 @@ start_postgres() {
 
 start_redis_cluster() {
   local i n port dir nodes=()
-  for ((i = 1; i <= redis_masters; i++)); do
+  for ((i = 1; i <= redis_masters * (1 + redis_replicas); i++)); do
     port=$(free_port)
     dir=$fleet_dir/redis$i
     mkdir -p "$dir"
@@ -106,11 +115,12 @@ start_redis_cluster() {
     wait_for "redis-server $i" redis_up "$port"
     nodes+=("127.0.0.1:$port")
   done
-  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas "$redis_replicas" --cluster-yes \
     >"$fleet_dir/logs/redis-cluster-create.log" 2>&1 ||
     die "redis-cli --cluster create failed, see $fleet_dir/logs/redis-cluster-create.log"
   for n in "${nodes[@]}"; do
     wait_for "Redis Cluster" redis_cluster_ok "${n##*:}"
+    wait_for "Redis replica sync" redis_synced "${n##*:}"
   done
   local urls=""
   for n in "${nodes[@]}"; do urls+="${urls:+,}redis://$n"; done

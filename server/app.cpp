@@ -69,6 +69,9 @@ app::app(server_config cfg)
     store::redis_hot_log_options redis_options;
     redis_options.keep_recent = config.hot_log_keep;
     redis_options.ttl_seconds = config.redis_ttl_seconds;
+    redis_options.wait_replicas = config.redis_wait_replicas;
+    // Answered before the client's own command timeout would fail the connection.
+    redis_options.wait_timeout_ms = std::max<std::int64_t>(10, config.redis_timeout_ms / 2);
     hot = std::make_unique<store::redis_hot_log>(*redis, redis_options);
     presence = std::make_unique<store::redis_presence>(*redis);
   } else {

@@ -23,6 +23,7 @@ struct server_config {
   std::string redis_urls;
   std::int64_t redis_ttl_seconds = 6 * 3600;
   std::int64_t redis_timeout_ms = 5000;
+  std::int64_t redis_wait_replicas = 0;
   // Distributed presence: each server renews its users' entry every third of this; a crashed
   // server's users drop out after it.
   std::chrono::milliseconds presence_ttl{30000};

@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
                  "A Redis command (or connect) without an answer after this long fails as "
                  "unavailable")
       ->check(CLI::Range(std::int64_t{50}, std::int64_t{600000}));
+  cli.add_option("--redis-wait-replicas", cfg.redis_wait_replicas,
+                 "Strict mode: publish and acknowledge an op only once this many replicas of "
+                 "its Redis node hold it (WAIT), so a failover loses nothing acknowledged; an "
+                 "op not replicated within half of --redis-timeout-ms is rejected unavailable")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{16}));
   cli.add_option("--web-dir", cfg.web_dir, "Directory of the web build (default: web/dist)");
   cli.add_option("--log-level", cfg.log_level, "trace|debug|info|warn|error|off")
       ->envname("FUN_NOTES_LOG_LEVEL");

@@ -2,6 +2,7 @@
 #include "admin/room_archive.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <boost/json.hpp>
 #include <limits>
 #include <tuple>
@@ -240,6 +241,7 @@ core::result<room_archive> parse_archive(std::string_view text) {
     return notes.err();
   }
   out.notes.reserve((*notes)->size());
+  std::unordered_set<std::string> ids;
   for (std::size_t i = 0; i < (*notes)->size(); ++i) {
     auto n = core::parse_note((**notes)[i]);
     if (!n) {
@@ -249,14 +251,14 @@ core::result<room_archive> parse_archive(std::string_view text) {
       return core::invalid("notes[" + std::to_string(i) + "] has seq " + std::to_string(n->seq) +
                            ", past the room's last_seq " + std::to_string(out.room.last_seq));
     }
+    // Checked here, not after the sort: two copies of an id with different indexes would not
+    // end up side by side.
+    if (!ids.insert(n->id).second) {
+      return core::invalid("note id " + n->id + " appears twice");
+    }
     out.notes.push_back(std::move(*n));
   }
   std::sort(out.notes.begin(), out.notes.end(), core::display_less);
-  for (std::size_t i = 1; i < out.notes.size(); ++i) {
-    if (out.notes[i].id == out.notes[i - 1].id) {
-      return core::invalid("note id " + out.notes[i].id + " appears twice");
-    }
-  }
   out.room.total_notes = static_cast<std::int64_t>(out.notes.size());
   return out;
 }

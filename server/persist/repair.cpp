@@ -10,21 +10,11 @@
 namespace fun_notes::server::persist {
 
 log_gap::log_gap(const std::string& room_id, std::int64_t cold, std::int64_t head)
-    : store::store_error("room " + room_id + ": the op log does not continue the cold store (cold " +
-                         "store at seq " + std::to_string(cold) + ", log head " +
-                         std::to_string(head) + ")"),
+    : store::store_error("room " + room_id +
+                         ": the op log does not continue the cold store (cold " + "store at seq " +
+                         std::to_string(cold) + ", log head " + std::to_string(head) + ")"),
       cold_seq(cold),
       head_seq(head) {}
-
-namespace {
-
-
-bool log_continues(const store::log_range& range, std::int64_t cold_seq) {
-  return range.head_seq <= cold_seq ||
-         (!range.entries.empty() && range.entries.front().seq <= cold_seq + 1);
-}
-
-}  // namespace
 
 repair_outcome repair_room(store::cold_store& cold, store::hot_log& hot, const std::string& room_id,
                            const std::string& owner, std::chrono::milliseconds lease_ttl,
@@ -39,7 +29,7 @@ repair_outcome repair_room(store::cold_store& cold, store::hot_log& hot, const s
   }
   const std::int64_t s = snap->meta.last_seq;
   const auto range = hot.read_after(room_id, s);
-  if (log_continues(range, s)) {
+  if (range.complete) {
     return repair_outcome::consistent;
   }
 
@@ -95,9 +85,8 @@ repair_outcome repair_room(store::cold_store& cold, store::hot_log& hot, const s
     return repair_outcome::consistent;
   }
   cold.record_gap(store::room_gap{room_id, s + 1, new_seq,
-                                  "op log lost ops after seq " + std::to_string(s) +
-                                      " (log head " + std::to_string(range.head_seq) +
-                                      "); no server held the room",
+                                  "op log lost ops after seq " + std::to_string(s) + " (log head " +
+                                      std::to_string(range.head_seq) + "); no server held the room",
                                   ""});
   spdlog::error(
       "room {}: the op log lost ops after seq {} (log head {}) and no server holds them; the "

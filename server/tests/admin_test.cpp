@@ -2,6 +2,8 @@
 // accounts are the same, unflushed ops are folded in, and bad files are refused clearly.
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <future>
 
 #include "admin/room_archive.hpp"
@@ -125,6 +127,32 @@ TEST(admin_archive, refuses_files_it_cannot_trust) {
   const auto future = parse_archive(R"({"format":"fun-notes-room","version":2})");
   ASSERT_FALSE(future.ok());
   EXPECT_NE(future.err().message.find("version"), std::string::npos);
+}
+
+TEST(admin_archive, refuses_a_note_id_twice_even_when_the_copies_sort_apart) {
+  instance a;
+  add_users(a.cold);
+  store::room_meta meta;
+  meta.id = "r1";
+  meta.name = "Dup";
+  meta.owner_id = "u-ann";
+  a.cold.create_room(meta);
+  a.hot.ensure_room("r1", 0);
+  for (const char* id : {"a", "b"}) {
+    append(a.hot, "r1",
+           std::string(R"({"kind":"create","note":{"id":")") + id +
+               R"(","title":"t","body":"","is_important":false,"is_completed":false,)" +
+               R"("current_index":)" + (id[0] == 'a' ? "1" : "2") + "}}");
+  }
+  auto room = read_room(a.cold, a.hot, "r1");
+  ASSERT_TRUE(room.has_value());
+  auto doc = boost::json::parse(serialize_archive(*room)).as_object();
+  auto copy = doc["notes"].as_array()[0].as_object();  // note "a", index 1
+  copy["current_index"] = 3.0;  // "b" (index 2) sorts between the two copies
+  doc["notes"].as_array().push_back(copy);
+  const auto parsed = parse_archive(boost::json::serialize(doc));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.err().message.find("twice"), std::string::npos) << parsed.err().message;
 }
 
 TEST(admin_archive, progress_numbers_read_well) {

@@ -289,6 +289,28 @@ std::vector<std::string> redis_deployment::urls() const {
   return out;
 }
 
+void redis_deployment::wait_replicas_synced() const {
+  const auto give_up = std::chrono::steady_clock::now() + cluster_deadline;
+  for (const auto& node : nodes_) {
+    if (!node->running()) {
+      continue;
+    }
+    for (;;) {
+      const std::string info = text_of(node->command({"INFO", "replication"}));
+      if (info.find("role:slave") == std::string::npos ||
+          (info.find("master_link_status:up") != std::string::npos &&
+           info.find("master_sync_in_progress:0") != std::string::npos)) {
+        break;
+      }
+      if (std::chrono::steady_clock::now() > give_up) {
+        throw std::runtime_error("Redis replica on port " + std::to_string(node->port()) +
+                                 " did not finish its first sync in time:\n" + info);
+      }
+      std::this_thread::sleep_for(20ms);  // polling with a deadline
+    }
+  }
+}
+
 void redis_deployment::wait_cluster_ok() const {
   const auto give_up = std::chrono::steady_clock::now() + cluster_deadline;
   for (const auto& node : nodes_) {

@@ -70,6 +70,9 @@ class redis_deployment {
   std::vector<std::string> urls() const;
   // Waits (with a deadline) until every running node reports cluster_state:ok.
   void wait_cluster_ok() const;
+  // Waits (with a deadline) until every running replica has finished its first sync: before
+  // that a WAIT confirms nothing, and a replica cannot be promoted.
+  void wait_replicas_synced() const;
 
  private:
   redis_deployment() = default;

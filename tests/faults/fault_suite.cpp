@@ -150,6 +150,8 @@ void merge_table_file(const std::string& path) {
 fleet::fleet(fleet_options options) : options_(std::move(options)) {
   if (!options_.embedded) {
     redis_ = store::redis::testing::redis_deployment::cluster(3, 1);
+    // Strict mode needs replicas that can confirm from the first op.
+    redis_->wait_replicas_synced();
     postgres_url_ = store::testing::fresh_postgres_database();
   }
   const std::size_t n = options_.embedded ? 1 : options_.servers;
@@ -211,8 +213,10 @@ std::vector<std::string> fleet::server_args() const {
   std::vector<std::string> args = {"--flush-quiet-ms", "100", "--flush-max-ms", "1000",
                                    "--hot-log-keep", "100000"};
   if (!options_.embedded) {
+    // Strict mode: an op is acknowledged only once a replica holds it, so no failover can
+    // lose one.
     std::vector<std::string> more = {"--postgres", postgres_url_, "--redis",
-                                     join_urls(redis_->urls())};
+                                     join_urls(redis_->urls()), "--redis-wait-replicas", "1"};
     args.insert(args.end(), more.begin(), more.end());
   }
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());

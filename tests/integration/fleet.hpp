@@ -17,19 +17,22 @@ class fleet_test : public server_test {
  protected:
   std::vector<std::string> fleet_args(const std::string& flush_quiet_ms = "20") {
     if (!redis_) {
-      redis_ = store::redis::testing::redis_deployment::standalone();
+      redis_ = cluster_with_replicas_ ? store::redis::testing::redis_deployment::cluster(3, 1)
+                                      : store::redis::testing::redis_deployment::standalone();
       postgres_url_ = store::testing::fresh_postgres_database();
     }
     std::ostringstream urls;
     for (const auto& u : redis_->urls()) {
       urls << (urls.tellp() > 0 ? "," : "") << u;
     }
-    return {"--postgres",    postgres_url_, "--redis",          urls.str(), "--max-op-rate",
-            "100000",        "--max-op-burst", "100000",        "--flush-quiet-ms", flush_quiet_ms};
+    return {"--postgres", postgres_url_,    "--redis", urls.str(),         "--max-op-rate",
+            "100000",     "--max-op-burst", "100000",  "--flush-quiet-ms", flush_quiet_ms};
   }
 
   std::unique_ptr<store::redis::testing::redis_deployment> redis_;
   std::string postgres_url_;
+  // Set before the first fleet_args(): a Redis Cluster of 3 masters with a replica each.
+  bool cluster_with_replicas_ = false;
 };
 
 // The room's persisted seq as PostgreSQL has it, read directly (not through a server).

@@ -40,6 +40,14 @@ class postgres_outage {
   void end() { store::testing::start_postgres(); }
 };
 
+// Sends an op, expects its ack (not a reject) and applies it to `view`.
+void send_acknowledged(ws_client& ws, const std::string& room, replica& view,
+                       const std::string& cid, json::object op) {
+  const auto ack = send_op_and_wait(ws, room, cid, std::move(op));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  view.apply(ack);
+}
+
 json::object body_op(std::string_view note, std::string body) {
   json::object set;
   set["body"] = std::move(body);
@@ -72,12 +80,11 @@ TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_s
   replica view;
   view.load(join_snapshot(*a, room));
   const auto send = [&](const std::string& cid, json::object op) {
-    const auto ack = send_op_and_wait(*a, room, cid, std::move(op));
-    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
-    view.apply(ack);
+    send_acknowledged(*a, room, view, cid, std::move(op));
   };
   ASSERT_NO_FATAL_FAILURE(send("c1", create_op("n0", "kept", 1.0)));
-  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
   const std::int64_t persisted_before = view.seq();
 
   postgres_outage outage;
@@ -89,15 +96,17 @@ TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_s
   // Well past the TTL (the passage of time is what is tested here).
   std::this_thread::sleep_for(std::chrono::seconds(5));
   ASSERT_EQ(redis_integer(redis, {"EXISTS", seq_key}), 1) << "the room's seq expired unpersisted";
-  ASSERT_EQ(redis_integer(redis, {"ZCOUNT", log_key, "(" + std::to_string(persisted_before), "+inf"}),
-            view.seq() - persisted_before)
+  ASSERT_EQ(
+      redis_integer(redis, {"ZCOUNT", log_key, "(" + std::to_string(persisted_before), "+inf"}),
+      view.seq() - persisted_before)
       << "unpersisted ops left the log";
 
   EXPECT_GT(metric(server.port(), "fun_notes_flush_failures_total"), 0)
       << "flushes failed against the stopped database, and /metrics should say so";
   outage.end();
   ASSERT_NO_FATAL_FAILURE(send("c4", body_op("n1", "typed after it came back")));
-  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
   EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
 
   // Fully persisted again: the sliding expiry is back.
@@ -124,10 +133,9 @@ TEST_F(hot_log_safety, redis_at_maxmemory_rejects_ops_unavailable_keeps_flushing
   replica view;
   view.load(join_snapshot(*a, room));
   for (int i = 0; i < 5; ++i) {
-    const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
-                                      create_op("n" + std::to_string(i), "before", i * 1.0));
-    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
-    view.apply(ack);
+    ASSERT_NO_FATAL_FAILURE(
+        send_acknowledged(*a, room, view, "c" + std::to_string(i),
+                          create_op("n" + std::to_string(i), "before", i * 1.0)));
   }
 
   // Redis is full (noeviction, as in deploy/redis.conf): every write that adds data fails.
@@ -144,7 +152,8 @@ TEST_F(hot_log_safety, redis_at_maxmemory_rejects_ops_unavailable_keeps_flushing
   }
   // What was acknowledged before still reaches PostgreSQL: flushing and trimming free memory,
   // so they work on a full Redis.
-  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
   const std::string persisted_key = "room:persisted:{" + room + "}";
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (redis.command({"GET", persisted_key}).str != std::to_string(view.seq())) {
@@ -154,11 +163,13 @@ TEST_F(hot_log_safety, redis_at_maxmemory_rejects_ops_unavailable_keeps_flushing
   }
 
   ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "0"}).str, "OK");
-  const auto ack = send_op_and_wait(*a, room, "after", update_op("n0", json::object{{"title", "ok"}}));
+  const auto ack =
+      send_op_and_wait(*a, room, "after", update_op("n0", json::object{{"title", "ok"}}));
   ASSERT_EQ(type_of(ack), "op") << to_string(ack);
   EXPECT_EQ(int64(ack, "seq"), view.seq() + 1) << "a refused op left a seq behind";
   view.apply(ack);
-  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
   EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
 }
 
@@ -171,12 +182,11 @@ TEST_F(hot_log_safety, a_log_that_lost_ops_is_rewritten_from_the_state_a_server_
   replica view;
   view.load(join_snapshot(*a, room));
   const auto send = [&](const std::string& cid, json::object op) {
-    const auto ack = send_op_and_wait(*a, room, cid, std::move(op));
-    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
-    view.apply(ack);
+    send_acknowledged(*a, room, view, cid, std::move(op));
   };
   ASSERT_NO_FATAL_FAILURE(send("c1", create_op("n1", "persisted", 1.0)));
-  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
   {
     postgres_outage outage;
     ASSERT_NO_FATAL_FAILURE(send("c2", create_op("n2", "only in Redis", 2.0)));
@@ -190,7 +200,8 @@ TEST_F(hot_log_safety, a_log_that_lost_ops_is_rewritten_from_the_state_a_server_
   }
   ASSERT_NO_FATAL_FAILURE(send("c5", create_op("n3", "after the loss", 3.0)));
   // The flush finds the log short of PostgreSQL and writes the hub's state instead.
-  ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(60)));
   EXPECT_EQ(serialized_state(get_notes(server.port(), alice, room)), view.serialized());
   EXPECT_EQ(metric(server.port(), "fun_notes_room_repairs_from_server_state_total"), 1);
   EXPECT_EQ(metric(server.port(), "fun_notes_room_repairs_from_cold_store_total"), 0);
@@ -230,10 +241,9 @@ TEST_F(hot_log_safety, a_cold_store_restored_from_an_old_backup_goes_on_with_the
     auto a = connect_hello(first.port(), alice);
     view.load(join_snapshot(*a, room));
     for (int i = 1; i <= 8; ++i) {
-      const auto ack = send_op_and_wait(*a, room, "c" + std::to_string(i),
-                                        create_op("n" + std::to_string(i), "note", i * 1.0));
-      ASSERT_EQ(type_of(ack), "op") << to_string(ack);
-      view.apply(ack);
+      ASSERT_NO_FATAL_FAILURE(
+          send_acknowledged(*a, room, view, "c" + std::to_string(i),
+                            create_op("n" + std::to_string(i), "note", i * 1.0)));
     }
     ASSERT_NO_FATAL_FAILURE(wait_persisted(postgres_url_, room, 8, std::chrono::seconds(30)));
   }
@@ -265,6 +275,76 @@ TEST_F(hot_log_safety, a_cold_store_restored_from_an_old_backup_goes_on_with_the
   ASSERT_EQ(gaps.rows(), 1);
   EXPECT_EQ(gaps.int64(0, 0), 4);
   EXPECT_EQ(gaps.int64(0, 1), int64(snap, "seq"));
+}
+
+class strict_mode : public fleet_test {
+ protected:
+  strict_mode() { cluster_with_replicas_ = true; }
+};
+
+TEST_F(strict_mode, an_op_is_acknowledged_only_once_a_replica_holds_it) {
+  auto args = fleet_args();
+  for (const char* extra : {"--redis-wait-replicas", "1", "--redis-timeout-ms", "1000"}) {
+    args.emplace_back(extra);
+  }
+  auto& a_server = start_server(with_args(args));
+  auto& b_server = start_server(with_args(args));
+  const user alice = register_user(a_server.port(), "alice");
+  const user bob = register_user(b_server.port(), "bob");
+  const std::string room = create_room(a_server.port(), alice, "Strict", "link");
+  auto a = connect_hello(a_server.port(), alice);
+  auto b = connect_hello(b_server.port(), bob);
+  replica a_view;
+  replica b_view;
+  a_view.load(join_snapshot(*a, room));
+  b_view.load(join_snapshot(*b, room));
+  // The replicas first finish their initial sync (until then no write can be confirmed).
+  ASSERT_NO_THROW(redis_->wait_replicas_synced());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_NO_FATAL_FAILURE(send_acknowledged(*a, room, a_view, "c" + std::to_string(i),
+                                              create_op("n" + std::to_string(i), "x", i * 1.0)));
+  }
+  ASSERT_NO_THROW(read_ops_to(*b, b_view, a_view.seq()));
+
+  // Every replica stops answering: nothing can be confirmed, so nothing is acknowledged and
+  // nobody sees the op.
+  std::vector<store::redis::testing::redis_node*> replicas;
+  for (std::size_t i = 0; i < redis_->size(); ++i) {
+    const auto info = redis_->node(i).command({"INFO", "replication"});
+    if (info.str.find("role:slave") != std::string::npos) {
+      replicas.push_back(&redis_->node(i));
+    }
+  }
+  ASSERT_EQ(replicas.size(), 3U);
+  struct resume_all {
+    std::vector<store::redis::testing::redis_node*>& nodes;
+    ~resume_all() {
+      for (auto* n : nodes) {
+        n->resume();
+      }
+    }
+  } resume{replicas};
+  for (auto* n : replicas) {
+    n->pause();
+  }
+  const auto refused =
+      send_op_and_wait(*a, room, "unconfirmed", update_op("n0", json::object{{"title", "held"}}));
+  ASSERT_EQ(type_of(refused), "reject") << to_string(refused);
+  EXPECT_EQ(str(refused, "code"), "unavailable");
+  EXPECT_FALSE(b->next_skipping({"presence", "room_stat"}, milliseconds(300)).has_value())
+      << "an unconfirmed op reached another server's client";
+  for (auto* n : replicas) {
+    n->resume();
+  }
+
+  // Once a replica holds the log again, the next op is confirmed and published, with the
+  // unconfirmed one before it in seq order: both clients converge, gapless.
+  const auto ack = send_op_and_wait(*a, room, "confirmed", delete_op("n1"));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  ASSERT_NO_THROW(read_ops_to(*b, b_view, int64(ack, "seq")));
+  EXPECT_EQ(int64(ack, "seq"), a_view.seq() + 2);
+  auto fresh = connect_hello(b_server.port(), bob);
+  EXPECT_EQ(serialized_state(join_snapshot(*fresh, room)), b_view.serialized());
 }
 
 }  // namespace

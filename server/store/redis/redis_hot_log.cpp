@@ -12,12 +12,12 @@ namespace {
 
 constexpr int dirty_shards = 16;
 
-// KEYS: seq, persisted, updates. ARGV: prefix, suffix, ttl, channel, known_seq.
+// KEYS: seq, persisted, updates. ARGV: prefix, suffix, ttl, channel, known_seq, publish.
 // Trimming is left to set_persisted (each flush), as in every HotLog: the log holds the
 // unpersisted ops plus the last keep_recent. The TTL rule: a room's keys expire only while
 // its log is fully persisted. An append always leaves an unpersisted op, so it removes the
-// expiry (the three keys always carry the same one, so one PTTL tells); set_persisted puts it
-// back once the cold store holds everything. The `#!lua` line makes Redis refuse the whole
+// expiry (PERSIST is O(1) and a no-op on a key without one); set_persisted puts it back once
+// the cold store holds everything. The `#!lua` line makes Redis refuse the whole
 // script up front when it is over maxmemory (without it, a write in the middle could fail);
 // the bookkeeping scripts run with allow-oom, because flushing and trimming free memory.
 constexpr const char* append_lua = R"lua(#!lua
@@ -32,12 +32,12 @@ local seq = redis.call('INCR', KEYS[1])
 local frame = ARGV[1] .. seq .. ARGV[2]
 redis.call('ZADD', KEYS[3], seq, frame)
 local persisted = tonumber(redis.call('GET', KEYS[2]) or '0')
-if redis.call('PTTL', KEYS[1]) ~= -1 or redis.call('PTTL', KEYS[3]) ~= -1 then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('PERSIST', KEYS[2])
-  redis.call('PERSIST', KEYS[3])
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+redis.call('PERSIST', KEYS[3])
+if ARGV[6] == '1' then
+  redis.call('SPUBLISH', ARGV[4], seq .. '\n' .. frame)
 end
-redis.call('SPUBLISH', ARGV[4], seq .. '\n' .. frame)
 return {seq, persisted}
 )lua";
 
@@ -71,7 +71,8 @@ elseif tonumber(cur) < cold then
 end
 local head = tonumber(redis.call('GET', KEYS[1]))
 local p = tonumber(redis.call('GET', KEYS[2]) or '0')
-)lua") + std::string(set_expiry_lua) + "return 1\n";
+)lua") + std::string(set_expiry_lua) +
+                               "return 1\n";
 
 // KEYS: seq, persisted, updates. ARGV: after_seq.
 constexpr const char* read_lua = R"lua(#!lua flags=no-writes
@@ -100,7 +101,8 @@ local cut = math.min(p, head - tonumber(ARGV[2]))
 if cut > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cut)
 end
-)lua") + std::string(set_expiry_lua) + "return {head, p}\n";
+)lua") + std::string(set_expiry_lua) +
+                                "return {head, p}\n";
 
 // KEYS: seq, persisted, updates. ARGV: expected head, new seq, ttl.
 constexpr const char* reset_lua = R"lua(#!lua flags=allow-oom
@@ -111,6 +113,30 @@ end
 redis.call('DEL', KEYS[3])
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+return 1
+)lua";
+
+// Strict mode: publishes the logged ops after the last published one, up to ARGV[1], once the
+// caller's WAIT confirmed the replicas hold it. Replication follows the master's write order,
+// so every op numbered before it is replicated too, whichever server appended it: they are
+// published with it, in seq order, each exactly once.
+// KEYS: seq, persisted, updates, published. ARGV: seq, channel, ttl.
+// Returns 1 (published), 0 (already published) or -1 (the op is not in this node's log: it
+// was lost, e.g. in a failover between the append and the WAIT).
+constexpr const char* publish_confirmed_lua = R"lua(#!lua
+local target = tonumber(ARGV[1])
+if #redis.call('ZRANGEBYSCORE', KEYS[3], target, target) == 0 then
+  return -1
+end
+local published = tonumber(redis.call('GET', KEYS[4]) or redis.call('GET', KEYS[2]) or '0')
+if published >= target then
+  return 0
+end
+local ops = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. published, target, 'WITHSCORES')
+for i = 1, #ops, 2 do
+  redis.call('SPUBLISH', ARGV[2], ops[i + 1] .. '\n' .. ops[i])
+end
+redis.call('SET', KEYS[4], target, 'EX', ARGV[3])
 return 1
 )lua";
 
@@ -125,6 +151,9 @@ std::string persisted_key(std::string_view room_id) {
 }
 std::string updates_key(std::string_view room_id) {
   return "room:updates:" + tag(room_id);
+}
+std::string published_key(std::string_view room_id) {
+  return "room:published:" + tag(room_id);
 }
 
 std::string dirty_key(std::string_view room_id) {
@@ -167,10 +196,11 @@ redis_hot_log::redis_hot_log(redis::client& client, redis_hot_log_options option
       ensure_{ensure_lua, {}},
       read_{read_lua, {}},
       persist_{persist_lua, {}},
-      reset_{reset_lua, {}} {
+      reset_{reset_lua, {}},
+      release_{publish_confirmed_lua, {}} {
   // SCRIPT LOAD gives the SHA1 (the same on every node); EVALSHA falls back to EVAL on
   // NOSCRIPT, which also loads the script on a node that lacks it (a new node, a failover).
-  for (auto* s : {&append_, &ensure_, &read_, &persist_, &reset_}) {
+  for (auto* s : {&append_, &ensure_, &read_, &persist_, &reset_, &release_}) {
     s->sha = checked(client_.command("fun-notes", {"SCRIPT", "LOAD", s->text}), "SCRIPT LOAD").str;
   }
 }
@@ -204,7 +234,8 @@ void redis_hot_log::append(append_request request, append_handler done) {
                                request.frame_suffix,
                                std::to_string(options_.ttl_seconds),
                                "room:" + tag(room_id),
-                               std::to_string(request.known_seq)};
+                               std::to_string(request.known_seq),
+                               options_.wait_replicas > 0 ? "0" : "1"};
   client_.async_command(
       seq_key(room_id), std::move(cmd),
       [this, room_id, prefix = std::move(request.frame_prefix),
@@ -221,6 +252,42 @@ void redis_hot_log::append(append_request request, append_handler done) {
         // The dirty index lives in other slots: fed after the append, swept at start.
         const auto key = dirty_key(room_id);
         client_.async_command(key, {"SADD", key, room_id}, [](const redis::reply&) {});
+        if (options_.wait_replicas <= 0) {
+          done(std::move(out));
+          return;
+        }
+        // Same node, same connection, after the append: WAIT covers it.
+        client_.async_command(
+            seq_key(room_id),
+            {"WAIT", std::to_string(options_.wait_replicas),
+             std::to_string(options_.wait_timeout_ms)},
+            [this, room_id, out = std::move(out),
+             done = std::move(done)](const redis::reply& w) mutable {
+              if (!w.is_integer() || w.integer < options_.wait_replicas) {
+                done(core::error{"unavailable", "op log: not on " +
+                                                    std::to_string(options_.wait_replicas) +
+                                                    " replica(s) within " +
+                                                    std::to_string(options_.wait_timeout_ms) +
+                                                    " ms" + (w.is_error() ? ": " + w.str : "")});
+                return;
+              }
+              release(room_id, std::move(out), std::move(done));
+            });
+      });
+}
+
+void redis_hot_log::release(const std::string& room_id, append_result out, append_handler done) {
+  const std::string seq = std::to_string(out.entry.seq);
+  client_.async_command(
+      seq_key(room_id),
+      {"EVAL", release_.text, "4", seq_key(room_id), persisted_key(room_id), updates_key(room_id),
+       published_key(room_id), seq, "room:" + tag(room_id), std::to_string(options_.ttl_seconds)},
+      [out = std::move(out), done = std::move(done)](const redis::reply& r) mutable {
+        if (!r.is_integer() || r.integer < 0) {
+          done(core::error{"unavailable", "op log: the op was lost before it was replicated" +
+                                              (r.is_error() ? ": " + r.str : "")});
+          return;
+        }
         done(std::move(out));
       });
 }
@@ -295,7 +362,9 @@ std::vector<std::string> redis_hot_log::dirty_rooms() {
 }
 
 namespace {
-std::string lease_key(std::string_view room_id) { return "room:lease:" + tag(room_id); }
+std::string lease_key(std::string_view room_id) {
+  return "room:lease:" + tag(room_id);
+}
 
 // KEYS: lease. ARGV: owner, ttl ms. Take a free lease, or renew one's own.
 constexpr const char* lease_lua = R"lua(#!lua flags=allow-oom

@@ -17,6 +17,10 @@ namespace fun_notes::store {
 struct redis_hot_log_options {
   std::int64_t keep_recent = 100;
   std::int64_t ttl_seconds = 6 * 3600;  // sliding expiry of every key of a room
+  // Strict mode (> 0): an op is published, and so acknowledged, only once this many replicas
+  // of its node hold it (WAIT after the append), so a failover cannot lose an acknowledged op.
+  std::int64_t wait_replicas = 0;
+  std::int64_t wait_timeout_ms = 1000;  // then the op is rejected unavailable
 };
 
 // Keys of room R share the hash tag {R} (one cluster slot): room:seq:{R}, room:persisted:{R},
@@ -30,6 +34,8 @@ class redis_hot_log final : public hot_log {
   redis_hot_log(redis::client& client, redis_hot_log_options options = {});
 
   void append(append_request request, append_handler done) override;
+  // Strict mode, after the WAIT: publish the room's ops up to `seq` in seq order.
+  void release(const std::string& room_id, append_result out, append_handler done);
   void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) override;
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
@@ -54,6 +60,7 @@ class redis_hot_log final : public hot_log {
   script read_;
   script persist_;
   script reset_;
+  script release_;
 };
 
 // Room channels map to room:{R} (the room's slot); `stats` is one shard channel. A message is
