@@ -82,7 +82,7 @@ local entries = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[1], '+inf', 'WI
 return {head, persisted, entries}
 )lua";
 
-// KEYS: seq, persisted, updates. ARGV: seq, keep_recent, ttl.
+// KEYS: seq, persisted, updates, published. ARGV: seq, keep_recent, ttl.
 const std::string persist_lua = std::string(R"lua(#!lua flags=allow-oom
 local ttl = ARGV[3]
 local p = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -98,19 +98,27 @@ if head < p then
   redis.call('SET', KEYS[1], head)
 end
 local cut = math.min(p, head - tonumber(ARGV[2]))
+-- Strict mode: an op still waiting for its WAIT is published from the log later, so it stays.
+local published = redis.call('GET', KEYS[4])
+if published then
+  cut = math.min(cut, tonumber(published))
+end
 if cut > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', cut)
 end
 )lua") + std::string(set_expiry_lua) +
                                 "return {head, p}\n";
 
-// KEYS: seq, persisted, updates. ARGV: expected head, new seq, ttl.
+// KEYS: seq, persisted, updates, published. ARGV: expected head, new seq, ttl.
 constexpr const char* reset_lua = R"lua(#!lua flags=allow-oom
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
 if head ~= tonumber(ARGV[1]) then
   return 0
 end
 redis.call('DEL', KEYS[3])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[3])
+end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 return 1
@@ -208,7 +216,8 @@ redis_hot_log::redis_hot_log(redis::client& client, redis_hot_log_options option
 redis::reply redis_hot_log::eval(const script& s, std::string_view room_id,
                                  std::vector<std::string> args) {
   std::vector<std::string> cmd{
-      "EVALSHA", s.sha, "3", seq_key(room_id), persisted_key(room_id), updates_key(room_id)};
+      "EVALSHA",           s.sha,          "4", seq_key(room_id), persisted_key(room_id),
+      updates_key(room_id), published_key(room_id)};
   cmd.insert(cmd.end(), args.begin(), args.end());
   auto r = client_.command(seq_key(room_id), cmd);
   if (r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) {
