@@ -103,13 +103,18 @@ start_postgres() {
 }
 
 start_redis_cluster() {
-  local i n port dir nodes=()
+  local i n port bus_port dir nodes=()
   for ((i = 1; i <= redis_masters * (1 + redis_replicas); i++)); do
     port=$(free_port)
+    # The cluster bus port is chosen free too: the default (port + 10000) may be taken, or
+    # past 65535.
+    bus_port=$(free_port)
+    while [ "$bus_port" = "$port" ]; do bus_port=$(free_port); done
     dir=$fleet_dir/redis$i
     mkdir -p "$dir"
     (cd "$dir" && exec redis-server "$repo/deploy/redis.conf" --bind 127.0.0.1 --port "$port" \
-      --maxmemory "$redis_maxmemory" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --maxmemory "$redis_maxmemory" --cluster-enabled yes --cluster-port "$bus_port" \
+      --cluster-config-file nodes.conf \
       --cluster-node-timeout 5000 >"$fleet_dir/logs/redis$i.log" 2>&1) &
     echo $! >"$fleet_dir/pids/redis$i"
     wait_for "redis-server $i" redis_up "$port"
