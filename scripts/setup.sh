@@ -12,6 +12,7 @@ packages=(
   postgresql libpq-dev
   redis-server redis-tools libhiredis-dev
   haproxy
+  libncurses-dev tmux
   nodejs chromium fonts-dejavu-core
 )
 

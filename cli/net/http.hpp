@@ -1,0 +1,35 @@
+// The server's HTTP API as the terminal client uses it (Beast, http:// and https://), blocking
+// with a timeout. Failures are error values: code "offline" when the server cannot be reached,
+// else the server's error code ("unauthorized", "conflict", "invalid", ...).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "fun_notes/core/result.hpp"
+#include "sync/messages.hpp"
+
+namespace fun_notes::cli::net {
+
+struct session {
+  std::string token;
+  sync::user_ref user;
+};
+
+struct api {
+  std::string server_url;
+  std::string token;
+  std::chrono::milliseconds timeout{5000};
+
+  core::result<session> login(const std::string& username, const std::string& password) const;
+  core::result<session> register_user(const std::string& username,
+                                      const std::string& password) const;
+  core::result<std::vector<sync::room_info>> list_rooms() const;
+  core::result<sync::room_info> create_room(const std::string& name,
+                                            const std::string& visibility) const;
+  // GET /api/rooms/{id}/notes: {seq, notes}.
+  core::result<core::room_state> room_notes(const std::string& room_id) const;
+};
+
+}  // namespace fun_notes::cli::net

@@ -1,0 +1,104 @@
+// The protocol's server frames as the terminal client sees them, parsed once at the socket, and
+// the client frames it sends. Pure: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "fun_notes/core/note.hpp"
+#include "fun_notes/core/result.hpp"
+
+namespace fun_notes::cli::sync {
+
+struct room_info {
+  std::string id;
+  std::string name;
+  std::string visibility;  // "private" | "link" | "public"
+  std::string role;        // "owner" | "editor" | "viewer"
+  std::int64_t active_user_count = 0;
+  std::int64_t total_notes = 0;
+  bool operator==(const room_info&) const = default;
+};
+
+struct user_ref {
+  std::string id;
+  std::string name;
+  bool operator==(const user_ref&) const = default;
+};
+
+struct welcome_msg {
+  std::string server;
+  user_ref user;
+  std::size_t title_bytes = 1024;
+  std::size_t body_bytes = 64 * 1024;
+  std::size_t frame_bytes = 64 * 1024;
+};
+struct snapshot_msg {
+  std::string room;
+  std::int64_t seq = 0;
+  room_info info;
+  std::vector<core::note> notes;
+};
+struct resume_msg {
+  std::string room;
+  std::int64_t since = 0;
+};
+struct op_msg {
+  std::string room;
+  std::string cid;
+  std::string user;
+  core::applied_op applied;  // seq, at, op
+};
+struct reject_msg {
+  std::string room;
+  std::string cid;
+  std::string code;
+  std::string message;
+};
+struct error_msg {
+  std::string code;
+  std::string room;  // empty when the error is not about a room
+  std::string message;
+};
+struct presence_msg {
+  std::string room;
+  std::int64_t active_user_count = 0;
+  std::vector<user_ref> users;
+};
+// A dashboard row: `rooms` (the full list) and `room_stat` (one changed row).
+struct room_stat {
+  std::string id;
+  std::string name;
+  std::int64_t active_user_count = 0;
+  std::int64_t total_notes = 0;
+  bool operator==(const room_stat&) const = default;
+};
+struct rooms_msg {
+  std::vector<room_stat> rooms;
+};
+struct room_stat_msg {
+  room_stat room;
+};
+struct pong_msg {};
+
+using server_msg = std::variant<welcome_msg, snapshot_msg, resume_msg, op_msg, reject_msg,
+                                error_msg, presence_msg, rooms_msg, room_stat_msg, pong_msg>;
+
+// Parses one text frame from the server. A frame that is not valid protocol is an error value
+// (the caller drops it), never an exception.
+core::result<server_msg> parse_server_frame(std::string_view text);
+
+// Client frames, serialized.
+std::string hello_frame(std::string_view token, std::string_view client);
+std::string join_frame(std::string_view room, std::optional<std::int64_t> since);
+std::string leave_frame(std::string_view room);
+std::string op_frame(std::string_view room, std::string_view cid, const core::op& o);
+std::string watch_rooms_frame();
+std::string unwatch_rooms_frame();
+std::string ping_frame(std::int64_t t);
+
+}  // namespace fun_notes::cli::sync
