@@ -54,19 +54,20 @@ void room_sync::close() {
 }
 
 void room_sync::apply(sync::effects fx) {
+  // The change is on disk before it goes out: a crash after the send cannot lose it.
+  if (fx.persist && room_->loaded()) {
+    cache_.save(*room_);
+  }
+  if (!fx.notices.empty()) {
+    cache_.add_notices(room_->room_id(), fx.notices, core::format_time(core::now_millis()));
+    notices_.insert(notices_.end(), fx.notices.begin(), fx.notices.end());
+  }
   // While joining, the frames are the replica's own for this session (its join, the outbox
   // after the answer); a frame without a socket is dropped and the outbox keeps the change.
   if (conn_) {
     for (auto& f : fx.frames) {
       conn_->send(std::move(f));
     }
-  }
-  if (!fx.notices.empty()) {
-    cache_.add_notices(room_->room_id(), fx.notices, core::format_time(core::now_millis()));
-    notices_.insert(notices_.end(), fx.notices.begin(), fx.notices.end());
-  }
-  if (fx.persist && room_->loaded()) {
-    cache_.save(*room_);
   }
 }
 

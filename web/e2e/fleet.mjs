@@ -1,6 +1,7 @@
 // The page in distributed mode: deploy/fleet.sh starts PostgreSQL, a 3-master Redis Cluster,
 // two fun-notes-servers and HAProxy; two users work in one room from pages served by different
-// servers, and a third user's dashboard, reached through HAProxy, follows them live.
+// servers, and a third user's dashboard, reached through HAProxy, follows them live. Then an
+// embedded instance is migrated into the fleet's PostgreSQL and its users find everything there.
 
 import { after, before, test } from 'node:test';
 import { execFile } from 'node:child_process';
@@ -21,6 +22,7 @@ import {
   readNotes,
   settle,
   signUp,
+  TestServer,
   unique,
   waitForAnnouncement,
   waitForTitles,
@@ -151,4 +153,59 @@ test('two users on two servers of a fleet share a room; a dashboard behind HAPro
     message: 'the notes on a fresh page through HAProxy',
   });
   for (const user of [a, b, c, d]) await user.context.close();
+});
+
+test('an embedded instance migrated into the fleet shows the same rooms, notes and members', async () => {
+  // Two people use an embedded server.
+  const embedded = new TestServer();
+  try {
+    await embedded.start();
+    const names = { alice: unique('alice'), bob: unique('bob') };
+    const a = await newUserPage(browser, embedded.url);
+    const b = await newUserPage(browser, embedded.url);
+    await signUp(a.page, names.alice);
+    await signUp(b.page, names.bob);
+    const roomId = await createRoom(a.page, 'Before the move', 'link');
+    await addNote(a.page, 'Kept in SQLite', 'then in PostgreSQL');
+    await addNote(a.page, 'Grüße ✓', 'a second note');
+    await joinRoomById(b.page, roomId);
+    await waitForTitles(b.page, ['Kept in SQLite', 'Grüße ✓'], "alice's notes on bob's page");
+    const before = await readNotes(a.page);
+    await a.context.close();
+    await b.context.close();
+    await embedded.stop();
+
+    // The operator moves it into the fleet's PostgreSQL; a second run changes nothing.
+    const postgresUrl = readFileSync(path.join(fleetDir, 'postgres.url'), 'utf8').trim();
+    const migrate = ['migrate', '--to-postgres', postgresUrl, '--data', path.join(embedded.dataDir, 'data')];
+    await run(env.FUN_NOTES_SERVER_BIN, migrate, { timeout: 120_000 });
+    await run(env.FUN_NOTES_SERVER_BIN, migrate, { timeout: 120_000 });
+
+    // Through HAProxy, both sign in with their old passwords and find the room as it was.
+    const signIn = async (page, username) => {
+      await page.goto('/login');
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.getByTestId('user-name').filter({ hasText: username }).waitFor();
+    };
+    for (const [who, username] of Object.entries(names)) {
+      const user = await newUserPage(browser, haproxyUrl);
+      await signIn(user.page, username);
+      // A member of the room (bob joined it by link): it is on his dashboard, with its notes.
+      await user.page.getByRole('link', { name: 'Dashboard' }).click();
+      const row = user.page.locator(`tr[data-room-id="${roomId}"]`);
+      await row.waitFor();
+      await eventually(async () => (await row.textContent()).includes('Before the move'), {
+        message: `the migrated room on ${who}'s dashboard`,
+      });
+      await joinRoomById(user.page, roomId);
+      await eventually(async () => JSON.stringify(await readNotes(user.page)) === JSON.stringify(before), {
+        message: `the migrated notes on ${who}'s page`,
+      });
+      await user.context.close();
+    }
+  } finally {
+    await embedded.dispose();
+  }
 });
