@@ -33,14 +33,16 @@ CREATE TABLE notes (
   note TEXT NOT NULL,
   PRIMARY KEY (room, id)
 );
--- Local changes not yet confirmed, in the order they were made.
+-- Local changes not yet confirmed, in the order they were made. Rows are kept by cid, so two
+-- processes of one user (the full-screen client and a command) never drop each other's ops.
 CREATE TABLE outbox (
   room TEXT NOT NULL,
   pos INTEGER NOT NULL,
   cid TEXT NOT NULL,
   op TEXT NOT NULL,
   at TEXT NOT NULL,
-  PRIMARY KEY (room, pos)
+  PRIMARY KEY (room, pos),
+  UNIQUE (room, cid)
 );
 CREATE TABLE notices (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -220,12 +222,21 @@ void cache::save(replica& room) {
     }
   }
   if (dirty.outbox || dirty.everything) {
-    db.query("DELETE FROM outbox WHERE room = ?1", id).run();
-    std::int64_t pos = 0;
+    for (const std::string& cid : dirty.outbox_removed) {
+      db.query("DELETE FROM outbox WHERE room = ?1 AND cid = ?2", id, cid).run();
+    }
     for (const local_op& o : room.outbox()) {
-      db.query("INSERT INTO outbox (room, pos, cid, op, at) VALUES (?1, ?2, ?3, ?4, ?5)", id, pos++,
-               o.cid, json::serialize(core::to_json(o.op)), o.at)
+      const std::string text = json::serialize(core::to_json(o.op));
+      db.query("UPDATE outbox SET op = ?3, at = ?4 WHERE room = ?1 AND cid = ?2", id, o.cid, text,
+               o.at)
           .run();
+      if (db.changes() == 0) {
+        db.query(
+              "INSERT INTO outbox (room, pos, cid, op, at) SELECT ?1, "
+              "COALESCE(MAX(pos), -1) + 1, ?2, ?3, ?4 FROM outbox WHERE room = ?1",
+              id, o.cid, text, o.at)
+            .run();
+      }
     }
   }
   tx.commit();

@@ -111,6 +111,7 @@ replica::replica(room_info info, core::room_state base, std::vector<local_op> ou
   // Whatever was written to a socket before is in doubt now: the next join settles it.
   for (auto& o : outbox_) {
     o.sent = false;
+    saved_cids_.insert(o.cid);
   }
 }
 
@@ -674,6 +675,17 @@ effects replica::reconcile() {
 dirty_set replica::take_dirty() {
   dirty_set out = std::move(dirty_);
   dirty_ = {};
+  std::set<std::string> now;
+  for (const local_op& o : outbox_) {
+    now.insert(o.cid);
+  }
+  for (const std::string& cid : saved_cids_) {
+    if (!now.contains(cid)) {
+      out.outbox_removed.insert(cid);
+      out.outbox = true;
+    }
+  }
+  saved_cids_ = std::move(now);
   return out;
 }
 

@@ -59,6 +59,9 @@ struct dirty_set {
   bool everything = false;      // the base was replaced (snapshot): rewrite the room
   std::set<std::string> notes;  // base notes written or removed
   bool outbox = false;
+  // Outbox ops that left since the last take_dirty (acknowledged, refused, merged away). The
+  // cache deletes exactly these, so ops another process queued in the same cache survive.
+  std::set<std::string> outbox_removed;
   bool info = false;
   bool empty() const { return !everything && notes.empty() && !outbox && !info; }
 };
@@ -138,6 +141,8 @@ class replica {
   core::limits limits_;
   // Notes deleted by others while own ops on them were in flight: what an edit brings back.
   std::map<std::string, core::note, std::less<>> tombstones_;
+  // The outbox's cids as of the last take_dirty (what the cache holds from this replica).
+  std::set<std::string> saved_cids_;
 
   mutable bool view_valid_ = false;
   mutable std::vector<core::note> view_;

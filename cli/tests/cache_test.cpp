@@ -100,5 +100,35 @@ TEST_F(cache_test, the_room_list_notices_and_settings_are_kept) {
   EXPECT_FALSE(c.get("missing").has_value());
 }
 
+TEST_F(cache_test, two_processes_queueing_in_one_room_keep_each_others_changes) {
+  cache c(file());
+  replica first(room_info{"r1", "Room", "link", "owner", 0, 0},
+                core::room_state(1, {make_note("a", "A", 1)}), {});
+  c.save(first);
+  // A second process (a command beside the full-screen client) loads the room and queues.
+  {
+    cache other(file());
+    auto second = other.load_room("r1");
+    ASSERT_TRUE(second.has_value());
+    (void)second->create(core::create_op{"b", "from the command", "", false, false, 2}, "cli-1",
+                         "t");
+    other.save(*second);
+  }
+  // The first queues too, then has an op acknowledged, and saves: the other's op stays.
+  (void)first.create(core::create_op{"c", "from the tui", "", false, false, 3}, "tui-1", "t");
+  c.save(first);
+  (void)first.on_connected();
+  (void)first.on_message(resume_msg{"r1", 1});
+  (void)first.on_message(presence_msg{"r1", 1, {}});
+  (void)first.on_message(op_msg{"r1", "tui-1", "u", {2, "t", first.outbox()[0].op}});
+  EXPECT_TRUE(first.outbox().empty());
+  c.save(first);
+  auto back = c.load_room("r1");
+  ASSERT_TRUE(back.has_value());
+  ASSERT_EQ(back->outbox().size(), 1U);
+  EXPECT_EQ(back->outbox()[0].cid, "cli-1");
+  EXPECT_EQ(back->view().size(), 3U);  // a, c (confirmed), b (queued by the command)
+}
+
 }  // namespace
 }  // namespace fun_notes::cli::sync
