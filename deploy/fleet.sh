@@ -36,11 +36,15 @@ wait_for() {
   done
 }
 
-# A loopback port nothing listens on (something may still take it before we bind it).
+# A loopback port nothing listens on (something may still take it before we bind it). Chosen
+# below the kernel's ephemeral range, so no outgoing connection of the tests running beside us
+# can be holding it; a clash with another listener is caught by the caller, which picks again.
+ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+((ephemeral_low > 12000)) || ephemeral_low=60000
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (ephemeral_low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return
@@ -102,22 +106,45 @@ start_postgres() {
   log "PostgreSQL on $dir (port $port)"
 }
 
-start_redis_cluster() {
-  local i n port bus_port dir nodes=()
-  for ((i = 1; i <= redis_masters * (1 + redis_replicas); i++)); do
+# Starts Redis node $1 in dir $2 on free ports and prints its port. A port found free can be
+# taken before redis-server binds it: then it picks again, a few times.
+start_redis_node() {
+  local i=$1 dir=$2 attempt port bus_port pid
+  for attempt in 1 2 3 4 5; do
     port=$(free_port)
     # The cluster bus port is chosen free too: the default (port + 10000) may be taken, or
     # past 65535.
     bus_port=$(free_port)
-    while [ "$bus_port" = "$port" ]; do bus_port=$(free_port); done
-    dir=$fleet_dir/redis$i
-    mkdir -p "$dir"
+    [ "$bus_port" != "$port" ] || continue
+    rm -f "$dir/nodes.conf"
     (cd "$dir" && exec redis-server "$repo/deploy/redis.conf" --bind 127.0.0.1 --port "$port" \
       --maxmemory "$redis_maxmemory" --cluster-enabled yes --cluster-port "$bus_port" \
       --cluster-config-file nodes.conf \
-      --cluster-node-timeout 5000 >"$fleet_dir/logs/redis$i.log" 2>&1) &
-    echo $! >"$fleet_dir/pids/redis$i"
-    wait_for "redis-server $i" redis_up "$port"
+      --cluster-node-timeout 5000) >"$fleet_dir/logs/redis$i.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$fleet_dir/pids/redis$i"
+    local give_up=$((SECONDS + deadline_s))
+    while kill -0 "$pid" 2>/dev/null && ! redis_up "$port"; do
+      ((SECONDS < give_up)) || die "redis-server $i not ready within ${deadline_s}s"
+      sleep 0.1
+    done
+    if redis_up "$port"; then
+      echo "$port"
+      return
+    fi
+    grep -q "Address already in use" "$fleet_dir/logs/redis$i.log" ||
+      die "redis-server $i exited, see $fleet_dir/logs/redis$i.log"
+    log "redis-server $i: port $port or $bus_port was taken, picking again"
+  done
+  die "redis-server $i found no free port in 5 tries, see $fleet_dir/logs/redis$i.log"
+}
+
+start_redis_cluster() {
+  local i n port dir nodes=()
+  for ((i = 1; i <= redis_masters * (1 + redis_replicas); i++)); do
+    dir=$fleet_dir/redis$i
+    mkdir -p "$dir"
+    port=$(start_redis_node "$i" "$dir")
     nodes+=("127.0.0.1:$port")
   done
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas "$redis_replicas" --cluster-yes \

@@ -11,8 +11,6 @@
 #include "fun_notes/core/result.hpp"
 #include "sync/replica.hpp"
 
-struct sqlite3;
-
 namespace fun_notes::cli::sync {
 
 struct stored_notice {
@@ -53,7 +51,8 @@ class cache {
   void set(const std::string& key, const std::string& value);
 
  private:
-  sqlite3* db_ = nullptr;
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
 }  // namespace fun_notes::cli::sync

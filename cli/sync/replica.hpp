@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "fun_notes/core/codec.hpp"
 #include "fun_notes/core/note.hpp"
 #include "sync/messages.hpp"
 
@@ -54,8 +56,8 @@ struct move_target {
 
 // What changed since the last `take_dirty`, for an incremental cache write.
 struct dirty_set {
-  bool everything = false;        // the base was replaced (snapshot): rewrite the room
-  std::set<std::string> notes;    // base notes written or removed
+  bool everything = false;      // the base was replaced (snapshot): rewrite the room
+  std::set<std::string> notes;  // base notes written or removed
   bool outbox = false;
   bool info = false;
   bool empty() const { return !everything && notes.empty() && !outbox && !info; }
@@ -90,6 +92,12 @@ class replica {
   effects move(std::string_view note_id, move_target target, std::string cid, std::string at);
   effects remove(std::string_view note_id, std::string cid, std::string at);
 
+  // Sends the outbox ops not written yet (after a reject asked to retry), when live.
+  effects flush();
+  bool has_unsent() const;
+  // The sizes the server enforces (welcome.limits); edits over them are refused locally.
+  void set_limits(const core::limits& limits) { limits_ = limits; }
+
   // The connection. `on_connected` is called once `welcome` arrived: it answers with the join
   // frame (since = the base seq when the base is loaded). `on_disconnected` makes every sent op
   // in doubt. `on_message` takes the frames about this room.
@@ -108,7 +116,8 @@ class replica {
   effects on_op(const op_msg& m);
   effects on_reject(const reject_msg& m);
   effects on_presence(const presence_msg& m);
-  effects reconcile();           // the join's answer is complete: merge, then send the outbox
+  effects reconcile();  // the join's answer is complete: merge, then send the outbox
+  effects settle_deleted(std::string_view note_id, const core::note& tombstone, bool unsent_only);
   effects enqueue(local_op op);  // validate, append, send when live
   effects send_unsent();
   void mark_view_dirty() { view_valid_ = false; }
@@ -120,12 +129,15 @@ class replica {
   std::vector<local_op> outbox_;
   link_state state_ = link_state::offline;
   bool loaded_ = false;
-  bool answer_started_ = false;  // snapshot or resume received for the current join
+  bool answer_started_ = false;                // snapshot or resume received for the current join
   std::optional<core::room_state> join_base_;  // base when the join went out (merge's "old")
   std::vector<user_ref> users_;
   std::int64_t active_user_count_ = 0;
   std::optional<error_msg> join_error_;
   dirty_set dirty_;
+  core::limits limits_;
+  // Notes deleted by others while own ops on them were in flight: what an edit brings back.
+  std::map<std::string, core::note, std::less<>> tombstones_;
 
   mutable bool view_valid_ = false;
   mutable std::vector<core::note> view_;

@@ -11,15 +11,9 @@
 #include <vector>
 
 #include "fun_notes/core/note.hpp"
+#include "store/store_error.hpp"
 
 namespace fun_notes::store {
-
-// Thrown by adapters when the backing store fails (I/O error, lost connection, ...).
-// Callers above the ports turn it into `unavailable` / HTTP 503; it never reaches a client raw.
-class store_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 enum class role { none = 0, viewer = 1, editor = 2, owner = 3 };
 std::string_view to_string(role r);

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "store/cold_store.hpp"
+#include "store/store_error.hpp"
 
 namespace fun_notes::store::sqlite {
 
