@@ -13,9 +13,8 @@
 
 namespace fun_notes::cli::tui::testing {
 
-inline core::note make_note(std::string id, std::string title, double index,
-                            std::string body = "", bool important = false,
-                            bool completed = false) {
+inline core::note make_note(std::string id, std::string title, double index, std::string body = "",
+                            bool important = false, bool completed = false) {
   core::note n;
   n.id = std::move(id);
   n.title = std::move(title);
@@ -40,8 +39,8 @@ struct driver {
   std::vector<command> all;   // every command so far
 
   explicit driver(int width = 80, int height = 24, bool color = true)
-      : m(initial_model(sync::user_ref{"u1", "ann"}, color, width, height, 7,
-                        1'764'666'000'000, "2026-12-02T09:00:00.000Z")) {}
+      : m(initial_model(sync::user_ref{"u1", "ann"}, color, width, height, 7, 1'764'666'000'000,
+                        "2026-12-02T09:00:00.000Z")) {}
 
   driver& send(const msg& message) {
     auto [next, commands] = update(std::move(m), message);
@@ -73,8 +72,8 @@ struct driver {
     return server(w);
   }
   driver& disconnect() {
-    return send(net_msg{net::disconnected_event{1006, "connection lost",
-                                                std::chrono::milliseconds(2000), false}});
+    return send(net_msg{
+        net::disconnected_event{1006, "connection lost", std::chrono::milliseconds(2000), false}});
   }
 
   // Opens room r1, found in the cache holding `notes`, and joins it live.
@@ -87,9 +86,9 @@ struct driver {
   // Opens room r1 from the cache, offline.
   driver& open_cached(const std::vector<core::note>& notes, std::string role = "owner") {
     send(open_room_msg{"r1"});
-    sync::replica cached(make_room("r1", "Groceries", 0, static_cast<std::int64_t>(notes.size()),
-                                   role),
-                         core::room_state(1, notes), {});
+    sync::replica cached(
+        make_room("r1", "Groceries", 0, static_cast<std::int64_t>(notes.size()), role),
+        core::room_state(1, notes), {});
     return send(room_loaded_msg{"r1", std::move(cached)});
   }
   // The server's answer to a join: the snapshot, then presence (which completes it).

@@ -39,14 +39,16 @@ std::string line_diff(const std::string& expected, const std::string& actual) {
     const std::string* x = i < e.size() ? &e[i] : nullptr;
     const std::string* y = i < a.size() ? &a[i] : nullptr;
     if (x == nullptr || y == nullptr || *x != *y) {
-      out << "line " << i + 1 << ":\n  - " << (x ? *x : "<none>") << "\n  + "
-          << (y ? *y : "<none>") << "\n";
+      out << "line " << i + 1 << ":\n  - " << (x ? *x : "<none>") << "\n  + " << (y ? *y : "<none>")
+          << "\n";
     }
   }
   return out.str();
 }
 
-std::string render(const screen& s) { return s.text() + "--- styles ---\n" + s.style_map(); }
+std::string render(const screen& s) {
+  return s.text() + "--- styles ---\n" + s.style_map();
+}
 
 void expect_golden(const screen& s, const std::string& name) {
   const std::string path = std::string(FUN_NOTES_GOLDEN_DIR) + "/" + name + ".txt";
@@ -83,11 +85,11 @@ std::vector<core::note> groceries() {
 driver dashboard(int w, int h, bool color) {
   driver d(w, h, color);
   d.connect();
-  d.server(sync::rooms_msg{{{"r1", "Groceries", 2, 6},
-                            {"r2", "Work", 5, 120},
-                            {"r3", "Trip to Kyoto 京都", 1, 14},
-                            {"r4", "A room with a really long name that will not fit the column", 0,
-                             0}}});
+  d.server(sync::rooms_msg{
+      {{"r1", "Groceries", 2, 6},
+       {"r2", "Work", 5, 120},
+       {"r3", "Trip to Kyoto 京都", 1, 14},
+       {"r4", "A room with a really long name that will not fit the column", 0, 0}}});
   d.press(key_code::down);
   return d;
 }
@@ -95,16 +97,20 @@ driver dashboard(int w, int h, bool color) {
 driver live_room(int w, int h, bool color) {
   driver d(w, h, color);
   d.open_live(groceries());
+  d.press(U'!');              // Milk: unsent until the server echoes it, so marked
   d.press(U'j').press(U'j');  // Eggs
-  d.press(U'!');              // unsent until the server echoes it: marked
   return d;
 }
 
 // --- goldens --------------------------------------------------------------------------------
 
-TEST(TuiViewGolden, Dashboard80x24Color) { expect_golden(view(dashboard(80, 24, true).m), "dashboard_80x24_color"); }
+TEST(TuiViewGolden, Dashboard80x24Color) {
+  expect_golden(view(dashboard(80, 24, true).m), "dashboard_80x24_color");
+}
 
-TEST(TuiViewGolden, Dashboard80x24Mono) { expect_golden(view(dashboard(80, 24, false).m), "dashboard_80x24_mono"); }
+TEST(TuiViewGolden, Dashboard80x24Mono) {
+  expect_golden(view(dashboard(80, 24, false).m), "dashboard_80x24_mono");
+}
 
 TEST(TuiViewGolden, DashboardPrompt40x12) {
   driver d = dashboard(40, 12, false);
@@ -112,24 +118,30 @@ TEST(TuiViewGolden, DashboardPrompt40x12) {
   expect_golden(view(d.m), "dashboard_prompt_40x12_mono");
 }
 
-TEST(TuiViewGolden, Room80x24Color) { expect_golden(view(live_room(80, 24, true).m), "room_80x24_color"); }
+TEST(TuiViewGolden, Room80x24Color) {
+  expect_golden(view(live_room(80, 24, true).m), "room_80x24_color");
+}
 
-TEST(TuiViewGolden, Room80x24Mono) { expect_golden(view(live_room(80, 24, false).m), "room_80x24_mono"); }
+TEST(TuiViewGolden, Room80x24Mono) {
+  expect_golden(view(live_room(80, 24, false).m), "room_80x24_mono");
+}
 
-TEST(TuiViewGolden, Room40x12Mono) { expect_golden(view(live_room(40, 12, false).m), "room_40x12_mono"); }
+TEST(TuiViewGolden, Room40x12Mono) {
+  expect_golden(view(live_room(40, 12, false).m), "room_40x12_mono");
+}
 
 TEST(TuiViewGolden, RoomOffline40x12Color) {
   driver d(40, 12, true);
   d.open_cached(groceries());
   d.press(U' ');
-  d.send(net_msg{net::disconnected_event{0, "connection refused", std::chrono::milliseconds(3000),
-                                         false}});
+  d.send(net_msg{
+      net::disconnected_event{0, "connection refused", std::chrono::milliseconds(3000), false}});
   expect_golden(view(d.m), "room_offline_40x12_color");
 }
 
 TEST(TuiViewGolden, RoomFiltered80x24) {
   driver d = live_room(80, 24, true);
-  d.press(U'/').type(U"e");
+  d.press(U'/').type(U"EE");
   expect_golden(view(d.m), "room_filter_80x24_color");
 }
 
@@ -190,7 +202,11 @@ TEST(TuiView, MonochromeUsesNoColour) {
 
 TEST(TuiView, MarksShowImportantAndDone) {
   const screen s = view(live_room(80, 24, true).m);
-  // Rows 2.. are the notes in order: Milk, Bread (done), Eggs (important), Coffee (both).
+  // Rows 2.. are the notes in order: Milk (important, unsent), Bread (done), Eggs (important),
+  // Coffee (both).
+  EXPECT_EQ(s.at(2, 1).text, "!");
+  EXPECT_EQ(s.at(2, 78).text, "↑");
+  EXPECT_EQ(s.at(3, 1).text, " ");
   EXPECT_EQ(s.at(3, 2).text, "✓");
   EXPECT_EQ(s.at(4, 1).text, "!");
   EXPECT_EQ(s.at(5, 1).text, "!");
@@ -202,8 +218,8 @@ TEST(TuiView, ATenThousandNoteRoomShowsOnlyItsWindow) {
   driver d(80, 24, false);
   std::vector<core::note> notes;
   for (int i = 0; i < 10000; ++i) {
-    notes.push_back(make_note("n" + std::to_string(100000 + i), "Note " + std::to_string(i),
-                              1024.0 * (i + 1)));
+    notes.push_back(
+        make_note("n" + std::to_string(100000 + i), "Note " + std::to_string(i), 1024.0 * (i + 1)));
   }
   d.open_live(std::move(notes));
   d.press(key_code::end).press(key_code::up);

@@ -62,9 +62,9 @@ struct quit {
 
 }  // namespace cmd
 
-using command = std::variant<cmd::send_frame, cmd::persist_room, cmd::save_closed_room,
-                             cmd::save_rooms,
-                             cmd::save_room_stat, cmd::store_notices, cmd::load_room,
-                             cmd::create_room, cmd::list_rooms, cmd::reconnect_now, cmd::quit>;
+using command =
+    std::variant<cmd::send_frame, cmd::persist_room, cmd::save_closed_room, cmd::save_rooms,
+                 cmd::save_room_stat, cmd::store_notices, cmd::load_room, cmd::create_room,
+                 cmd::list_rooms, cmd::reconnect_now, cmd::quit>;
 
 }  // namespace fun_notes::cli::tui

@@ -17,7 +17,9 @@ text_field::text_field(std::string_view utf8, bool multiline)
   cursor_ = text_.size();
 }
 
-std::string text_field::text() const { return utf8_encode(text_); }
+std::string text_field::text() const {
+  return utf8_encode(text_);
+}
 
 void text_field::insert(char32_t cp) {
   if (cp == U'\r') {

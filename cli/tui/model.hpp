@@ -70,9 +70,9 @@ struct model {
   std::optional<prompt> input;
 
   socket_state socket = socket_state::offline;
-  std::string socket_reason;      // why the last connection ended, in words
-  std::int64_t retry_at_ms = 0;   // when the next attempt starts (0: none scheduled)
-  bool signed_out = false;        // the server refused the token: no more retries
+  std::string socket_reason;     // why the last connection ended, in words
+  std::int64_t retry_at_ms = 0;  // when the next attempt starts (0: none scheduled)
+  bool signed_out = false;       // the server refused the token: no more retries
   sync::user_ref user;
   std::size_t title_bytes = 1024;  // the server's limits, from `welcome`
   std::size_t body_bytes = 64 * 1024;

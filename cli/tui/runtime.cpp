@@ -328,10 +328,10 @@ void runtime::execute(command&& c, std::deque<msg>& follow_ups) {
               cache_write([&] { cache_->save(*model_.room.replica); }, follow_ups);
             }
           },
-          [&](cmd::save_closed_room& r) {
-            cache_write([&] { cache_->save(r.room); }, follow_ups);
+          [&](cmd::save_closed_room& r) { cache_write([&] { cache_->save(r.room); }, follow_ups); },
+          [&](cmd::save_rooms& r) {
+            cache_write([&] { cache_->save_rooms(r.rooms); }, follow_ups);
           },
-          [&](cmd::save_rooms& r) { cache_write([&] { cache_->save_rooms(r.rooms); }, follow_ups); },
           [&](cmd::save_room_stat& r) {
             cache_write([&] { cache_->update_room_stat(r.stat); }, follow_ups);
           },
@@ -358,7 +358,8 @@ void runtime::execute(command&& c, std::deque<msg>& follow_ups) {
             });
           },
           [&](cmd::list_rooms&) {
-            spawn_http([](const net::api& api) -> msg { return rooms_listed_msg{api.list_rooms()}; });
+            spawn_http(
+                [](const net::api& api) -> msg { return rooms_listed_msg{api.list_rooms()}; });
           },
           [&](cmd::reconnect_now&) {
             if (connection_) {

@@ -43,7 +43,7 @@ struct style {
 };
 
 struct cell {
-  std::string text = " ";     // one grapheme: a code point and any zero-width marks after it
+  std::string text = " ";  // one grapheme: a code point and any zero-width marks after it
   style st;
   bool continuation = false;  // the right half of a wide character (text empty)
   bool operator==(const cell&) const = default;

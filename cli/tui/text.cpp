@@ -17,10 +17,22 @@ struct range {
 
 // Zero-width: combining marks, zero-width spaces and joiners, variation selectors.
 constexpr std::array<range, 16> zero_width{{
-    {0x0300, 0x036F}, {0x0483, 0x0489}, {0x0591, 0x05BD}, {0x0610, 0x061A},
-    {0x064B, 0x065F}, {0x0E31, 0x0E31}, {0x0E34, 0x0E3A}, {0x1AB0, 0x1AFF},
-    {0x1DC0, 0x1DFF}, {0x200B, 0x200F}, {0x202A, 0x202E}, {0x2060, 0x2064},
-    {0x20D0, 0x20FF}, {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xE0100, 0xE01EF},
+    {0x0300, 0x036F},
+    {0x0483, 0x0489},
+    {0x0591, 0x05BD},
+    {0x0610, 0x061A},
+    {0x064B, 0x065F},
+    {0x0E31, 0x0E31},
+    {0x0E34, 0x0E3A},
+    {0x1AB0, 0x1AFF},
+    {0x1DC0, 0x1DFF},
+    {0x200B, 0x200F},
+    {0x202A, 0x202E},
+    {0x2060, 0x2064},
+    {0x20D0, 0x20FF},
+    {0xFE00, 0xFE0F},
+    {0xFE20, 0xFE2F},
+    {0xE0100, 0xE01EF},
 }};
 
 // Wide: East Asian Wide/Fullwidth blocks and the emoji blocks terminals draw two cells wide.
@@ -145,7 +157,9 @@ int display_width(std::u32string_view text) {
   return w;
 }
 
-int display_width(std::string_view utf8) { return display_width(utf8_decode(utf8)); }
+int display_width(std::string_view utf8) {
+  return display_width(utf8_decode(utf8));
+}
 
 std::string fit(std::string_view utf8, int columns) {
   if (columns <= 0) {

@@ -47,9 +47,8 @@ std::string label_of(const core::note& n) {
 }
 
 bool has_persist(const commands& out) {
-  return std::any_of(out.begin(), out.end(), [](const command& c) {
-    return std::holds_alternative<cmd::persist_room>(c);
-  });
+  return std::any_of(out.begin(), out.end(),
+                     [](const command& c) { return std::holds_alternative<cmd::persist_room>(c); });
 }
 
 void persist(commands& out) {
@@ -60,7 +59,9 @@ void persist(commands& out) {
 
 // --- the room's shown rows ------------------------------------------------------------------
 
-sync::replica& replica_of(model& m) { return *m.room.replica; }
+sync::replica& replica_of(model& m) {
+  return *m.room.replica;
+}
 
 void ensure_visible(std::size_t& scroll, std::size_t selected, std::size_t count, int rows) {
   const auto n = static_cast<std::size_t>(std::max(rows, 1));
@@ -173,7 +174,16 @@ void absorb(model& m, sync::effects&& fx, commands& out, bool local) {
   }
 }
 
-std::string next_cid(model& m) { return "c" + m.ids.next(11); }
+core::limits limits_of(const model& m) {
+  core::limits l;
+  l.max_title_bytes = m.title_bytes;
+  l.max_body_bytes = m.body_bytes;
+  return l;
+}
+
+std::string next_cid(model& m) {
+  return "c" + m.ids.next(11);
+}
 
 // --- screens --------------------------------------------------------------------------------
 
@@ -302,6 +312,7 @@ void on_room_loaded(model& m, const room_loaded_msg& loaded, commands& out) {
     r.replica = *loaded.replica;
   }
   if (m.socket == socket_state::welcomed) {
+    r.replica->set_limits(limits_of(m));
     absorb(m, r.replica->on_connected(), out, false);
   }
   after_view_change(m);
@@ -441,14 +452,16 @@ bool save_editor(model& m, commands& out) {
   const std::string title = e.title().text();
   const std::string body = e.body().text();
   if (title.size() > m.title_bytes) {
-    set_status(m, "The title is " + std::to_string(title.size()) + " bytes; the server takes " +
-                      std::to_string(m.title_bytes) + ".",
+    set_status(m,
+               "The title is " + std::to_string(title.size()) + " bytes; the server takes " +
+                   std::to_string(m.title_bytes) + ".",
                true);
     return false;
   }
   if (body.size() > m.body_bytes) {
-    set_status(m, "The body is " + std::to_string(body.size()) + " bytes; the server takes " +
-                      std::to_string(m.body_bytes) + ".",
+    set_status(m,
+               "The body is " + std::to_string(body.size()) + " bytes; the server takes " +
+                   std::to_string(m.body_bytes) + ".",
                true);
     return false;
   }
@@ -803,43 +816,44 @@ bool about_open_room(const model& m, const std::string& room) {
 }
 
 void on_server(model& m, const sync::server_msg& message, commands& out) {
-  std::visit(
-      overloaded{
-          [&](const sync::welcome_msg& w) {
-            m.socket = socket_state::welcomed;
-            m.user = w.user;
-            m.title_bytes = w.title_bytes;
-            m.body_bytes = w.body_bytes;
-            m.retry_at_ms = 0;
-            out.emplace_back(cmd::send_frame{sync::watch_rooms_frame()});
-            if (m.room.replica && !m.room.loading) {
-              absorb(m, m.room.replica->on_connected(), out, false);
-            }
-          },
-          [&](const sync::rooms_msg& r) { on_rooms(m, r.rooms, out); },
-          [&](const sync::room_stat_msg& r) { on_room_stat(m, r.room, out); },
-          [&](const sync::pong_msg&) {},
-          [&](const sync::error_msg& e) {
-            if (!e.room.empty() && about_open_room(m, e.room)) {
-              absorb(m, m.room.replica->on_message(message), out, false);
-              const std::string text =
-                  e.code == "forbidden"
-                      ? "This room is private and you are not a member. Ask its owner to invite you."
-                  : e.code == "not_found" ? "There is no room with the id “" + e.room + "”."
-                                          : (e.message.empty() ? e.code : e.message);
-              set_status(m, text, true);
-            } else if (e.room.empty()) {
-              set_status(m, "The server said: " + (e.message.empty() ? e.code : e.message), true);
-            }
-          },
-          [&](const auto& room_msg) {
-            // snapshot, resume, op, reject, presence: all carry `room`.
-            if (about_open_room(m, room_msg.room)) {
-              absorb(m, m.room.replica->on_message(message), out, false);
-            }
-          },
-      },
-      message);
+  std::visit(overloaded{
+                 [&](const sync::welcome_msg& w) {
+                   m.socket = socket_state::welcomed;
+                   m.user = w.user;
+                   m.title_bytes = w.title_bytes;
+                   m.body_bytes = w.body_bytes;
+                   m.retry_at_ms = 0;
+                   out.emplace_back(cmd::send_frame{sync::watch_rooms_frame()});
+                   if (m.room.replica && !m.room.loading) {
+                     m.room.replica->set_limits(limits_of(m));
+                     absorb(m, m.room.replica->on_connected(), out, false);
+                   }
+                 },
+                 [&](const sync::rooms_msg& r) { on_rooms(m, r.rooms, out); },
+                 [&](const sync::room_stat_msg& r) { on_room_stat(m, r.room, out); },
+                 [&](const sync::pong_msg&) {},
+                 [&](const sync::error_msg& e) {
+                   if (!e.room.empty() && about_open_room(m, e.room)) {
+                     absorb(m, m.room.replica->on_message(message), out, false);
+                     const std::string text =
+                         e.code == "forbidden" ? "This room is private and you are not a member. "
+                                                 "Ask its owner to invite you."
+                         : e.code == "not_found" ? "There is no room with the id “" + e.room + "”."
+                                                 : (e.message.empty() ? e.code : e.message);
+                     set_status(m, text, true);
+                   } else if (e.room.empty()) {
+                     set_status(m, "The server said: " + (e.message.empty() ? e.code : e.message),
+                                true);
+                   }
+                 },
+                 [&](const auto& room_msg) {
+                   // snapshot, resume, op, reject, presence: all carry `room`.
+                   if (about_open_room(m, room_msg.room)) {
+                     absorb(m, m.room.replica->on_message(message), out, false);
+                   }
+                 },
+             },
+             message);
 }
 
 void on_net(model& m, const net::net_event& event, commands& out) {

@@ -273,7 +273,10 @@ void draw_note_row(screen& s, int row, const core::note& n, bool selected, bool 
   // A long title leaves at least a little room for the body preview.
   const int title_max = n.body.empty() ? avail : std::max(avail - 12, avail * 2 / 3);
   int col = s.put(row, 4, fit(untitled ? "Untitled" : title, title_max),
-                  untitled ? p.muted() : n.is_completed ? p.done_title() : p.title(), right);
+                  untitled         ? p.muted()
+                  : n.is_completed ? p.done_title()
+                                   : p.title(),
+                  right);
   if (!n.body.empty() && col + 4 < right) {
     s.put(row, col + 2, fit(one_line(n.body), right - col - 2), p.muted(), right);
   }
@@ -375,12 +378,12 @@ void draw_room(screen& s, const model& m, const palette& p) {
                {{"⏎", "open"},
                 {"n", "new"},
                 {"␣", "done"},
+                {"?", "help"},
                 {"!", "important"},
                 {"d", "delete"},
                 {"⇧↑↓", "move"},
                 {"/", "filter"},
                 {"u", "undo"},
-                {"?", "help"},
                 {"esc", "back"}});
   }
 }
@@ -435,11 +438,11 @@ void draw_editor(screen& s, const model& m, const palette& p) {
   if (t.empty() && !on_title) {
     s.put(1, label_end, "Untitled", p.muted());
   } else {
-    s.put(1, label_end, utf8_encode(std::u32string_view(t).substr(from)), p.title(),
-          s.width() - 1);
+    s.put(1, label_end, utf8_encode(std::u32string_view(t).substr(from)), p.title(), s.width() - 1);
   }
   if (on_title) {
-    const int before = display_width(std::u32string_view(t).substr(from, e.title().cursor() - from));
+    const int before =
+        display_width(std::u32string_view(t).substr(from, e.title().cursor() - from));
     s.cursor = std::make_pair(1, std::min(label_end + before, s.width() - 1));
   }
 
@@ -467,9 +470,9 @@ void draw_editor(screen& s, const model& m, const palette& p) {
       }
     }
   }
-  const std::size_t scroll =
-      caret_line >= static_cast<std::size_t>(rows) ? caret_line - static_cast<std::size_t>(rows) + 1
-                                                   : 0;
+  const std::size_t scroll = caret_line >= static_cast<std::size_t>(rows)
+                                 ? caret_line - static_cast<std::size_t>(rows) + 1
+                                 : 0;
   if (b.empty() && on_title) {
     s.put(top, 1, "Write something…", p.muted());
   }
@@ -521,7 +524,7 @@ void draw_help(screen& s, const model& m, const palette& p) {
         {"tab", "switch between title and body"},
         {"^S  ^X", "save / discard and close"}}},
   };
-  int row = 2;
+  int row = 1;
   const int last = s.height() - 3;
   for (const auto& [name, lines] : groups) {
     if (row > last) {
