@@ -231,6 +231,19 @@ TEST(TuiView, ATenThousandNoteRoomShowsOnlyItsWindow) {
   EXPECT_TRUE(contains(s.row_text(21), "Note 9999"));
 }
 
+TEST(TuiView, ANarrowScreenCutsThePresenceLineInsteadOfOverwritingIt) {
+  driver d(40, 12, false);
+  std::vector<core::note> notes;
+  for (int i = 0; i < 30; ++i) {
+    notes.push_back(make_note("n" + std::to_string(10 + i), "Note " + std::to_string(i),
+                              1024.0 * (i + 1)));
+  }
+  d.open_cached(notes);
+  const std::string line = view(d.m).row_text(1);
+  EXPECT_TRUE(contains(line, "1–8 of 30 notes")) << line;
+  EXPECT_TRUE(contains(line, "Here now: unknown whi… ")) << line;
+}
+
 TEST(TuiView, WideCharactersTakeTwoCells) {
   const screen s = view(live_room(80, 24, true).m);
   // "日本茶" on row 6 from column 4: each character is a cell and its continuation.

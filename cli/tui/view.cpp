@@ -278,7 +278,9 @@ void draw_note_row(screen& s, int row, const core::note& n, bool selected, bool 
                                    : p.title(),
                   right);
   if (!n.body.empty() && col + 4 < right) {
-    s.put(row, col + 2, fit(one_line(n.body), right - col - 2), p.muted(), right);
+    std::string preview = one_line(n.body);
+    preview.erase(0, preview.find_first_not_of(' '));
+    s.put(row, col + 2, fit(preview, right - col - 2), p.muted(), right);
   }
   if (unsent) {
     // Written here but not yet confirmed by the server.
@@ -314,16 +316,21 @@ void draw_room(screen& s, const model& m, const palette& p) {
     presence = "Here now: unknown while offline";
   }
   const std::size_t total = rep.view().size();
-  const std::string count = std::to_string(total) + (total == 1 ? " note" : " notes");
+  const int rows = list_rows(m);
+  const std::size_t n = shown_count(m);
+  std::string count = std::to_string(total) + (total == 1 ? " note" : " notes");
+  if (r.filter.empty() && !r.filtering && n > static_cast<std::size_t>(rows)) {
+    // Where the window is in a long list.
+    count = std::to_string(r.scroll + 1) + "–" +
+            std::to_string(std::min(r.scroll + static_cast<std::size_t>(rows), n)) + " of " + count;
+  }
   const int count_col = s.width() - 1 - display_width(count);
-  s.put(1, 1, fit(presence, std::max(count_col - 2, 1)), p.muted());
-  if (count_col > 10) {
+  if (count_col > 12) {
     s.put(1, count_col, count, p.muted());
   }
+  s.put(1, 1, fit(presence, count_col > 12 ? count_col - 2 : s.width() - 2), p.muted());
 
-  const int rows = list_rows(m);
   const int top = 2;
-  const std::size_t n = shown_count(m);
   if (rep.join_error() && total == 0) {
     const auto& e = *rep.join_error();
     const std::string text =
@@ -364,12 +371,6 @@ void draw_room(screen& s, const model& m, const palette& p) {
       s.cursor = std::make_pair(row, end);
     }
     put_right(s, row, std::to_string(n) + " of " + std::to_string(total), p.muted());
-  } else if (n > static_cast<std::size_t>(rows)) {
-    // Where the window is in a long list.
-    const std::string where = std::to_string(r.scroll + 1) + "–" +
-                              std::to_string(std::min(r.scroll + rows, n)) + " of " +
-                              std::to_string(n);
-    put_right(s, 1, where + "  ", p.muted(), 1 + display_width(count));
   }
   if (r.filtering) {
     draw_hints(s, hint_row, p, {{"⏎", "keep filter"}, {"esc", "clear"}, {"↑↓", "select"}});
