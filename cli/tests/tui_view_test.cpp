@@ -235,8 +235,8 @@ TEST(TuiView, ANarrowScreenCutsThePresenceLineInsteadOfOverwritingIt) {
   driver d(40, 12, false);
   std::vector<core::note> notes;
   for (int i = 0; i < 30; ++i) {
-    notes.push_back(make_note("n" + std::to_string(10 + i), "Note " + std::to_string(i),
-                              1024.0 * (i + 1)));
+    notes.push_back(
+        make_note("n" + std::to_string(10 + i), "Note " + std::to_string(i), 1024.0 * (i + 1)));
   }
   d.open_cached(notes);
   const std::string line = view(d.m).row_text(1);
