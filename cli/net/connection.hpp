@@ -25,8 +25,8 @@ struct disconnected_event {
   std::chrono::milliseconds retry_in{0};
   bool fatal = false;  // 4001: the token is refused; no retry
 };
-using net_event = std::variant<connecting_event, connected_event, message_event,
-                               disconnected_event>;
+using net_event =
+    std::variant<connecting_event, connected_event, message_event, disconnected_event>;
 
 struct connection_options {
   std::string server_url;  // http(s)://host[:port][/prefix]; the socket is <url>/ws
