@@ -391,9 +391,9 @@ TEST(TuiUpdate, OthersOpsAreWrittenToTheCacheOnTheNextTick) {
   d.open_live(three_notes());
   d.remote(core::create_op{"z", "Coffee", "", false, false, 512}, 2);
   EXPECT_TRUE(d.commands_of<cmd::persist_room>(d.last).empty());
-  d.send(tick_msg{d.m.now_ms + 1000, "2026-12-02T09:00:01.000Z"});
+  d.send(tick_msg{d.m.now_ms + 1000, "2026-12-02T09:00:01.000Z", "09:00"});
   EXPECT_EQ(d.commands_of<cmd::persist_room>(d.last).size(), 1u);
-  d.send(tick_msg{d.m.now_ms + 1000, "2026-12-02T09:00:02.000Z"});
+  d.send(tick_msg{d.m.now_ms + 1000, "2026-12-02T09:00:02.000Z", "09:00"});
   EXPECT_TRUE(d.commands_of<cmd::persist_room>(d.last).empty());
 }
 
@@ -402,9 +402,9 @@ TEST(TuiUpdate, StatusMessagesFadeAfterAFewSeconds) {
   d.open_live(three_notes());
   d.press(U'u');
   EXPECT_EQ(d.m.status, "Nothing to undo.");
-  d.send(tick_msg{d.m.now_ms + 3000, "2026-12-02T09:00:03.000Z"});
+  d.send(tick_msg{d.m.now_ms + 3000, "2026-12-02T09:00:03.000Z", "09:00"});
   EXPECT_EQ(d.m.status, "Nothing to undo.");
-  d.send(tick_msg{d.m.now_ms + 4000, "2026-12-02T09:00:07.000Z"});
+  d.send(tick_msg{d.m.now_ms + 4000, "2026-12-02T09:00:07.000Z", "09:00"});
   EXPECT_EQ(d.m.status, "");
 }
 

@@ -86,7 +86,8 @@ struct model {
   int height = 24;
   bool color = true;
   sync::id_source ids{1};
-  std::string now;  // RFC 3339, from the last tick
+  std::string now;    // RFC 3339, from the last tick
+  std::string clock;  // local "HH:MM", from the last tick
   std::int64_t now_ms = 0;
   bool quitting = false;
 

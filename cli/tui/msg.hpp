@@ -25,7 +25,8 @@ struct resize_msg {
 // The clock, read by the runtime only: update never reads it.
 struct tick_msg {
   std::int64_t unix_millis = 0;
-  std::string now;  // RFC 3339 UTC, the `at` of local edits
+  std::string now;    // RFC 3339 UTC, the `at` of local edits
+  std::string clock;  // "HH:MM" in the user's time zone, for the header (empty: UTC from `now`)
 };
 struct net_msg {
   net::net_event event;

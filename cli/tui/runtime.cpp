@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <clocale>
 #include <cstdio>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "net/connection.hpp"
 #include "net/http.hpp"
 #include "sync/cache.hpp"
+#include "tui/curses_keys.hpp"
 #include "tui/text.hpp"
 #include "tui/tui.hpp"
 #include "tui/update.hpp"
@@ -87,15 +89,10 @@ struct http_inbox {
   }
 };
 
-struct key_codes {
-  int shift_up = key_shift_up;
-  int shift_down = key_shift_down;
-};
-
 // Shifted arrows have no fixed curses code: xterm's terminfo names them kUP / kDN (extended
 // capabilities), other terminals send the xterm sequence without naming it.
-key_codes discover_keys() {
-  key_codes codes;
+shifted_arrows discover_keys() {
+  shifted_arrows codes;
   auto code_for = [](const char* cap, const char* fallback_seq, int own) {
     char* seq = tigetstr(cap);
     if (seq != nullptr && seq != reinterpret_cast<char*>(-1)) {
@@ -116,66 +113,14 @@ key_codes discover_keys() {
   return codes;
 }
 
-std::optional<key> decode_key(int status, wint_t ch, const key_codes& codes) {
-  if (status == KEY_CODE_YES) {
-    const int code = static_cast<int>(ch);
-    if (code == codes.shift_up || code == KEY_SR) {
-      return key::of(key_code::shift_up);
-    }
-    if (code == codes.shift_down || code == KEY_SF) {
-      return key::of(key_code::shift_down);
-    }
-    switch (code) {
-      case KEY_UP:
-        return key::of(key_code::up);
-      case KEY_DOWN:
-        return key::of(key_code::down);
-      case KEY_LEFT:
-        return key::of(key_code::left);
-      case KEY_RIGHT:
-        return key::of(key_code::right);
-      case KEY_HOME:
-        return key::of(key_code::home);
-      case KEY_END:
-        return key::of(key_code::end);
-      case KEY_PPAGE:
-        return key::of(key_code::page_up);
-      case KEY_NPAGE:
-        return key::of(key_code::page_down);
-      case KEY_BACKSPACE:
-        return key::of(key_code::backspace);
-      case KEY_DC:
-        return key::of(key_code::del);
-      case KEY_ENTER:
-        return key::of(key_code::enter);
-      case KEY_BTAB:
-        return key::of(key_code::backtab);
-      default:
-        return std::nullopt;
-    }
+std::string local_clock(std::int64_t unix_millis) {
+  const std::time_t t = static_cast<std::time_t>(unix_millis / 1000);
+  std::tm local{};
+  if (localtime_r(&t, &local) == nullptr) {
+    return {};
   }
-  const auto c = static_cast<char32_t>(ch);
-  switch (c) {
-    case 27:
-      return key::of(key_code::escape);
-    case U'\n':
-    case U'\r':
-      return key::of(key_code::enter);
-    case U'\t':
-      return key::of(key_code::tab);
-    case 127:
-    case 8:
-      return key::of(key_code::backspace);
-    default:
-      break;
-  }
-  if (c >= 1 && c <= 26) {
-    return key::ctrl(static_cast<char>('a' + (c - 1)));
-  }
-  if (c < 0x20) {
-    return std::nullopt;
-  }
-  return key::chr(c);
+  char buf[8];
+  return std::strftime(buf, sizeof buf, "%H:%M", &local) > 0 ? std::string(buf) : std::string{};
 }
 
 short pair_of(color c) {
@@ -268,7 +213,9 @@ class runtime {
     std::random_device rd;
     const std::uint64_t seed = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
     const std::int64_t now = core::now_millis();
-    return initial_model(options.user, options.color, 80, 24, seed, now, core::format_time(now));
+    model m = initial_model(options.user, options.color, 80, 24, seed, now, core::format_time(now));
+    m.clock = local_clock(now);
+    return m;
   }
 
   void dispatch(msg first);
@@ -393,7 +340,7 @@ int runtime::run() {
     init_colors();
   }
   const bool color = options_.color && has_colors();
-  const key_codes codes = discover_keys();
+  const shifted_arrows codes = discover_keys();
   dispatch(resize_msg{COLS, LINES});
   draw(view(model_), color);
   dirty_ = false;
@@ -412,7 +359,7 @@ int runtime::run() {
   while (running_) {
     const std::int64_t now = core::now_millis();
     if (now >= next_tick) {
-      dispatch(tick_msg{now, core::format_time(now)});
+      dispatch(tick_msg{now, core::format_time(now), local_clock(now)});
       next_tick = now + tick_ms;
     }
     if (dirty_) {
@@ -440,7 +387,7 @@ int runtime::run() {
         dispatch(resize_msg{COLS, LINES});
         continue;
       }
-      if (auto k = decode_key(status, ch, codes)) {
+      if (auto k = decode_curses_key(status, static_cast<std::uint32_t>(ch), codes)) {
         dispatch(key_msg{*k});
       }
     }

@@ -936,6 +936,7 @@ std::pair<model, std::vector<command>> update(model&& in, const msg& message) {
                  [&](const tick_msg& t) {
                    m.now_ms = t.unix_millis;
                    m.now = t.now;
+                   m.clock = t.clock;
                    if (m.status_until_ms != 0 && m.now_ms >= m.status_until_ms) {
                      m.status.clear();
                      m.status_is_error = false;

@@ -58,7 +58,10 @@ std::string one_line(std::string_view text) {
 }
 
 std::string clock_of(const model& m) {
-  // "2026-12-02T09:13:36.123Z" -> "09:13"; the header shows when the screen last ticked.
+  // The runtime gives local time; without it, "2026-12-02T09:13:36.123Z" -> "09:13" (UTC).
+  if (!m.clock.empty()) {
+    return m.clock;
+  }
   return m.now.size() >= 16 ? m.now.substr(11, 5) : std::string{};
 }
 
@@ -292,8 +295,8 @@ void draw_note_row(screen& s, int row, const core::note& n, bool selected, bool 
 }
 
 void draw_room(screen& s, const model& m, const palette& p) {
-  draw_header(s, m, p, room_name(m));
   const room_screen_state& r = m.room;
+  draw_header(s, m, p, room_name(m) + (r.replica && r.replica->read_only() ? " (read only)" : ""));
   if (!r.replica) {
     return;
   }
