@@ -376,6 +376,20 @@ TEST(TuiUpdate, ALostConnectionQueuesEditsUntilTheNextJoin) {
   EXPECT_TRUE(contains(d.frames()[0], R"("is_completed":true)"));
 }
 
+TEST(TuiUpdate, ARejectedChangeIsUndoneOnScreenAndSaysWhy) {
+  driver d;
+  d.open_live(three_notes());
+  d.press(U' ');
+  ASSERT_TRUE(shown_note(d.m, 0).is_completed);
+  const std::string cid = d.m.room.replica->outbox().front().cid;
+  d.server(sync::reject_msg{"r1", cid, "forbidden", "viewers cannot edit"});
+  EXPECT_FALSE(shown_note(d.m, 0).is_completed);
+  EXPECT_TRUE(d.m.room.replica->outbox().empty());
+  EXPECT_FALSE(d.m.status.empty());
+  EXPECT_EQ(d.m.notices.size(), 1u);
+  EXPECT_EQ(d.commands_of<cmd::store_notices>(d.last).size(), 1u);
+}
+
 TEST(TuiUpdate, ARefusedTokenStopsRetrying) {
   driver d;
   d.send(net_msg{net::disconnected_event{4001, "unauthorized", {}, true}});

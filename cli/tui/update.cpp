@@ -171,6 +171,10 @@ void absorb(model& m, sync::effects&& fx, commands& out, bool local) {
   }
   if (fx.view_changed) {
     after_view_change(m);
+  } else if (!m.room.matches.empty() && m.room.replica &&
+             m.room.matches.back() >= m.room.replica->view().size()) {
+    // The view shrank without saying so: never index past it.
+    after_view_change(m);
   }
 }
 
