@@ -130,3 +130,52 @@ TEST(TuiEditor, ChangedOnlyAfterAnEdit) {
 
 }  // namespace
 }  // namespace fun_notes::cli::tui
+
+namespace fun_notes::cli::tui {
+namespace {
+
+std::vector<std::u32string> wrapped(std::u32string_view text, int width) {
+  std::vector<std::u32string> out;
+  for (const visual_line& l : wrap_lines(text, width)) {
+    out.emplace_back(text.substr(l.start, l.end - l.start));
+  }
+  return out;
+}
+
+TEST(TuiWrap, BreaksAfterTheLastSpaceThatFits) {
+  EXPECT_EQ(wrapped(U"buy oat milk today", 9),
+            (std::vector<std::u32string>{U"buy oat ", U"milk ", U"today"}));
+  // A word longer than the line is cut; a newline always ends a line.
+  EXPECT_EQ(wrapped(U"abcdefghij\nx", 4),
+            (std::vector<std::u32string>{U"abcd", U"efgh", U"ij", U"x"}));
+  // Wide characters count two columns.
+  EXPECT_EQ(wrapped(U"日本語です", 4), (std::vector<std::u32string>{U"日本", U"語で", U"す"}));
+  EXPECT_EQ(wrapped(U"", 10), (std::vector<std::u32string>{U""}));
+}
+
+TEST(TuiWrap, ACaretAtAWrapPointShowsOnTheNextLine) {
+  const auto lines = wrap_lines(U"buy oat milk", 8);  // "buy oat " | "milk"
+  EXPECT_EQ(caret_line(lines, 7), 0u);
+  EXPECT_EQ(caret_line(lines, 8), 1u);
+  EXPECT_EQ(caret_line(lines, 12), 1u);
+  const auto hard = wrap_lines(U"ab\ncd", 8);
+  EXPECT_EQ(caret_line(hard, 2), 0u);  // before the newline: the end of the first line
+  EXPECT_EQ(caret_line(hard, 3), 1u);
+}
+
+TEST(TuiWrap, UpAndDownMoveByScreenLineInAWrappedBody) {
+  note_editor e("n1", false, "t", "one two three four five six");
+  e.handle(key::of(key_code::tab));  // the body, caret at its end
+  const int width = 10;              // "one two " | "three " | "four five " | "six"
+  e.handle(key::of(key_code::up), width);
+  EXPECT_EQ(e.body().cursor(), std::u32string(U"one two three fou").size());
+  e.handle(key::of(key_code::up), width);
+  EXPECT_EQ(e.body().cursor(), std::u32string(U"one two thr").size());
+  e.handle(key::of(key_code::up), width);
+  EXPECT_EQ(e.body().cursor(), std::u32string(U"one").size());
+  e.handle(key::of(key_code::up), width);  // past the first screen line: the title
+  EXPECT_EQ(e.focus(), editor_field::title);
+}
+
+}  // namespace
+}  // namespace fun_notes::cli::tui

@@ -1,8 +1,62 @@
 #include "tui/editor.hpp"
 
+#include <algorithm>
+
 #include "tui/text.hpp"
 
 namespace fun_notes::cli::tui {
+
+std::vector<visual_line> wrap_lines(std::u32string_view text, int width) {
+  width = std::max(width, 1);
+  std::vector<visual_line> lines;
+  std::size_t start = 0;
+  std::size_t last_space = std::u32string_view::npos;  // in the current line
+  int col = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char32_t c = text[i];
+    if (c == U'\n') {
+      lines.push_back({start, i});
+      start = i + 1;
+      col = 0;
+      last_space = std::u32string_view::npos;
+      continue;
+    }
+    const int w = display_width(c);
+    if (col + w > width && i > start) {
+      if (last_space != std::u32string_view::npos) {
+        lines.push_back({start, last_space + 1});
+        start = last_space + 1;
+        col = display_width(text.substr(start, i - start));
+      } else {
+        lines.push_back({start, i});
+        start = i;
+        col = 0;
+      }
+      last_space = std::u32string_view::npos;
+      if (col + w > width && i > start) {
+        lines.push_back({start, i});
+        start = i;
+        col = 0;
+      }
+    }
+    if (c == U' ') {
+      last_space = i;
+    }
+    col += w;
+  }
+  lines.push_back({start, text.size()});
+  return lines;
+}
+
+std::size_t caret_line(const std::vector<visual_line>& lines, std::size_t pos) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const bool wrapped_here = i + 1 < lines.size() && lines[i + 1].start == lines[i].end;
+    if (pos >= lines[i].start && (pos < lines[i].end || (pos == lines[i].end && !wrapped_here))) {
+      return i;
+    }
+  }
+  return lines.empty() ? 0 : lines.size() - 1;
+}
 
 text_field::text_field(std::string_view utf8, bool multiline)
     : text_(utf8_decode(utf8)), cursor_(0), multiline_(multiline) {
@@ -131,6 +185,39 @@ bool text_field::down() {
   return true;
 }
 
+bool text_field::move_visual(int delta, int width) {
+  if (width <= 0) {
+    return delta < 0 ? up() : down();
+  }
+  const std::vector<visual_line> lines = wrap_lines(text_, width);
+  const std::size_t at = caret_line(lines, cursor_);
+  if ((delta < 0 && at == 0) || (delta > 0 && at + 1 >= lines.size())) {
+    return false;
+  }
+  if (goal_column_ < 0) {
+    goal_column_ = display_width(
+        std::u32string_view(text_).substr(lines[at].start, cursor_ - lines[at].start));
+  }
+  const visual_line& target = lines[delta < 0 ? at - 1 : at + 1];
+  std::size_t pos = target.start;
+  int col = 0;
+  while (pos < target.end) {
+    const int w = display_width(text_[pos]);
+    if (col + w > goal_column_) {
+      break;
+    }
+    col += w;
+    ++pos;
+  }
+  // The end of a wrapped line is the start of the next one on screen: stay on this line.
+  const bool wrapped = pos < text_.size() && text_[pos] != U'\n';
+  if (pos == target.end && pos > target.start && wrapped) {
+    --pos;
+  }
+  cursor_ = pos;
+  return true;
+}
+
 void text_field::home() {
   goal_column_ = -1;
   cursor_ = line_start(cursor_);
@@ -166,7 +253,7 @@ void note_editor::mark_saved() {
   is_new_ = false;
 }
 
-editor_action note_editor::handle(const key& k) {
+editor_action note_editor::handle(const key& k, int body_width) {
   text_field& field = focused();
   switch (k.code) {
     case key_code::character:
@@ -216,14 +303,16 @@ editor_action note_editor::handle(const key& k) {
     case key_code::up:
     case key_code::shift_up:
     case key_code::page_up:
-      if (!field.up() && focus_ == editor_field::body) {
+      if (!(focus_ == editor_field::body ? field.up(body_width) : field.up()) &&
+          focus_ == editor_field::body) {
         focus_ = editor_field::title;
       }
       return editor_action::none;
     case key_code::down:
     case key_code::shift_down:
     case key_code::page_down:
-      if (!field.down() && focus_ == editor_field::title) {
+      if (!(focus_ == editor_field::body ? field.down(body_width) : field.down()) &&
+          focus_ == editor_field::title) {
         focus_ = editor_field::body;
       }
       return editor_action::none;

@@ -5,10 +5,25 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "tui/key.hpp"
 
 namespace fun_notes::cli::tui {
+
+// One screen line of a wrapped text: code points [start, end). A newline ending a line is not
+// part of it; a space where a line was wrapped is.
+struct visual_line {
+  std::size_t start = 0;
+  std::size_t end = 0;
+};
+
+// Breaks `text` into screen lines of at most `width` columns, after the last space that fits
+// (a word longer than the line is cut).
+std::vector<visual_line> wrap_lines(std::u32string_view text, int width);
+// The screen line that shows a caret at `pos`: at a wrap point, the next line (where typing
+// puts the character).
+std::size_t caret_line(const std::vector<visual_line>& lines, std::size_t pos);
 
 // One editable text: code points and a cursor between them (0 .. size()).
 class text_field {
@@ -32,6 +47,9 @@ class text_field {
   // do. They return false at the first/last line so the caller can move to the other field.
   bool up();
   bool down();
+  // The same over screen lines when the text is wrapped at `width` columns.
+  bool up(int width) { return move_visual(-1, width); }
+  bool down(int width) { return move_visual(1, width); }
   void home();  // start of the current line
   void end();   // end of the current line
 
@@ -43,6 +61,7 @@ class text_field {
   std::size_t line_end(std::size_t pos) const;
   int column_of(std::size_t pos) const;
   std::size_t at_column(std::size_t start, int column) const;
+  bool move_visual(int delta, int width);
 
   std::u32string text_;
   std::size_t cursor_ = 0;
@@ -65,7 +84,9 @@ class note_editor {
   // An existing note (`is_new` false) or a new one that is created on save.
   note_editor(std::string note_id, bool is_new, std::string_view title, std::string_view body);
 
-  editor_action handle(const key& k);
+  // `body_width`: the columns the body is wrapped at on screen, so up/down move by screen line
+  // (0: by line of text).
+  editor_action handle(const key& k, int body_width = 0);
 
   const std::string& note_id() const { return note_id_; }
   bool is_new() const { return is_new_; }

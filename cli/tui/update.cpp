@@ -526,7 +526,7 @@ void open_editor(model& m, bool new_note) {
 
 void editor_key(model& m, const key& k, commands& out) {
   note_editor& e = *m.editor;
-  switch (e.handle(k)) {
+  switch (e.handle(k, editor_body_width(m))) {
     case editor_action::none:
       return;
     case editor_action::save:
@@ -905,6 +905,11 @@ int list_rows(const model& m) {
   // Header, presence line, key hints and status line; the filter line when a filter is set.
   const bool filter_line = m.room.filtering || !m.room.filter.empty();
   return std::max(m.height - 4 - (filter_line ? 1 : 0), 1);
+}
+
+int editor_body_width(const model& m) {
+  // A column of margin each side.
+  return std::max(m.width - 2, 1);
 }
 
 int dashboard_rows(const model& m) {

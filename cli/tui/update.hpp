@@ -20,5 +20,7 @@ const core::note& shown_note(const model& m, std::size_t row);
 // Rows the room screen gives to the note list at the model's size (the view uses the same).
 int list_rows(const model& m);
 int dashboard_rows(const model& m);
+// Columns the editor wraps the body at.
+int editor_body_width(const model& m);
 
 }  // namespace fun_notes::cli::tui

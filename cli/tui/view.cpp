@@ -296,7 +296,15 @@ void draw_note_row(screen& s, int row, const core::note& n, bool selected, bool 
 
 void draw_room(screen& s, const model& m, const palette& p) {
   const room_screen_state& r = m.room;
-  draw_header(s, m, p, room_name(m) + (r.replica && r.replica->read_only() ? " (read only)" : ""));
+  std::string where = room_name(m);
+  if (r.replica && where != r.replica->room_id()) {
+    // The id is what others need to join (j on their dashboard).
+    where += " · id " + r.replica->room_id();
+  }
+  if (r.replica && r.replica->read_only()) {
+    where += " · read only";
+  }
+  draw_header(s, m, p, where);
   if (!r.replica) {
     return;
   }
@@ -394,36 +402,6 @@ void draw_room(screen& s, const model& m, const palette& p) {
 
 // --- editor ---------------------------------------------------------------------------------
 
-struct visual_line {
-  std::size_t start;
-  std::size_t end;  // exclusive; the newline (if any) is not part of it
-};
-
-// Breaks the body into screen lines of at most `width` columns (by characters: the caret then
-// moves predictably through a long word).
-std::vector<visual_line> wrap(const std::u32string& text, int width) {
-  std::vector<visual_line> lines;
-  std::size_t start = 0;
-  int col = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == U'\n') {
-      lines.push_back({start, i});
-      start = i + 1;
-      col = 0;
-      continue;
-    }
-    const int w = display_width(text[i]);
-    if (col + w > width) {
-      lines.push_back({start, i});
-      start = i;
-      col = 0;
-    }
-    col += w;
-  }
-  lines.push_back({start, text.size()});
-  return lines;
-}
-
 void draw_editor(screen& s, const model& m, const palette& p) {
   const note_editor& e = *m.editor;
   draw_header(s, m, p, room_name(m) + " › " + (e.is_new() ? "New note" : "Edit note"));
@@ -459,23 +437,13 @@ void draw_editor(screen& s, const model& m, const palette& p) {
 
   const int top = 3;
   const int rows = std::max(s.height() - 5, 1);
-  const int width = std::max(s.width() - 2, 1);
+  const int width = editor_body_width(m);
   const std::u32string& b = e.body().code_points();
-  const std::vector<visual_line> lines = wrap(b, width);
-  // The caret's screen line: the last one that starts at or before it (a caret at a wrap point
-  // belongs to the next line, where typing would put the character).
+  const std::vector<visual_line> lines = wrap_lines(b, width);
   const std::size_t cur = e.body().cursor();
-  std::size_t caret_line = 0;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].start <= cur && (cur <= lines[i].end)) {
-      caret_line = i;
-      if (cur < lines[i].end || i + 1 >= lines.size() || lines[i + 1].start != cur) {
-        break;
-      }
-    }
-  }
-  const std::size_t scroll = caret_line >= static_cast<std::size_t>(rows)
-                                 ? caret_line - static_cast<std::size_t>(rows) + 1
+  const std::size_t caret_row = caret_line(lines, cur);
+  const std::size_t scroll = caret_row >= static_cast<std::size_t>(rows)
+                                 ? caret_row - static_cast<std::size_t>(rows) + 1
                                  : 0;
   if (b.empty() && on_title) {
     s.put(top, 1, "Write something…", p.muted());
@@ -490,9 +458,9 @@ void draw_editor(screen& s, const model& m, const palette& p) {
           p.plain(), s.width() - 1);
   }
   if (!on_title) {
-    const visual_line& l = lines[caret_line];
+    const visual_line& l = lines[caret_row];
     const int col = display_width(std::u32string_view(b).substr(l.start, cur - l.start));
-    s.cursor = std::make_pair(top + static_cast<int>(caret_line - scroll),
+    s.cursor = std::make_pair(top + static_cast<int>(caret_row - scroll),
                               std::min(1 + col, s.width() - 1));
   }
   draw_hints(s, s.height() - 2, p,
