@@ -63,9 +63,8 @@ void room_hub::load() {
     std::shared_ptr<loaded_room> loaded;
     std::string error;
     try {
-      auto room = load_room(*self->app_.cold, *self->app_.hot, self->room_id_, [self] {
-        return self->app_.write_behind->repair(self->room_id_);
-      });
+      auto room = load_room(*self->app_.cold, *self->app_.hot, self->room_id_,
+                            [self] { return self->app_.write_behind->repair(self->room_id_); });
       if (room) {
         loaded = std::make_shared<loaded_room>(std::move(*room));
       } else {
@@ -105,8 +104,8 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     fail_pending("the room could not be loaded: " + error);
     buffered_.clear();
     // Live sessions (a reload that kept failing) are dropped too, and told so: they re-join.
-    const auto gone = make_frame(error_frame("unavailable", "the room could not be reloaded: " + error,
-                                             room_id_));
+    const auto gone = make_frame(
+        error_frame("unavailable", "the room could not be reloaded: " + error, room_id_));
     for (auto& [_, s] : sessions_) {
       s.sink->deliver(gone);
       s.sink->join_failed(room_id_);
@@ -284,6 +283,7 @@ void room_hub::answer_join(pending_join j) {
   // The joining socket always learns who is here, even when its user was already present.
   j.sink->deliver(make_frame(presence_frame()));
   sessions_[j.sink.get()] = live_session{j.sink, std::move(j.who)};
+  touch_log();
   if (new_user) {
     schedule_presence();
     schedule_stats();
@@ -343,8 +343,7 @@ std::optional<core::room_state> room_hub::copy_state() {
   auto answer = std::make_shared<std::promise<std::optional<core::room_state>>>();
   auto future = answer->get_future();
   asio::post(strand_, [self = shared_from_this(), answer] {
-    answer->set_value(self->loaded_ ? std::optional<core::room_state>(self->state_)
-                                    : std::nullopt);
+    answer->set_value(self->loaded_ ? std::optional<core::room_state>(self->state_) : std::nullopt);
   });
   if (future.wait_for(5s) != std::future_status::ready) {
     return std::nullopt;  // the strand is busy for that long: treat the state as unknown
@@ -476,8 +475,9 @@ void room_hub::sync_presence(bool write, bool announce) {
       }
       fleet = presence.room_users(self->room_id_);
       if (announce) {
-        self->app_.bus->publish(store::room_channel(self->room_id_),
-                                store::bus_message{0, make_frame(std::string(presence_changed_marker))});
+        self->app_.bus->publish(
+            store::room_channel(self->room_id_),
+            store::bus_message{0, make_frame(std::string(presence_changed_marker))});
       }
     } catch (const std::exception& e) {
       spdlog::warn("room {}: presence store: {}", self->room_id_, e.what());
@@ -509,7 +509,30 @@ void room_hub::schedule_heartbeat() {
       return;
     }
     self->sync_presence(!self->users_.empty(), false);
+    if (!self->users_.empty()) {
+      self->touch_log();
+    }
     self->schedule_heartbeat();
+  });
+}
+
+// A join or a present user starts the hot log's expiry period again, at most a few times per
+// period (one small script call per room, not one per heartbeat).
+void room_hub::touch_log() {
+  const auto period = std::chrono::seconds(app_.config.redis_ttl_seconds);
+  const auto every = std::clamp<std::chrono::steady_clock::duration>(
+      period / 4, std::chrono::milliseconds(250), std::chrono::minutes(10));
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_touch_ < every) {
+    return;
+  }
+  last_touch_ = now;
+  asio::post(app_.pool, [self = shared_from_this()] {
+    try {
+      self->app_.hot->touch_room(self->room_id_);
+    } catch (const std::exception& e) {
+      spdlog::warn("room {}: hot log expiry not renewed: {}", self->room_id_, e.what());
+    }
   });
 }
 

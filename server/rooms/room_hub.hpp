@@ -111,6 +111,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   // `announce`, tell the other servers to read again.
   void sync_presence(bool write, bool announce);
   void schedule_heartbeat();
+  void touch_log();
 
   app& app_;
   std::string room_id_;
@@ -145,6 +146,8 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   boost::asio::steady_timer reload_timer_;
   int reload_failures_ = 0;  // reloads in a row that met a failing store
   bool count_write_scheduled_ = false;
+  // When the hot log's expiry was last started again (joins and presence keep a room alive).
+  std::chrono::steady_clock::time_point last_touch_{};
   std::int64_t written_count_ = -1;  // what the cold store was last told
   room_stats last_published_{-1, -1};
 

@@ -61,6 +61,10 @@ class hot_log {
   // Before the first append to a room this process has not seen: a room cold in the log
   // resumes numbering (and its persisted seq) from the ColdStore's last_seq, never from 0.
   virtual void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) = 0;
+  // The room is in use (people joined or are present): a log that expires after a quiet
+  // period (Redis) starts that period again. The expiry rule stays: a log holding ops the
+  // cold store lacks never expires. No-op where logs do not expire.
+  virtual void touch_room(std::string_view room_id) = 0;
 
   // Blocking reads and bookkeeping (run on the worker pool). May throw store_error.
   virtual log_range read_after(std::string_view room_id, std::int64_t after_seq) = 0;

@@ -124,6 +124,42 @@ TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_s
   EXPECT_EQ(serialized_state(snap), view.serialized());
 }
 
+TEST_F(hot_log_safety, a_room_in_use_keeps_its_log_past_the_ttl_and_an_unused_one_expires) {
+  // A 2-second sliding TTL; presence renewed every 300 ms.
+  auto args = fleet_args();
+  for (const char* a : {"--redis-ttl", "2", "--presence-ttl-ms", "900"}) {
+    args.emplace_back(a);
+  }
+  auto& server = start_server(with_args(args));
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Kept", "private");
+  const std::string seq_key = "room:seq:{" + room + "}";
+  auto& redis = redis_->node(0);
+
+  auto a = connect_hello(server.port(), alice);
+  replica view;
+  view.load(join_snapshot(*a, room));
+  ASSERT_NO_FATAL_FAILURE(send_acknowledged(*a, room, view, "c1", create_op("n0", "here", 1.0)));
+  ASSERT_NO_FATAL_FAILURE(
+      wait_persisted(postgres_url_, room, view.seq(), std::chrono::seconds(30)));
+  // Someone is in the room, typing nothing, for well over the TTL (time is what is tested).
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  EXPECT_EQ(redis_integer(redis, {"EXISTS", seq_key}), 1)
+      << "the log of a room in use expired while its user was present";
+  EXPECT_GT(redis_integer(redis, {"TTL", seq_key}), 0) << "a persisted log keeps its expiry";
+
+  // Nobody there: the sliding expiry runs out.
+  a->close();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (redis_integer(redis, {"EXISTS", seq_key}) == 1) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "an unused room's log never expired";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition
+  }
+  // And the room goes on whole.
+  auto b = connect_hello(server.port(), alice);
+  EXPECT_EQ(serialized_state(join_snapshot(*b, room)), view.serialized());
+}
+
 TEST_F(hot_log_safety, redis_at_maxmemory_rejects_ops_unavailable_keeps_flushing_then_recovers) {
   auto& server = start_server(with_args(fleet_args()));
   const user alice = register_user(server.port(), "alice");

@@ -155,6 +155,9 @@ class server_process {
     std::string jwt_secret = "integration-test-secret-0123456789abcdef";
     std::string log_level = "warn";
     milliseconds start_timeout{30000};
+    // restart() binds the port of the first start again (clients that keep a server URL, such
+    // as the terminal client, find it where it was).
+    bool keep_port = false;
   };
 
   // Starts the server (see start()). Throws protocol_failure with the log if it does not start.

@@ -86,8 +86,8 @@ haproxy_process::haproxy_process(const fs::path& config_template,
   }
   std::string servers;
   for (std::size_t i = 0; i < server_ports.size(); ++i) {
-    servers += "    server s" + std::to_string(i + 1) + " 127.0.0.1:" +
-               std::to_string(server_ports[i]) + "\n";
+    servers += "    server s" + std::to_string(i + 1) +
+               " 127.0.0.1:" + std::to_string(server_ports[i]) + "\n";
   }
   port_ = free_loopback_port();
   cfg = replace_all(std::move(cfg), "\n@SERVERS@\n", "\n" + servers);

@@ -104,7 +104,7 @@ void server_process::start() {
                                    "--host",
                                    "127.0.0.1",
                                    "--port",
-                                   "0",
+                                   opts_.keep_port && port_ != 0 ? std::to_string(port_) : "0",
                                    "--port-file",
                                    port_file_.string(),
                                    "--data",

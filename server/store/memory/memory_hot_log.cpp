@@ -58,6 +58,8 @@ void memory_hot_log::deliver_pending(std::unique_lock<std::mutex>& lock) {
   delivering_ = false;
 }
 
+void memory_hot_log::touch_room(std::string_view) {}
+
 void memory_hot_log::ensure_room(std::string_view room_id, std::int64_t cold_last_seq) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room_id);

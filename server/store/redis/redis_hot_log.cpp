@@ -74,6 +74,18 @@ local p = tonumber(redis.call('GET', KEYS[2]) or '0')
 )lua") + std::string(set_expiry_lua) +
                                "return 1\n";
 
+// KEYS: seq, persisted, updates. ARGV: ttl. A room with no keys stays without them.
+const std::string touch_lua = std::string(R"lua(#!lua flags=allow-oom
+local ttl = ARGV[1]
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+  return 0
+end
+local head = tonumber(cur)
+local p = tonumber(redis.call('GET', KEYS[2]) or '0')
+)lua") + std::string(set_expiry_lua) +
+                              "return 1\n";
+
 // KEYS: seq, persisted, updates. ARGV: after_seq.
 constexpr const char* read_lua = R"lua(#!lua flags=no-writes
 local head = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -202,22 +214,27 @@ redis_hot_log::redis_hot_log(redis::client& client, redis_hot_log_options option
       options_(options),
       append_{append_lua, {}},
       ensure_{ensure_lua, {}},
+      touch_{touch_lua, {}},
       read_{read_lua, {}},
       persist_{persist_lua, {}},
       reset_{reset_lua, {}},
       release_{publish_confirmed_lua, {}} {
   // SCRIPT LOAD gives the SHA1 (the same on every node); EVALSHA falls back to EVAL on
   // NOSCRIPT, which also loads the script on a node that lacks it (a new node, a failover).
-  for (auto* s : {&append_, &ensure_, &read_, &persist_, &reset_, &release_}) {
+  for (auto* s : {&append_, &ensure_, &touch_, &read_, &persist_, &reset_, &release_}) {
     s->sha = checked(client_.command("fun-notes", {"SCRIPT", "LOAD", s->text}), "SCRIPT LOAD").str;
   }
 }
 
 redis::reply redis_hot_log::eval(const script& s, std::string_view room_id,
                                  std::vector<std::string> args) {
-  std::vector<std::string> cmd{
-      "EVALSHA",           s.sha,          "4", seq_key(room_id), persisted_key(room_id),
-      updates_key(room_id), published_key(room_id)};
+  std::vector<std::string> cmd{"EVALSHA",
+                               s.sha,
+                               "4",
+                               seq_key(room_id),
+                               persisted_key(room_id),
+                               updates_key(room_id),
+                               published_key(room_id)};
   cmd.insert(cmd.end(), args.begin(), args.end());
   auto r = client_.command(seq_key(room_id), cmd);
   if (r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0) {
@@ -305,6 +322,10 @@ void redis_hot_log::ensure_room(std::string_view room_id, std::int64_t cold_last
   checked(
       eval(ensure_, room_id, {std::to_string(cold_last_seq), std::to_string(options_.ttl_seconds)}),
       "ensure_room");
+}
+
+void redis_hot_log::touch_room(std::string_view room_id) {
+  checked(eval(touch_, room_id, {std::to_string(options_.ttl_seconds)}), "touch_room");
 }
 
 log_range redis_hot_log::read_after(std::string_view room_id, std::int64_t after_seq) {

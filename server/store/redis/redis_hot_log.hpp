@@ -37,6 +37,7 @@ class redis_hot_log final : public hot_log {
   // Strict mode, after the WAIT: publish the room's ops up to `seq` in seq order.
   void release(const std::string& room_id, append_result out, append_handler done);
   void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) override;
+  void touch_room(std::string_view room_id) override;
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;
   void set_persisted(std::string_view room_id, std::int64_t seq) override;
   std::vector<std::string> dirty_rooms() override;
@@ -57,6 +58,7 @@ class redis_hot_log final : public hot_log {
   redis_hot_log_options options_;
   script append_;
   script ensure_;
+  script touch_;
   script read_;
   script persist_;
   script reset_;

@@ -199,6 +199,8 @@ void sqlite_hot_log::store_position_locked(std::string_view room_id,
       .run();
 }
 
+void sqlite_hot_log::touch_room(std::string_view) {}
+
 void sqlite_hot_log::ensure_room(std::string_view room_id, std::int64_t cold_last_seq) {
   std::lock_guard lock(write_mutex_);
   auto& position = position_locked(room_id);

@@ -1,0 +1,106 @@
+// The terminal client driven as a child process.
+#include "cli_support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+namespace fun_notes::test {
+
+namespace fs = std::filesystem;
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+cli_user::cli_user(std::uint16_t port) : port_(port) {
+  std::string pattern = (fs::temp_directory_path() / "fun_notes_cli_XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temp dir for the terminal client");
+  }
+  home_ = pattern;
+}
+
+cli_user::~cli_user() {
+  std::error_code ec;
+  fs::remove_all(home_, ec);
+}
+
+std::string cli_user::binary() {
+  if (const char* b = std::getenv("FUN_NOTES_CLI_BIN"); b != nullptr && *b != '\0') {
+    return b;
+  }
+  return FUN_NOTES_CLI_BIN;
+}
+
+std::string cli_user::env() const {
+  return "HOME=" + shell_quote(home_.string()) +
+         " XDG_CONFIG_HOME=" + shell_quote((home_ / "config").string()) +
+         " XDG_DATA_HOME=" + shell_quote((home_ / "data").string()) +
+         " FUN_NOTES_SERVER=http://127.0.0.1:" + std::to_string(port_);
+}
+
+cli_result cli_user::run(const std::vector<std::string>& args) const {
+  const fs::path err_file = home_ / "stderr.txt";
+  std::string cmd = env() + " " + shell_quote(binary());
+  for (const auto& a : args) {
+    cmd += " " + shell_quote(a);
+  }
+  cmd += " </dev/null 2>" + shell_quote(err_file.string());
+  cli_result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    throw std::runtime_error("cannot run " + cmd);
+  }
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+    r.out.append(buf.data(), n);
+  }
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(err_file);
+  std::stringstream err;
+  err << in.rdbuf();
+  r.err = err.str();
+  return r;
+}
+
+std::string cli_user::ok(const std::vector<std::string>& args) const {
+  cli_result r = run(args);
+  std::string line;
+  for (const auto& a : args) {
+    line += a + " ";
+  }
+  EXPECT_EQ(r.code, 0) << "fun-notes " << line << "\nstdout: " << r.out << "\nstderr: " << r.err;
+  return r.out;
+}
+
+json::object cli_user::json_of(const std::vector<std::string>& args) const {
+  const std::string out = ok(args);
+  boost::system::error_code ec;
+  json::value v = json::parse(out, ec);
+  if (ec || !v.is_object()) {
+    throw protocol_failure("fun-notes did not print a JSON object: " + out);
+  }
+  return v.get_object();
+}
+
+}  // namespace fun_notes::test

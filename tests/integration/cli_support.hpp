@@ -1,0 +1,45 @@
+// Running the terminal client `fun-notes` from the integration tests: each `cli_user` has its
+// own config and data dirs, so several users (or devices) share one test.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fun_notes_test.hpp"
+
+namespace fun_notes::test {
+
+struct cli_result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class cli_user {
+ public:
+  explicit cli_user(std::uint16_t port);
+  ~cli_user();
+  cli_user(const cli_user&) = delete;
+  cli_user& operator=(const cli_user&) = delete;
+
+  // Runs `fun-notes ARGS...` with this user's dirs and FUN_NOTES_SERVER set; stdin is empty.
+  cli_result run(const std::vector<std::string>& args) const;
+  // run() that fails the test (with the output) unless the exit code is 0.
+  std::string ok(const std::vector<std::string>& args) const;
+  json::object json_of(const std::vector<std::string>& args) const;
+
+  void set_port(std::uint16_t port) { port_ = port; }
+  const std::filesystem::path& home() const { return home_; }
+  std::string env() const;  // "XDG_CONFIG_HOME=... XDG_DATA_HOME=... FUN_NOTES_SERVER=..."
+
+  static std::string binary();
+
+ private:
+  std::uint16_t port_;
+  std::filesystem::path home_;
+};
+
+std::string shell_quote(const std::string& s);
+
+}  // namespace fun_notes::test
