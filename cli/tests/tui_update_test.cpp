@@ -249,6 +249,25 @@ TEST(TuiUpdate, SpaceAndBangToggleDoneAndImportant) {
   EXPECT_TRUE(contains(d.frames().at(0), R"("is_important":true)"));
 }
 
+TEST(TuiUpdate, ALocalChangeIsWrittenToTheCacheBeforeItIsSent) {
+  driver d;
+  d.open_live(three_notes());
+  d.press(U'!');
+  std::optional<std::size_t> persist_at;
+  std::optional<std::size_t> send_at;
+  for (std::size_t i = 0; i < d.last.size(); ++i) {
+    if (std::holds_alternative<cmd::persist_room>(d.last[i]) && !persist_at) {
+      persist_at = i;
+    }
+    if (std::holds_alternative<cmd::send_frame>(d.last[i]) && !send_at) {
+      send_at = i;
+    }
+  }
+  ASSERT_TRUE(persist_at.has_value());
+  ASSERT_TRUE(send_at.has_value());
+  EXPECT_LT(*persist_at, *send_at);
+}
+
 TEST(TuiUpdate, AViewerCannotEdit) {
   driver d;
   d.open_live(three_notes(), "viewer");

@@ -148,6 +148,15 @@ void after_view_change(model& m) {
 // Carries out what a replica call produced: frames to send (only over a live session; offline
 // the replica keeps them in its outbox), notices to show and store, the cache write.
 void absorb(model& m, sync::effects&& fx, commands& out, bool local) {
+  // A local change is written to the cache before it is sent: a crash after the send cannot
+  // lose it. Remote changes are written in batches (the server holds them anyway).
+  if (fx.persist) {
+    if (local) {
+      persist(out);
+    } else {
+      m.room.persist_pending = true;
+    }
+  }
   if (m.socket == socket_state::welcomed) {
     for (std::string& frame : fx.frames) {
       out.emplace_back(cmd::send_frame{std::move(frame)});
@@ -161,13 +170,6 @@ void absorb(model& m, sync::effects&& fx, commands& out, bool local) {
       stored.note_ids.push_back(n.note_id);
     }
     out.emplace_back(std::move(stored));
-  }
-  if (fx.persist) {
-    if (local) {
-      persist(out);
-    } else {
-      m.room.persist_pending = true;
-    }
   }
   if (fx.view_changed) {
     after_view_change(m);
