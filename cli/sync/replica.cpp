@@ -112,6 +112,7 @@ replica::replica(room_info info, core::room_state base, std::vector<local_op> ou
   for (auto& o : outbox_) {
     o.sent = false;
     saved_cids_.insert(o.cid);
+    known_cids_.insert(o.cid);
   }
 }
 
@@ -160,6 +161,7 @@ effects replica::enqueue(local_op op) {
     fx.notices.push_back({target_of(op.op), message});
     return fx;
   }
+  known_cids_.insert(op.cid);
   outbox_.push_back(std::move(op));
   dirty_.outbox = true;
   mark_view_dirty();
@@ -179,6 +181,23 @@ effects replica::send_unsent() {
       fx.frames.push_back(op_frame(room_id_, o.cid, o.op));
       o.sent = true;
     }
+  }
+  return fx;
+}
+
+effects replica::adopt(const std::vector<local_op>& queued) {
+  effects fx;
+  for (const local_op& o : queued) {
+    if (!known_cids_.insert(o.cid).second) {
+      continue;
+    }
+    outbox_.push_back(local_op{o.cid, o.op, o.at, false});
+    saved_cids_.insert(o.cid);  // the cache holds it already
+    fx.view_changed = true;
+  }
+  if (fx.view_changed) {
+    mark_view_dirty();
+    fx.append(send_unsent());
   }
   return fx;
 }

@@ -95,6 +95,11 @@ class replica {
   effects move(std::string_view note_id, move_target target, std::string cid, std::string at);
   effects remove(std::string_view note_id, std::string cid, std::string at);
 
+  // Takes in ops that another process of this user queued for the room in the same cache
+  // (a `fun-notes add` beside the full-screen client): those whose cid this replica has not
+  // seen are appended, to go out with the rest. Call it before a join.
+  effects adopt(const std::vector<local_op>& queued);
+
   // Sends the outbox ops not written yet (after a reject asked to retry), when live.
   effects flush();
   bool has_unsent() const;
@@ -143,6 +148,8 @@ class replica {
   std::map<std::string, core::note, std::less<>> tombstones_;
   // The outbox's cids as of the last take_dirty (what the cache holds from this replica).
   std::set<std::string> saved_cids_;
+  // Every cid this replica has held: an acknowledged op's stale cache row must not come back.
+  std::set<std::string> known_cids_;
 
   mutable bool view_valid_ = false;
   mutable std::vector<core::note> view_;

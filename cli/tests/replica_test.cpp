@@ -363,6 +363,29 @@ TEST(replica, dirty_tracking_names_the_notes_an_op_touched) {
   EXPECT_TRUE(r.take_dirty().empty());
 }
 
+TEST(replica, ops_another_process_queued_are_adopted_once_and_sent_after_the_join) {
+  replica r = cached();
+  (void)r.update(set_title("a", "mine"), "c1", "t");
+  go_live(r);
+  (void)r.on_message(remote(4, core::op{set_title("a", "mine")}, "c1"));  // c1 acknowledged
+  (void)r.take_dirty();
+  r.on_disconnected();
+  const std::vector<local_op> in_cache = {
+      local_op{"c1", core::op{set_title("a", "mine")}, "t", false},  // stale row: settled here
+      local_op{"cli-1", core::op{core::create_op{"z", "from a command", "", false, false, 9000}},
+               "t", false}};
+  effects fx = r.adopt(in_cache);
+  EXPECT_TRUE(fx.frames.empty());  // offline: waits for the join
+  ASSERT_EQ(r.outbox().size(), 1U);
+  EXPECT_EQ(r.outbox()[0].cid, "cli-1");
+  EXPECT_EQ(r.view().back().title, "from a command");
+  (void)r.adopt(in_cache);  // again: nothing new
+  EXPECT_EQ(r.outbox().size(), 1U);
+  fx = go_live(r);
+  ASSERT_EQ(fx.frames.size(), 2U);  // the join, then the adopted op
+  EXPECT_EQ(parse(fx.frames[1]).at("cid"), "cli-1");
+}
+
 TEST(id_source, is_deterministic_per_seed_and_valid_as_a_note_id) {
   id_source a(42);
   id_source b(42);

@@ -50,6 +50,13 @@ struct room_created_msg {
   core::result<sync::room_info> result;
 };
 
+// Changes another process of this user queued for the open room (read from the cache when the
+// socket is welcomed, before the join).
+struct queued_elsewhere_msg {
+  std::string room_id;
+  std::vector<sync::local_op> ops;
+};
+
 // Something the runtime must tell the user (a cache write that failed).
 struct status_msg {
   std::string text;
@@ -57,6 +64,7 @@ struct status_msg {
 };
 
 using msg = std::variant<key_msg, resize_msg, tick_msg, net_msg, cached_rooms_msg, open_room_msg,
-                         room_loaded_msg, rooms_listed_msg, room_created_msg, status_msg>;
+                         room_loaded_msg, rooms_listed_msg, room_created_msg, status_msg,
+                         queued_elsewhere_msg>;
 
 }  // namespace fun_notes::cli::tui

@@ -219,6 +219,7 @@ class runtime {
   }
 
   void dispatch(msg first);
+  void adopt_queued_elsewhere(const net::net_event& e);
   void execute(command&& c, std::deque<msg>& follow_ups);
   void spawn_http(std::function<msg(const net::api&)> call);
   void cache_write(const std::function<void()>& write, std::deque<msg>& follow_ups);
@@ -245,6 +246,22 @@ void runtime::dispatch(msg first) {
     }
   }
   dirty_ = true;
+}
+
+// When the socket is welcomed (the join comes next), the open room takes in what a command
+// queued for it in the same cache meanwhile, so it goes out with this client's own changes.
+void runtime::adopt_queued_elsewhere(const net::net_event& e) {
+  const auto* m = std::get_if<net::message_event>(&e);
+  if (m == nullptr || !std::holds_alternative<sync::welcome_msg>(m->msg) || !model_.room.replica) {
+    return;
+  }
+  try {
+    if (auto stored = cache_->load_room(model_.room.replica->room_id())) {
+      dispatch(queued_elsewhere_msg{stored->room_id(), stored->outbox()});
+    }
+  } catch (const std::exception& ex) {
+    dispatch(status_msg{std::string("Could not read the cache: ") + ex.what(), true});
+  }
 }
 
 void runtime::cache_write(const std::function<void()>& write, std::deque<msg>& follow_ups) {
@@ -393,6 +410,7 @@ int runtime::run() {
     }
     if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
       for (net::net_event& e : connection_->drain()) {
+        adopt_queued_elsewhere(e);
         dispatch(net_msg{std::move(e)});
       }
     }

@@ -967,6 +967,11 @@ std::pair<model, std::vector<command>> update(model&& in, const msg& message) {
                  [&](const open_room_msg& o) { open_room(m, o.room_id, out); },
                  [&](const status_msg& st) { set_status(m, st.text, st.error); },
                  [&](const room_loaded_msg& l) { on_room_loaded(m, l, out); },
+                 [&](const queued_elsewhere_msg& q) {
+                   if (m.room.replica && m.room.replica->room_id() == q.room_id) {
+                     absorb(m, m.room.replica->adopt(q.ops), out, false);
+                   }
+                 },
                  [&](const rooms_listed_msg& l) {
                    if (l.result.ok()) {
                      set_rooms(m, l.result.value());
