@@ -297,12 +297,15 @@ core::result<import_report> import_room(store::cold_store& cold, store::hot_log&
   }
   data.notes = archive.notes;
   // Never hand out a seq twice: a room replaced here, or one the log still remembers, numbers
-  // on above what was there before.
+  // on above what was there before. A replacement also takes a seq of its own, above every
+  // seq the old room had: a client that held the old room at any seq then gets a snapshot of
+  // the new content instead of resuming past it.
   std::int64_t floor = hot.read_after(id, std::numeric_limits<std::int64_t>::max()).head_seq;
   if (existing) {
     floor = std::max(floor, existing->last_seq);
   }
-  data.meta.last_seq = std::max(archive.room.last_seq, floor);
+  data.meta.last_seq = existing || floor > 0 ? std::max(archive.room.last_seq, floor) + 1
+                                             : archive.room.last_seq;
   const std::size_t total = data.notes.size();
   const bool written = cold.import_room(data, options.replace, [&](std::size_t done) {
     if (progress) {

@@ -92,6 +92,14 @@ TEST(admin_archive, round_trips_a_room_byte_for_byte_with_unflushed_ops) {
   auto again = import_room(b.cold, b.hot, *parsed, import_options{});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.err().code, "exists");
+
+  // A replacement, even one from a file at the room's own seq, takes a seq above every seq the
+  // old room had: a client holding the room at seq 5 must not resume past the new content.
+  auto replaced = import_room(b.cold, b.hot, *parsed, import_options{true});
+  ASSERT_TRUE(replaced.ok()) << replaced.err().message;
+  EXPECT_TRUE(replaced->replaced);
+  EXPECT_EQ(replaced->last_seq, 6);
+  EXPECT_EQ(append(b.hot, "r1", R"({"kind":"delete","id":"n2"})"), 7);
 }
 
 TEST(admin_archive, matches_members_by_username_and_lists_the_missing) {
