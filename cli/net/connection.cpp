@@ -114,7 +114,13 @@ struct connection::impl {
   awaitable<disconnected_event> session(websocket::stream<Stream>& ws, const endpoint& ep) {
     disconnected_event end;
     auto& lowest = beast::get_lowest_layer(ws);
-    close_socket = [&lowest] { lowest.cancel(); };
+    // Stopping closes the socket outright: a websocket read parked behind Beast's own
+    // operations (a ping, a close) is not always reached by cancel().
+    close_socket = [&lowest] {
+      beast::error_code ignored;
+      lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      lowest.close();
+    };
     try {
       tcp::resolver resolver(co_await asio::this_coro::executor);
       lowest.expires_after(options.connect_timeout);

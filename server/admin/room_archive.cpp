@@ -2,10 +2,10 @@
 #include "admin/room_archive.hpp"
 
 #include <algorithm>
-#include <unordered_set>
 #include <boost/json.hpp>
 #include <limits>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include "fun_notes/core/codec.hpp"
@@ -304,8 +304,8 @@ core::result<import_report> import_room(store::cold_store& cold, store::hot_log&
   if (existing) {
     floor = std::max(floor, existing->last_seq);
   }
-  data.meta.last_seq = existing || floor > 0 ? std::max(archive.room.last_seq, floor) + 1
-                                             : archive.room.last_seq;
+  data.meta.last_seq =
+      existing || floor > 0 ? std::max(archive.room.last_seq, floor) + 1 : archive.room.last_seq;
   const std::size_t total = data.notes.size();
   const bool written = cold.import_room(data, options.replace, [&](std::size_t done) {
     if (progress) {
@@ -316,7 +316,15 @@ core::result<import_report> import_room(store::cold_store& cold, store::hot_log&
     return core::error{"exists",
                        "room " + id + " already exists here: pass --replace to overwrite it"};
   }
-  hot.ensure_room(id, data.meta.last_seq);
+  if (existing || floor > 0) {
+    // The old room's logged ops are not this room's history: nobody may resume across them.
+    const std::int64_t head = hot.read_after(id, std::numeric_limits<std::int64_t>::max()).head_seq;
+    if (!hot.reset_room(id, head, data.meta.last_seq)) {
+      hot.ensure_room(id, data.meta.last_seq);
+    }
+  } else {
+    hot.ensure_room(id, data.meta.last_seq);
+  }
   report.last_seq = data.meta.last_seq;
   report.members = data.members.size() + 1;
   report.replaced = existing.has_value();

@@ -261,9 +261,12 @@ void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
 }
 
 void room_hub::answer_join(pending_join j) {
+  // Resume only when the held ops run from since + 1 up to the room's seq: a seq reached
+  // without an op (a room replaced by import, or renumbered by a repair) needs a snapshot.
   const bool can_resume =
       j.since && *j.since <= state_.seq() &&
-      (*j.since == state_.seq() || (!recent_.empty() && recent_.front().seq <= *j.since + 1));
+      (*j.since == state_.seq() || (!recent_.empty() && recent_.front().seq <= *j.since + 1 &&
+                                    recent_.back().seq == state_.seq()));
   if (can_resume) {
     j.sink->deliver(make_frame(resume_frame(room_id_, *j.since)));
     for (const auto& entry : recent_) {

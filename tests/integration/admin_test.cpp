@@ -249,6 +249,49 @@ TEST_F(admin, export_import_export_gives_the_same_room_with_unflushed_ops_folded
   EXPECT_EQ(int64(ack, "seq"), p.view.seq() + 1);
 }
 
+TEST_F(admin, a_client_that_held_a_replaced_room_gets_a_snapshot_of_the_new_content) {
+  auto& server = start_server(embedded_options());
+  const user alice = register_user(server.port(), "alice");
+  const std::string room = create_room(server.port(), alice, "Replaced", "private");
+  auto ws = connect_hello(server.port(), alice);
+  replica view;
+  view.load(join_snapshot(*ws, room));
+  view.apply(send_op_and_wait(*ws, room, "c1", create_op("old", "before the restore", 1.0)));
+  ws->close();
+  ASSERT_EQ(server.terminate(), 0);
+
+  // An archive of the room at the same seq, with other notes (as a restored backup would be).
+  const fs::path file = scratch_ / "room.json";
+  auto exported = run_tool(scratch_, {"export", "--room", room, "--out", file.string(), "--data",
+                                      server.data_dir().string()});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  std::string text = read_text(file);
+  const auto at = text.find("\"title\":\"before the restore\"");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, std::string("\"title\":\"before the restore\"").size(),
+               "\"title\":\"from the backup\"");
+  {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  auto imported = run_tool(
+      scratch_, {"import", file.string(), "--replace", "--data", server.data_dir().string()});
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+
+  // A client that held the room at its last seq asks to resume from it: it must be told the
+  // new content (a snapshot), not resumed past it.
+  server.restart();
+  auto again = connect_hello(server.port(), alice);
+  const json::object answer = join(*again, room, view.seq());
+  ASSERT_EQ(type_of(answer), "snapshot") << to_string(answer);
+  EXPECT_GT(int64(answer, "seq"), view.seq());
+  EXPECT_NE(to_string(answer).find("from the backup"), std::string::npos) << to_string(answer);
+  // And numbering goes on after the replacement's seq.
+  const auto ack = send_op_and_wait(*again, room, "c2", delete_op("old"));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  EXPECT_EQ(int64(ack, "seq"), int64(answer, "seq") + 1);
+}
+
 TEST_F(admin, migrate_moves_an_embedded_instance_into_postgres_and_a_second_run_changes_nothing) {
   auto& source = start_server(embedded_options());
   populated p;
