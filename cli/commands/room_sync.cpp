@@ -4,17 +4,11 @@
 #include <poll.h>
 
 #include "fun_notes/core/codec.hpp"
+#include "sync/overloaded.hpp"
 
 namespace fun_notes::cli {
 
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 std::string room_of(const sync::server_msg& m) {
   return std::visit(overloaded{[](const sync::snapshot_msg& x) { return x.room; },

@@ -61,6 +61,21 @@ core::result<std::string> required_string(const json::object& o, std::string_vie
   return std::string(v->get_string());
 }
 
+// The "room" and an integer field every room frame carries ("seq", "since").
+core::result<std::pair<std::string, std::int64_t>> room_and(const json::object& o,
+                                                            std::string_view key,
+                                                            std::string_view type) {
+  auto room = required_string(o, "room", type);
+  if (!room) {
+    return room.err();
+  }
+  auto n = required_integer(o, key, type);
+  if (!n) {
+    return n.err();
+  }
+  return std::pair{std::move(*room), *n};
+}
+
 std::vector<user_ref> users_of(const json::object& o) {
   std::vector<user_ref> users;
   const json::value* v = o.if_contains("users");
@@ -112,16 +127,12 @@ core::result<server_msg> parse_object(const json::object& o) {
   }
   if (type == "snapshot") {
     snapshot_msg m;
-    auto room = required_string(o, "room", type);
-    auto seq = required_integer(o, "seq", type);
-    if (!room) {
-      return room.err();
+    auto head = room_and(o, "seq", type);
+    if (!head) {
+      return head.err();
     }
-    if (!seq) {
-      return seq.err();
-    }
-    m.room = std::move(*room);
-    m.seq = *seq;
+    m.room = std::move(head->first);
+    m.seq = head->second;
     if (const json::value* info = o.if_contains("room_info");
         info != nullptr && info->is_object()) {
       m.info = info_of(info->get_object());
@@ -140,25 +151,17 @@ core::result<server_msg> parse_object(const json::object& o) {
     return server_msg{std::move(m)};
   }
   if (type == "resume") {
-    auto room = required_string(o, "room", type);
-    auto since = required_integer(o, "since", type);
-    if (!room) {
-      return room.err();
+    auto head = room_and(o, "since", type);
+    if (!head) {
+      return head.err();
     }
-    if (!since) {
-      return since.err();
-    }
-    return server_msg{resume_msg{std::move(*room), *since}};
+    return server_msg{resume_msg{std::move(head->first), head->second}};
   }
   if (type == "op") {
     op_msg m;
-    auto room = required_string(o, "room", type);
-    auto seq = required_integer(o, "seq", type);
-    if (!room) {
-      return room.err();
-    }
-    if (!seq) {
-      return seq.err();
+    auto head = room_and(o, "seq", type);
+    if (!head) {
+      return head.err();
     }
     const json::value* op = o.if_contains("op");
     if (op == nullptr) {
@@ -168,10 +171,10 @@ core::result<server_msg> parse_object(const json::object& o) {
     if (!parsed) {
       return parsed.err();
     }
-    m.room = std::move(*room);
+    m.room = std::move(head->first);
     m.cid = str(o, "cid");
     m.user = str(o, "user");
-    m.applied = core::applied_op{*seq, str(o, "at"), std::move(*parsed)};
+    m.applied = core::applied_op{head->second, str(o, "at"), std::move(*parsed)};
     return server_msg{std::move(m)};
   }
   if (type == "reject") {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "fun_notes/core/order.hpp"
+#include "sync/overloaded.hpp"
 
 namespace fun_notes::cli::sync {
 
@@ -14,13 +15,6 @@ namespace {
 constexpr std::size_t rebalance_chunk = 500;
 // The smallest spacing a window rebalance leaves between neighbours.
 constexpr double min_spacing = 1e-6;
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 // The note an op is aimed at (empty for a rebalance, which names many).
 std::string target_of(const core::op& o) {

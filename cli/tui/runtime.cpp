@@ -33,6 +33,7 @@
 #define NCURSES_WIDECHAR 1
 #endif
 #include <ncursesw/curses.h>
+#include "sync/overloaded.hpp"
 
 namespace fun_notes::cli::tui {
 
@@ -44,13 +45,6 @@ constexpr int tick_ms = 1000;
 // in tmux or rxvt): well above ncurses' KEY_MAX.
 constexpr int key_shift_up = 0x2000;
 constexpr int key_shift_down = 0x2001;
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 // HTTP calls block for up to their timeout, so they run on threads of their own and post
 // their answer here; the pipe wakes the loop. Shared, so a call still running at exit finds

@@ -5,6 +5,7 @@
 
 #include "fun_notes/core/codec.hpp"
 #include "fun_notes/core/order.hpp"
+#include "sync/overloaded.hpp"
 #include "tui/text.hpp"
 
 namespace fun_notes::cli::tui {
@@ -15,13 +16,6 @@ using commands = std::vector<command>;
 
 constexpr std::int64_t status_ttl_ms = 6000;
 constexpr std::size_t max_notices = 50;
-
-template <class... F>
-struct overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 // --- status and notices ---------------------------------------------------------------------
 
