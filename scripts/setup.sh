@@ -12,7 +12,7 @@ packages=(
   postgresql libpq-dev
   redis-server redis-tools libhiredis-dev
   haproxy
-  libncurses-dev tmux
+  libncurses-dev tmux openssl
   nodejs chromium fonts-dejavu-core
 )
 

@@ -54,7 +54,8 @@ std::string cli_user::env() const {
   return "HOME=" + shell_quote(home_.string()) +
          " XDG_CONFIG_HOME=" + shell_quote((home_ / "config").string()) +
          " XDG_DATA_HOME=" + shell_quote((home_ / "data").string()) +
-         " FUN_NOTES_SERVER=http://127.0.0.1:" + std::to_string(port_);
+         " FUN_NOTES_SERVER=http://127.0.0.1:" + std::to_string(port_) +
+         (extra_env_.empty() ? "" : " " + extra_env_);
 }
 
 cli_result cli_user::run(const std::vector<std::string>& args) const {

@@ -30,6 +30,8 @@ class cli_user {
   json::object json_of(const std::vector<std::string>& args) const;
 
   void set_port(std::uint16_t port) { port_ = port; }
+  // More NAME=value words for the command's environment (e.g. SSL_CERT_FILE=...).
+  void set_extra_env(std::string words) { extra_env_ = std::move(words); }
   const std::filesystem::path& home() const { return home_; }
   std::string env() const;  // "XDG_CONFIG_HOME=... XDG_DATA_HOME=... FUN_NOTES_SERVER=..."
 
@@ -38,6 +40,7 @@ class cli_user {
  private:
   std::uint16_t port_;
   std::filesystem::path home_;
+  std::string extra_env_;
 };
 
 std::string shell_quote(const std::string& s);

@@ -3,6 +3,10 @@
 // terminal, a web-protocol client and the HTTP API agreeing.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+#include <thread>
+
 #include "cli_support.hpp"
 #include "fun_notes/core/codec.hpp"
 
@@ -192,6 +196,70 @@ TEST(cli, offline_changes_arrive_after_a_restart_merged_by_the_rules) {
   const json::object status = cli.json_of({"status", "--json"});
   EXPECT_TRUE(arr(status, "unsent").empty());
   EXPECT_FALSE(arr(status, "recent_notices").empty());
+}
+
+TEST(cli, speaks_tls_to_an_https_server_for_http_and_the_websocket) {
+  // HAProxy terminates TLS in front of the server with a certificate for localhost that the
+  // client trusts through SSL_CERT_FILE (OpenSSL's default verify paths honour it).
+  server_process server;
+  const user alice = register_user(server.port(), "alice");
+  cli_user cli(server.port());
+  const auto dir = cli.home() / "tls";
+  std::filesystem::create_directories(dir);
+  const std::string key = (dir / "key.pem").string();
+  const std::string cert = (dir / "cert.pem").string();
+  const std::string gen =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+      " -addext subjectAltName=DNS:localhost -keyout " +
+      shell_quote(key) + " -out " + shell_quote(cert) + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(gen.c_str()), 0) << "openssl is missing: run scripts/setup.sh";
+  {
+    std::ifstream k(key);
+    std::ifstream c(cert);
+    std::ofstream both(dir / "haproxy.pem");
+    both << c.rdbuf() << k.rdbuf();
+  }
+  std::ifstream in(std::string(FUN_NOTES_SOURCE_DIR) + "/deploy/haproxy.cfg");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string cfg = text.str();
+  const std::string bind = "bind 127.0.0.1:@FRONTEND_PORT@";
+  ASSERT_NE(cfg.find(bind), std::string::npos);
+  cfg.replace(cfg.find(bind), bind.size(), bind + " ssl crt " + (dir / "haproxy.pem").string());
+  {
+    std::ofstream out(dir / "haproxy.cfg");
+    out << cfg;
+  }
+  haproxy_process proxy(dir / "haproxy.cfg", {server.port()});
+  cli.set_extra_env("SSL_CERT_FILE=" + shell_quote(cert));
+  const std::string url = "https://localhost:" + std::to_string(proxy.port());
+
+  // HTTP over TLS (login waits for HAProxy's first health check to pass).
+  cli_result r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  do {
+    r = cli.run({"--server", url, "login", "-u", alice.name, "--password", alice.password});
+    if (r.code == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling for readiness
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(r.code, 0) << r.out << r.err << proxy.log();
+  const std::string room =
+      str(cli.json_of({"--server", url, "create-room", "Secure", "--json"}), "id");
+  // The WebSocket over TLS: the op is acknowledged live (no "queued"), and the server has it.
+  const std::string out = cli.ok({"--server", url, "add", room, "-t", "over wss"});
+  EXPECT_EQ(out.find("queued"), std::string::npos) << out;
+  EXPECT_EQ(arr(get_notes(server.port(), alice, room), "notes").size(), 1U);
+  EXPECT_FALSE(cli.json_of({"--server", url, "notes", room, "--json"}).at("offline").as_bool());
+
+  // Without the certificate trusted, the client refuses the server rather than talking to it.
+  cli.set_extra_env("SSL_CERT_FILE=/nonexistent");
+  r = cli.run({"--server", url, "rooms"});
+  EXPECT_EQ(r.code, 0) << r.err;  // from the cache, offline
+  EXPECT_NE(r.out.find("offline"), std::string::npos) << r.out;
+  r = cli.run({"--server", url, "create-room", "Refused"});
+  EXPECT_EQ(r.code, 4) << r.out << r.err;
 }
 
 }  // namespace

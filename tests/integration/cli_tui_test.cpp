@@ -37,8 +37,8 @@ class tmux_session {
   tmux_session(const cli_user& user, const std::vector<std::string>& args) {
     static std::atomic<int> counter{0};
     socket_ = "fun-notes-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-    std::string cmd = "env " + user.env() + " LANG=C.UTF-8 TERM=tmux-256color " +
-                      shell_quote(cli_user::binary());
+    std::string cmd =
+        "env " + user.env() + " LANG=C.UTF-8 TERM=tmux-256color " + shell_quote(cli_user::binary());
     for (const auto& a : args) {
       cmd += " " + shell_quote(a);
     }
@@ -128,7 +128,8 @@ TEST(cli_tui, shows_another_clients_note_live_and_its_moves_reach_that_client) {
   ASSERT_TRUE(tui.wait_for_text("bob"));  // who is in the room
 
   // The other client adds a note at the end: it shows without a key press.
-  view.apply(send_op_and_wait(*web, room, "w1", create_op("web-note", "from the web page", 99999.0)));
+  view.apply(
+      send_op_and_wait(*web, room, "w1", create_op("web-note", "from the web page", 99999.0)));
   ASSERT_TRUE(tui.wait_for_text("from the web page"));
   const std::vector<std::string> titles = {"first note", "second note", "from the web page"};
   EXPECT_EQ(shown_order(tui.screen(), titles), titles);
@@ -212,9 +213,9 @@ TEST(cli_tui, what_is_typed_while_the_server_is_down_arrives_after_a_restart) {
   const json::object http = get_notes(server.port(), alice, room);
   std::vector<std::string> titles = titles_of(http);
   std::sort(titles.begin(), titles.end());
-  EXPECT_EQ(titles, (std::vector<std::string>{"added by a command",
-                                              "shared note (edited in the terminal)",
-                                              "typed while offline ✓"}));
+  EXPECT_EQ(titles,
+            (std::vector<std::string>{"added by a command", "shared note (edited in the terminal)",
+                                      "typed while offline ✓"}));
   for (const auto& n : arr(http, "notes")) {
     if (str(n.as_object(), "id") == shared) {
       EXPECT_EQ(str(n.as_object(), "body"), "body from the web page");
