@@ -466,6 +466,19 @@ int run(int argc, char** argv) {
   auto* tui = app.add_subcommand("tui", "The full-screen client (the default)");
   tui->add_option("ROOM", room_ref, "Open this room at once");
 
+  tui->footer(
+      "Keys: arrows or j/k select, Enter open, Esc back, n new, e edit, Space done, ! important,\n"
+      "Shift+Up/Down or K/J move, d delete (u undo), / filter, Ctrl+R reconnect, ? help, q quit.\n"
+      "NO_COLOR=1 gives a monochrome screen.");
+  for (CLI::App* sub : app.get_subcommands({})) {
+    const std::string own = sub->get_footer();
+    sub->footer((own.empty() ? "" : own + "\n\n") +
+                "Also: --server URL and --timeout MS (before or after the command), "
+                "FUN_NOTES_SERVER.\nExit codes: 0 done (queued offline counts), 1 refused or "
+                "failed, 2 bad arguments,\n3 not signed in, 4 server unreachable, 5 no such room "
+                "or note.");
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
