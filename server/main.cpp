@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
   std::int64_t max_ms = cfg.flush_max.count();
   std::int64_t idle_ms = cfg.room_idle.count();
   std::int64_t presence_ttl_ms = cfg.presence_ttl.count();
+  std::int64_t rate_close_ms = cfg.rate_limit_close_after.count();
+  cli.add_option("--rate-limit-close-ms", rate_close_ms,
+                 "A connection refused ops for the rate limit this long without a pause of a "
+                 "second is closed with 4029");
   cli.add_option("--presence-ttl-ms", presence_ttl_ms,
                  "Distributed mode: a crashed server's users leave presence after this");
   cli.add_option("--hello-timeout-ms", hello_ms, "Time allowed for the hello frame");
@@ -110,6 +114,7 @@ int main(int argc, char** argv) {
   cfg.flush_max = std::chrono::milliseconds(max_ms);
   cfg.room_idle = std::chrono::milliseconds(idle_ms);
   cfg.presence_ttl = std::chrono::milliseconds(presence_ttl_ms);
+  cfg.rate_limit_close_after = std::chrono::milliseconds(rate_close_ms);
   cfg.jwt_secret = env_or("FUN_NOTES_JWT_SECRET", "");
   if (admin.chosen()) {
     return admin.run(cfg);

@@ -454,12 +454,16 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     tokens_ = std::min(app_.config.max_op_burst, tokens_ + elapsed * app_.config.max_op_rate);
     if (tokens_ >= 1.0) {
       tokens_ -= 1.0;
-      over_limit_since_.reset();
       return true;
     }
-    if (!over_limit_since_) {
+    // "Stays over the limit": refused again and again with no pause of a second between the
+    // refusals. A client sending a little over the rate gets a token now and then, so a token
+    // granted does not end the episode; only a quiet second does.
+    if (!over_limit_since_ || now - last_refused_ > std::chrono::seconds(1)) {
       over_limit_since_ = now;
-    } else if (now - *over_limit_since_ >= app_.config.rate_limit_close_after) {
+    }
+    last_refused_ = now;
+    if (now - *over_limit_since_ >= app_.config.rate_limit_close_after) {
       close(close_rate_limited, "rate limited");
     }
     return false;
@@ -580,6 +584,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   double tokens_;
   std::chrono::steady_clock::time_point last_refill_;
   std::optional<std::chrono::steady_clock::time_point> over_limit_since_;
+  std::chrono::steady_clock::time_point last_refused_{};
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Hostile and broken clients: every kind of bad input gets the answer PROTOCOL.md names, changes
 // nothing stored, and leaves everyone else's session working.
 #include <set>
+#include <thread>
 
 #include "fixture.hpp"
 
@@ -453,6 +454,44 @@ TEST_F(bad_input_flags, no_hello_within_the_hello_timeout_closes_with_4001) {
   prompt->send(json::value{{"type", "ping"}, {"t", 5}});
   FN_EXPECT_FRAME(pong, prompt->next(), "pong on the session that said hello");
   EXPECT_EQ(type_of(pong), "pong") << to_string(pong);
+}
+
+TEST_F(bad_input_flags, a_connection_that_stays_over_the_op_rate_is_closed_with_4029) {
+  // 20 ops/s, a burst of 5, and 2 s of staying over it before the close.
+  auto& server = start_server(
+      with_args({"--max-op-rate", "20", "--max-op-burst", "5", "--rate-limit-close-ms", "2000"}));
+  const user u = register_user(server.port(), "rate");
+  const std::string room = create_room(server.port(), u, "Rate", "private");
+  auto flooder = connect_hello(server.port(), u);
+  auto steady = connect_hello(server.port(), u);
+  join_snapshot(*flooder, room);
+  join_snapshot(*steady, room);
+  // The flooder sends at about twice the rate: it gets a token now and then (so the old rule,
+  // which forgave it at every token, never closed it), the steady one at half the rate.
+  int sent = 0;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+  while (!flooder->is_closed() && std::chrono::steady_clock::now() < give_up) {
+    flooder->send(op_frame(room, "f" + std::to_string(sent), update_op("none", {{"title", "x"}})));
+    if (sent % 4 == 0) {
+      steady->send(op_frame(room, "s" + std::to_string(sent), update_op("none", {{"title", "y"}})));
+    }
+    ++sent;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));  // pacing the load
+    while (flooder->next(std::chrono::milliseconds(0))) {
+      // its rejects, read so that a close behind them shows
+    }
+  }
+  const auto closed = flooder->wait_closed();
+  ASSERT_TRUE(closed.has_value()) << "a client over the rate for 8 s was never closed";
+  EXPECT_EQ(closed->code, 4029) << closed->reason;
+  // The steady client was never refused and is still served.
+  std::vector<json::object> frames;
+  steady->send(json::value{{"type", "ping"}, {"t", 1}});
+  const auto pong = steady->next_of_type("pong", default_wait, &frames);
+  ASSERT_TRUE(pong.has_value()) << "the client within the rate lost its connection";
+  for (const auto& f : frames) {
+    EXPECT_NE(type_of(f), "reject") << to_string(f);
+  }
 }
 
 TEST_F(bad_input_flags, an_origin_outside_the_allow_list_gets_403_on_upgrade) {
