@@ -75,6 +75,16 @@ auth::claims require_user(app& a, const http_request& req) {
   if (!c) {
     throw api_error{401, "unauthorized", "the token is invalid or expired"};
   }
+  // The account must exist (a signed token outlives a deleted account); when the store cannot
+  // answer, the call goes on and meets the store's own error.
+  std::optional<bool> exists;
+  try {
+    exists = a.cold->find_user(c->user_id).has_value();
+  } catch (const std::exception&) {
+  }
+  if (exists && !*exists) {
+    throw api_error{401, "unauthorized", "the account of this token does not exist"};
+  }
   return *c;
 }
 

@@ -284,7 +284,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         close(close_unauthorized, "unauthorized: the first frame must be hello");
         co_return;
       }
-      on_hello(msg);
+      co_await on_hello(msg);
       co_return;
     }
     if (type == "op") {
@@ -318,7 +318,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     send(json::serialize(pong));
   }
 
-  void on_hello(const json::object& msg) {
+  awaitable<void> on_hello(const json::object& msg) {
     const auto* token = msg.if_contains("token");
     std::optional<auth::claims> c;
     if (token != nullptr && token->is_string()) {
@@ -326,7 +326,21 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     }
     if (!c) {
       close(close_unauthorized, "unauthorized");
-      return;
+      co_return;
+    }
+    // A correctly signed token for an account that does not exist (deleted, or from another
+    // instance with the same secret) is refused. When the store cannot answer, the signature
+    // stands: sessions keep working through a database outage.
+    bool exists = true;
+    try {
+      auto job = [&a = app_, id = c->user_id] { return a.cold->find_user(id).has_value(); };
+      exists = co_await offload(app_.pool, std::move(job));
+    } catch (const std::exception& e) {
+      spdlog::warn("hello: the account of user {} could not be checked: {}", c->user_id, e.what());
+    }
+    if (!exists) {
+      close(close_unauthorized, "unauthorized: no such account");
+      co_return;
     }
     user_ = std::move(*c);
     hello_timer_.cancel();

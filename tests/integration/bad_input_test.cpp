@@ -360,6 +360,8 @@ TEST_F(bad_input, expired_or_wrongly_signed_tokens_close_with_4001) {
        forge_token(secret, owner_.id, owner_.name, unix_now() + 3600, "someone-else")},
       {"a real token with its signature cut off",
        owner_.token.substr(0, owner_.token.rfind('.') + 1)},
+      {"correctly signed, for an account that does not exist",
+       forge_token(secret, "u_nobody_has_this_id", "ghost", unix_now() + 3600)},
   };
   for (const auto& [what, token] : tokens) {
     auto ws = ws_client::connect(port());
@@ -372,6 +374,14 @@ TEST_F(bad_input, expired_or_wrongly_signed_tokens_close_with_4001) {
       EXPECT_NE(type_of(f), "welcome") << what << " token was accepted";
     }
   }
+  // Over HTTP the account that does not exist is refused 401 too, not a 503 from the store.
+  user ghost = owner_;
+  ghost.token = forge_token(secret, "u_nobody_has_this_id", "ghost", unix_now() + 3600);
+  const auto listed = http_request(port(), "GET", "/api/rooms", std::nullopt, ghost.token);
+  EXPECT_EQ(listed.status, 401) << listed.body;
+  const auto created =
+      http_request(port(), "POST", "/api/rooms", json::value{{"name", "x"}}, ghost.token);
+  EXPECT_EQ(created.status, 401) << created.body;
   expect_unchanged_and_alive("bad tokens");
 }
 
