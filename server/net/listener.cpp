@@ -139,6 +139,17 @@ http::response<http::string_body> to_beast(const http_response& r, unsigned vers
   res.set(http::field::server, "fun-notes");
   res.set(http::field::content_type, r.content_type);
   res.set(http::field::cache_control, "no-store");
+  // Security headers on every answer; the page gets a policy that allows only its own
+  // scripts (the build has no inline script), its own socket, and no framing by other sites.
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("X-Frame-Options", "DENY");
+  if (r.content_type.rfind("text/html", 0) == 0) {
+    res.set("Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'");
+  }
   res.keep_alive(keep_alive);
   res.body() = r.body;
   res.prepare_payload();

@@ -1,4 +1,9 @@
 // Accounts and rooms over the HTTP API, as a user signing up and creating a room sees them.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "fixture.hpp"
 
 namespace fun_notes::test {
@@ -24,6 +29,27 @@ void expect_error_body(const http_response& r) {
 TEST_F(http_api, healthz_answers) {
   auto& server = start_server();
   EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(http_api, answers_carry_security_headers_and_the_page_a_content_security_policy) {
+  const auto web =
+      std::filesystem::temp_directory_path() / ("fun_notes_web_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(web);
+  std::ofstream(web / "index.html") << "<!doctype html><title>t</title>";
+  auto& server = start_server(with_args({"--web-dir", web.string()}));
+  const auto page = http_request(server.port(), "GET", "/");
+  ASSERT_EQ(page.status, 200) << page.body;
+  ASSERT_TRUE(page.headers.contains("content-security-policy"));
+  const std::string csp = page.headers.at("content-security-policy");
+  EXPECT_NE(csp.find("script-src 'self'"), std::string::npos) << csp;
+  EXPECT_EQ(csp.find("script-src 'self' 'unsafe-inline'"), std::string::npos) << csp;
+  EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos) << csp;
+  EXPECT_EQ(page.headers.at("x-content-type-options"), "nosniff");
+  EXPECT_EQ(page.headers.at("x-frame-options"), "DENY");
+  const auto api = http_request(server.port(), "GET", "/api/rooms");
+  EXPECT_EQ(api.status, 401);
+  EXPECT_EQ(api.headers.at("x-content-type-options"), "nosniff");
+  std::filesystem::remove_all(web);
 }
 
 TEST_F(http_api, register_returns_a_token_that_opens_a_session) {
