@@ -104,4 +104,9 @@ json::object cli_user::json_of(const std::vector<std::string>& args) const {
   return v.get_object();
 }
 
+std::string cli_user::state(const std::string& room) const {
+  json::object out = json_of({"notes", room, "--json"});
+  return serialized_state(json::object{{"seq", out.at("seq")}, {"notes", out.at("notes")}});
+}
+
 }  // namespace fun_notes::test

@@ -28,6 +28,8 @@ class cli_user {
   // run() that fails the test (with the output) unless the exit code is 0.
   std::string ok(const std::vector<std::string>& args) const;
   json::object json_of(const std::vector<std::string>& args) const;
+  // `notes ROOM --json` as the {seq, notes} state a snapshot gives, serialized.
+  std::string state(const std::string& room) const;
 
   void set_port(std::uint16_t port) { port_ = port; }
   // More NAME=value words for the command's environment (e.g. SSL_CERT_FILE=...).

@@ -13,12 +13,6 @@
 namespace fun_notes::test {
 namespace {
 
-// notes --json as the {seq, notes} state a snapshot gives.
-std::string cli_state(const cli_user& u, const std::string& room) {
-  json::object out = u.json_of({"notes", room, "--json"});
-  return serialized_state(json::object{{"seq", out.at("seq")}, {"notes", out.at("notes")}});
-}
-
 std::vector<std::string> cli_titles(const cli_user& u, const std::string& room) {
   json::object out = u.json_of({"notes", room, "--json"});
   std::vector<std::string> titles;
@@ -72,7 +66,7 @@ TEST(cli, the_commands_round_trip_with_the_server) {
 
   // What the server holds is what the terminal shows, and what a web client receives.
   const json::object http = get_notes(server.port(), alice, room_id);
-  EXPECT_EQ(cli_state(cli, room_id), serialized_state(http));
+  EXPECT_EQ(cli.state(room_id), serialized_state(http));
   const json::object* e = find_note(http, str(eggs, "id"));
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(str(*e, "title"), "Eggs (6)");
@@ -141,7 +135,7 @@ TEST(cli, offline_changes_arrive_after_a_restart_merged_by_the_rules) {
   }
   cli_user cli(server.port());
   login(cli, dana);
-  (void)cli_state(cli, room);  // the terminal has the room on this device
+  (void)cli.state(room);  // the terminal has the room on this device
 
   server.kill();
   web.reset();
@@ -190,7 +184,7 @@ TEST(cli, offline_changes_arrive_after_a_restart_merged_by_the_rules) {
   EXPECT_TRUE(offline_note);
 
   // The terminal, a web-protocol client and the HTTP API agree, byte for byte.
-  EXPECT_EQ(cli_state(cli, room), serialized_state(http));
+  EXPECT_EQ(cli.state(room), serialized_state(http));
   auto fresh = connect_hello(server.port(), erin);
   EXPECT_EQ(serialized_state(join_snapshot(*fresh, room)), serialized_state(http));
   const json::object status = cli.json_of({"status", "--json"});
