@@ -71,6 +71,14 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     });
   }
 
+  void deliver_snapshot(frame_ptr frame) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+      self->enqueue(std::move(f), false);
+    });
+  }
+
+  std::size_t resume_budget() const override { return app_.config.max_outbound_bytes / 2; }
+
   void join_failed(const std::string& room_id) override {
     asio::post(ws_.get_executor(), [self = shared_from_this(), room_id] {
       auto it = self->rooms_.find(room_id);
@@ -194,9 +202,11 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         continue;
       }
       // Taken off the queue before writing: close() may clear the queue meanwhile.
-      auto frame = std::move(self->queue_.front());
+      auto [frame, counted] = std::move(self->queue_.front());
       self->queue_.pop_front();
-      self->queued_bytes_ -= frame->size();
+      if (counted) {
+        self->queued_bytes_ -= frame->size();
+      }
       boost::system::error_code ec;
       co_await self->ws_.async_write(asio::buffer(*frame),
                                      asio::redirect_error(asio::use_awaitable, ec));
@@ -207,12 +217,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     self->write_closed_ = true;
   }
 
-  void enqueue(frame_ptr frame) {
+  // `counted` frames count towards the slow-consumer limit; a join's snapshot does not.
+  void enqueue(frame_ptr frame, bool counted = true) {
     if (closing_ || close_code_) {
       return;
     }
-    queued_bytes_ += frame->size();
-    queue_.push_back(std::move(frame));
+    if (counted) {
+      queued_bytes_ += frame->size();
+    }
+    queue_.emplace_back(std::move(frame), counted);
     if (queued_bytes_ > app_.config.max_outbound_bytes) {
       // The client resumes with `since`; what it did not get is not lost.
       queue_.clear();
@@ -584,7 +597,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   websocket::stream<beast::tcp_stream> ws_;
   asio::steady_timer wake_;
   asio::steady_timer hello_timer_;
-  std::deque<frame_ptr> queue_;
+  std::deque<std::pair<frame_ptr, bool>> queue_;  // the frame, and whether queued_bytes_ has it
   std::size_t queued_bytes_ = 0;
   bool closing_ = false;
   bool write_closed_ = false;

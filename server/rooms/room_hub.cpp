@@ -127,7 +127,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     recent_.assign(loaded->recent.begin(), loaded->recent.end());
     std::erase_if(buffered_, [&](const store::bus_message& m) { return m.seq <= state_.seq(); });
     for (auto& [_, s] : sessions_) {
-      s.sink->deliver(make_frame(snapshot_frame(meta_, s.who.role, stats(), state_)));
+      s.sink->deliver_snapshot(make_frame(snapshot_frame(meta_, s.who.role, stats(), state_)));
     }
   } else if (first_load) {
     meta_ = loaded->meta;
@@ -263,10 +263,23 @@ void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
 void room_hub::answer_join(pending_join j) {
   // Resume only when the held ops run from since + 1 up to the room's seq: a seq reached
   // without an op (a room replaced by import, or renumbered by a repair) needs a snapshot.
-  const bool can_resume =
+  // A backlog longer than the client's resume budget is answered with a snapshot: resuming it
+  // would only be cut by the slow-consumer limit, and the client would come back again.
+  bool can_resume =
       j.since && *j.since <= state_.seq() &&
       (*j.since == state_.seq() || (!recent_.empty() && recent_.front().seq <= *j.since + 1 &&
                                     recent_.back().seq == state_.seq()));
+  if (can_resume && *j.since < state_.seq()) {
+    const std::size_t budget = j.sink->resume_budget();
+    std::size_t backlog = 0;
+    for (auto it = recent_.rbegin(); it != recent_.rend() && it->seq > *j.since; ++it) {
+      backlog += it->frame->size();
+      if (backlog > budget) {
+        can_resume = false;
+        break;
+      }
+    }
+  }
   if (can_resume) {
     j.sink->deliver(make_frame(resume_frame(room_id_, *j.since)));
     for (const auto& entry : recent_) {
@@ -281,7 +294,7 @@ void room_hub::answer_join(pending_join j) {
   ++user.second;
   refresh_active_users();
   if (!can_resume) {
-    j.sink->deliver(make_frame(snapshot_frame(meta_, j.who.role, stats(), state_)));
+    j.sink->deliver_snapshot(make_frame(snapshot_frame(meta_, j.who.role, stats(), state_)));
   }
   // The joining socket always learns who is here, even when its user was already present.
   j.sink->deliver(make_frame(presence_frame()));

@@ -1,6 +1,7 @@
 // What a room hub and the dashboard need from a client connection.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,12 @@ class session_sink {
   virtual ~session_sink() = default;
   // Queues a frame for the client. Thread-safe; frames from one caller keep their order.
   virtual void deliver(frame_ptr frame) = 0;
+  // Queues a join's snapshot. It does not count towards the slow-consumer limit: its size is
+  // bounded by the room's limits, and a client must be able to receive it however big it is.
+  virtual void deliver_snapshot(frame_ptr frame) = 0;
+  // How many bytes of missed ops a resume may queue for this client; a longer backlog is
+  // answered with a snapshot instead of being cut by the slow-consumer limit.
+  virtual std::size_t resume_budget() const = 0;
   // The hub could not load the room; the session forgets it (an error frame was delivered).
   virtual void join_failed(const std::string& room_id) = 0;
 };

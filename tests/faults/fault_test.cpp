@@ -318,10 +318,12 @@ TEST_F(faults, s08_a_slow_consumer_is_closed_4008_and_catches_up) {
       << "the stalled reader was never closed: " << slow.last_error();
   const auto e = slow.rejoins().front();
   EXPECT_EQ(e.close_code, 4008) << slow.last_error();
-  // It should resume with since; if its backlog was over the outbound limit the resume was
-  // cut with 4008 again and it came back with a snapshot: reported, and a failure.
+  // It comes back with since: a short backlog resumes, one over the resume budget (half the
+  // outbound limit) gets a snapshot. Either way the first re-join holds: a resume cut by
+  // 4008 again would show as a failed reconnect or a second re-join.
   const auto all = slow.rejoins();
-  EXPECT_TRUE(e.resumed) << "the first re-join after 4008 was not a resume";
+  EXPECT_EQ(slow.counts().failed_reconnects, 0) << slow.last_error();
+  EXPECT_EQ(all.size(), 1U) << "re-joined more than once; last error: " << slow.last_error();
   for (const auto& c : f.clients()) {
     if (c.get() != &slow) {
       EXPECT_TRUE(c->rejoins().empty()) << c->cfg().name << " was disconnected too";
@@ -332,7 +334,7 @@ TEST_F(faults, s08_a_slow_consumer_is_closed_4008_and_catches_up) {
   f.verify("8. slow consumer (4008)", "re-joined " + seconds_text(e.rejoined_at - e.closed_at),
            "close " + std::to_string(e.close_code) + " after a " +
                seconds_text(e.closed_at - t) + " stall; " + std::to_string(all.size()) +
-               " re-joins (" + (all.back().resumed ? "last a resume" : "last a snapshot") +
+               " re-joins (" + (e.resumed ? "a resume" : "a snapshot") +
                "); others untouched");
 }
 

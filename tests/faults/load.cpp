@@ -256,6 +256,7 @@ bool load_client::reconnect() {
       since = view_.seq();
     }
   }
+  std::unique_ptr<ws_client> ws;
   try {
     if (port == 0) {
       throw protocol_failure("no server to connect to");
@@ -263,7 +264,7 @@ bool load_client::reconnect() {
     ws_client::options opts;
     opts.receive_buffer_bytes = cfg_.receive_buffer_bytes;
     opts.connect_timeout = 5000ms;
-    auto ws = ws_client::connect(port, opts);
+    ws = ws_client::connect(port, opts);
     ws->send(json::value{{"type", "hello"}, {"token", cfg_.who.token}, {"client", "faults"}});
     auto welcome = ws->next_skipping({"presence", "room_stat"}, 10000ms);
     if (!welcome || type_of(*welcome) != "welcome") {
@@ -293,7 +294,15 @@ bool load_client::reconnect() {
     return true;
   } catch (const protocol_failure& e) {
     std::lock_guard lock(mutex_);
+    ++counts_.failed_reconnects;
     last_error_ = std::string("reconnect to ") + std::to_string(port) + ": " + e.what();
+    // A join answer cut by 4008 counts as a slow close: the next try may need a snapshot.
+    if (const auto closed = ws ? ws->closed() : std::nullopt) {
+      last_error_ += " (closed " + std::to_string(closed->code) + " " + closed->reason + ")";
+      if (closed->code == 4008) {
+        ++slow_closes_in_row_;
+      }
+    }
     return false;
   }
 }

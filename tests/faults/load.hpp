@@ -76,6 +76,7 @@ struct client_counts {
   std::map<std::string, std::int64_t> rejects_by_code;
   std::int64_t gaps = 0;  // gaps or repeats seen in the stream (then re-joined with since)
   std::int64_t evicted = 0;  // ops rejected "invalid" because the socket was no longer joined
+  std::int64_t failed_reconnects = 0;  // connect + hello + join attempts that did not hold
 };
 
 class load_client {

@@ -68,5 +68,43 @@ TEST_F(advertised_limits, a_server_with_max_title_bytes_100_advertises_and_enfor
   EXPECT_EQ(str(notes.at(0).as_object(), "title"), repeat("Я", 50));
 }
 
+// The slow-consumer limit bounds what piles up behind a client, never the answer to its join:
+// a snapshot larger than the limit arrives whole, and a missed backlog larger than half the
+// limit is answered with a snapshot instead of a resume the limit would cut.
+TEST_F(advertised_limits, join_answers_fit_the_outbound_limit_of_a_small_server) {
+  auto& server = start_server(with_args({"--max-outbound-bytes", "65536"}));
+  const user u = register_user(server.port(), "big");
+  std::unique_ptr<ws_client> ws;
+  welcome_of(server.port(), u, ws);
+  const std::string room = create_room(server.port(), u, "Big notes", "private");
+  join_snapshot(*ws, room);
+  const std::string body = repeat("b", 30000);
+  std::int64_t seq = 0;
+  for (int i = 0; i < 3; ++i) {
+    const auto ack = send_op_and_wait(*ws, room, "c" + std::to_string(i),
+                                      create_op("n" + std::to_string(i), "big", i + 1.0, body));
+    ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+    seq = int64(ack, "seq");
+  }
+
+  // About 90 KB of notes: more than the 64 KiB limit, still the whole room.
+  auto fresh = connect_hello(server.port(), u);
+  const auto snapshot = join_snapshot(*fresh, room);
+  EXPECT_EQ(arr(snapshot, "notes").size(), 3U);
+  EXPECT_FALSE(fresh->closed()) << "closed " << fresh->closed()->code;
+
+  // Since the first op: two ops of 30 KB missed, over the 32 KiB resume budget.
+  auto behind = connect_hello(server.port(), u);
+  const auto far = join(*behind, room, seq - 2);
+  EXPECT_EQ(type_of(far), "snapshot") << to_string(far).substr(0, 200);
+  // One op missed resumes as usual.
+  auto near = connect_hello(server.port(), u);
+  const auto close_by = join(*near, room, seq - 1);
+  EXPECT_EQ(type_of(close_by), "resume") << to_string(close_by).substr(0, 200);
+  const auto missed = near->next_skipping({"presence", "room_stat"});
+  ASSERT_TRUE(missed.has_value());
+  EXPECT_EQ(int64(*missed, "seq"), seq);
+}
+
 }  // namespace
 }  // namespace fun_notes::test
