@@ -29,7 +29,9 @@ struct user {
 struct room_meta {
   std::string id;
   std::string name;
-  std::string visibility = "private";  // "private" | "link"
+  std::string visibility = "private";  // "private" | "link" | "public"
+  // What a signed-in non-member gets in a public room: viewer or editor.
+  role public_role = role::viewer;
   std::string owner_id;
   std::int64_t last_seq = 0;     // seq of the last op folded into the notes
   std::int64_t total_notes = 0;  // notes as of last_seq
@@ -91,6 +93,21 @@ struct invite {
   bool operator==(const invite&) const = default;
 };
 
+// What PATCH /api/rooms/{id} changes; absent fields stay as they are.
+struct room_changes {
+  std::optional<std::string> name;
+  std::optional<std::string> visibility;
+  std::optional<role> public_role;
+};
+
+enum class accept_outcome { accepted, already_member, not_found, expired, used_up };
+
+struct accept_result {
+  accept_outcome outcome = accept_outcome::not_found;
+  std::string room_id;
+  role member_role = role::none;  // the caller's role in the room afterwards
+};
+
 // A whole room as an import writes it. `meta.total_notes` is ignored (it is counted);
 // `meta.last_seq` is stored as given. The owner is a member with role owner whether or not
 // `members` lists them; `member::user_name` is ignored.
@@ -120,8 +137,14 @@ class cold_store {
   // Rooms. create_room also makes `meta.owner_id` the owner member.
   virtual void create_room(const room_meta& meta) = 0;
   virtual std::optional<room_meta> find_room(std::string_view room_id) = 0;
-  virtual void update_room(std::string_view room_id, const std::optional<std::string>& name,
-                           const std::optional<std::string>& visibility) = 0;
+  virtual void update_room(std::string_view room_id, const room_changes& changes) = 0;
+  // Deletes the room with its notes, members, invites and gaps. False: no such room.
+  virtual bool delete_room(std::string_view room_id) = 0;
+  // In ONE transaction: `new_owner_id` (an existing user, member or not) becomes the owner
+  // (rooms.owner_id and its member row) and the previous owner an editor. False: no such room.
+  virtual bool transfer_ownership(std::string_view room_id, std::string_view new_owner_id) = 0;
+  // Public rooms, most active first (active_user_count descending), then by name, then id.
+  virtual std::vector<room_meta> public_rooms(std::size_t limit) = 0;
   // Presence's count of the room's distinct users (written debounced, not per join).
   virtual void set_active_user_count(std::string_view room_id, std::int64_t count) = 0;
   // Rooms the user is a member of, with the user's role, ordered by name then id.
@@ -132,6 +155,18 @@ class cold_store {
   virtual void set_member(std::string_view room_id, std::string_view user_id, role r) = 0;
   virtual bool remove_member(std::string_view room_id, std::string_view user_id) = 0;
   virtual std::vector<member> members(std::string_view room_id) = 0;
+
+  // Invites. create_invite stores `inv` as given (uses counted from inv.uses).
+  virtual void create_invite(const invite& inv) = 0;
+  virtual std::optional<invite> find_invite(std::string_view token) = 0;
+  // False: no such invite in that room.
+  virtual bool delete_invite(std::string_view room_id, std::string_view token) = 0;
+  // In ONE transaction: an invite past `expires_at` (compared with `now`, RFC 3339 UTC) or at
+  // `max_uses` is refused (expired / used_up); otherwise the user becomes a member with the
+  // invite's role and one use is counted. A member whose role is already at least the
+  // invite's keeps it and counts no use (already_member). The owner is never downgraded.
+  virtual accept_result accept_invite(std::string_view token, std::string_view user_id,
+                                      std::string_view now) = 0;
 
   // Notes.
   virtual std::optional<snapshot> load_snapshot(std::string_view room_id) = 0;
