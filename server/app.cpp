@@ -7,7 +7,9 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "access/room_access.hpp"
 #include "persist/write_behind.hpp"
+#include "rooms/access_fanout.hpp"
 #include "rooms/dashboard.hpp"
 #include "rooms/frames.hpp"
 #include "rooms/room_hub.hpp"
@@ -24,17 +26,29 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_secret_file(const std::string& path) {
+// One secret per line; the first signs, all verify (rotation: put the new one first).
+std::vector<std::string> read_secret_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     throw std::runtime_error("cannot read --jwt-secret-file " + path);
   }
-  std::string secret;
-  std::getline(in, secret);
-  if (secret.size() < 16) {
-    throw std::runtime_error("the JWT secret in " + path + " is shorter than 16 characters");
+  std::vector<std::string> secrets;
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
+      line.pop_back();
+    }
+    if (line.empty() || line.front() == '#') {
+      continue;
+    }
+    if (line.size() < 16) {
+      throw std::runtime_error("a JWT secret in " + path + " is shorter than 16 characters");
+    }
+    secrets.push_back(line);
   }
-  return secret;
+  if (secrets.empty()) {
+    throw std::runtime_error("--jwt-secret-file " + path + " holds no secret");
+  }
+  return secrets;
 }
 
 }  // namespace
@@ -78,18 +92,21 @@ app::app(server_config cfg)
     hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);
   }
 
-  std::string secret = config.jwt_secret;
-  if (secret.empty() && !config.jwt_secret_file.empty()) {
-    secret = read_secret_file(config.jwt_secret_file);
-  }
-  if (secret.empty()) {
+  std::vector<std::string> secrets;
+  if (!config.jwt_secret.empty()) {
+    secrets.push_back(config.jwt_secret);
+  } else if (!config.jwt_secret_file.empty()) {
+    secrets = read_secret_file(config.jwt_secret_file);
+  } else {
     // Created once and kept in the data dir, so tokens survive restarts.
-    secret = cold->get_or_create_secret("jwt_secret", [] { return auth::random_id(48); });
+    secrets.push_back(cold->get_or_create_secret("jwt_secret", [] { return auth::random_id(48); }));
   }
-  tokens = std::make_unique<auth::token_service>(secret, config.token_ttl_seconds);
+  tokens = std::make_unique<auth::token_service>(std::move(secrets), config.token_ttl_seconds);
 
   hubs = std::make_unique<rooms::hub_registry>(*this);
   dashboard = std::make_unique<rooms::dashboard>(*this);
+  access_events = std::make_unique<rooms::access_fanout>(*bus, *dashboard);
+  access = std::make_unique<access::room_access>(*cold, *access_events);
   persist::write_behind_options wb;
   wb.quiet = config.flush_quiet;
   wb.max_delay = config.flush_max;

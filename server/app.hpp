@@ -10,6 +10,7 @@
 #include <string>
 
 #include "auth/auth.hpp"
+#include "auth/login_throttle.hpp"
 #include "config.hpp"
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
@@ -25,6 +26,10 @@ class dashboard;
 namespace persist {
 class write_behind;
 }
+namespace access {
+class access_events;
+class room_access;
+}  // namespace access
 }  // namespace fun_notes::server
 namespace fun_notes::store::redis {
 class client;
@@ -77,8 +82,11 @@ struct app {
   boost::asio::io_context io;
   std::unique_ptr<rooms::hub_registry> hubs;
   std::unique_ptr<rooms::dashboard> dashboard;
+  std::unique_ptr<access::access_events> access_events;
+  std::unique_ptr<access::room_access> access;
   std::unique_ptr<persist::write_behind> write_behind;
   metrics stats;
+  auth::login_throttle login_throttle;
   std::atomic<bool> shutting_down{false};
 
   void add_session(const std::shared_ptr<closable>& s);

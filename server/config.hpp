@@ -36,6 +36,11 @@ struct server_config {
   std::string jwt_secret_file;  // --jwt-secret-file
   std::int64_t token_ttl_seconds = 7 * 24 * 3600;
   std::vector<std::string> allowed_origins;  // plus same-origin, always allowed
+  // Host header values accepted besides IP literals, localhost and this machine's name
+  // (against DNS rebinding); "*" accepts any.
+  std::vector<std::string> allowed_hosts;
+  // Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (HAProxy in front).
+  std::vector<std::string> trusted_proxies;
 
   // Limits (ARCHITECTURE.md "Limits").
   std::size_t max_frame_bytes = 64 * 1024;
@@ -46,6 +51,9 @@ struct server_config {
   std::chrono::milliseconds rate_limit_close_after{10000};
   std::size_t max_outbound_bytes = 4 * 1024 * 1024;
   std::chrono::milliseconds hello_timeout{10000};
+  // An HTTP request (headers and body) must be read within this, and a kept-alive connection
+  // that sends nothing is closed after it.
+  std::chrono::milliseconds http_request_timeout{12000};
   std::size_t max_rooms_per_connection = 100;
   int max_invalid_in_row = 20;
 

@@ -81,6 +81,13 @@ int main(int argc, char** argv) {
   cli.add_option("--allowed-origins", cfg.allowed_origins,
                  "Extra browser origins allowed to open /ws (same origin is always allowed)")
       ->delimiter(',');
+  cli.add_option("--allowed-hosts", cfg.allowed_hosts,
+                 "Host names this server answers to besides IP addresses, localhost and the "
+                 "machine's name (* for any); set it to the public name behind a domain")
+      ->delimiter(',');
+  cli.add_option("--trusted-proxies", cfg.trusted_proxies,
+                 "Addresses of proxies whose X-Forwarded-For/-Proto headers are believed")
+      ->delimiter(',');
   cli.add_option("--max-frame-bytes", cfg.max_frame_bytes, "Largest WebSocket frame (else 1009)");
   cli.add_option("--max-title-bytes", cfg.op_limits.max_title_bytes, "Largest note title");
   cli.add_option("--max-body-bytes", cfg.op_limits.max_body_bytes, "Largest note body");

@@ -355,6 +355,149 @@ int sign_in(context& ctx, sign_in_options o, bool create) {
   return exit_ok;
 }
 
+// ---- sharing ------------------------------------------------------------------------------
+
+std::string path_part(const std::string& s) {
+  if (!core::valid_id(s)) {
+    throw failure{exit_usage, "\"" + s + "\" is not an id"};
+  }
+  return s;
+}
+
+// "1h", "2d", "30m", "never" or seconds; nullopt for never.
+std::optional<std::int64_t> expiry_seconds(const std::string& text) {
+  if (text == "never") {
+    return std::nullopt;
+  }
+  std::size_t used = 0;
+  std::int64_t n = 0;
+  try {
+    n = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = used == 0 ? "?" : text.substr(used);
+  const std::int64_t scale = unit.empty() || unit == "s" ? 1
+                             : unit == "m"               ? 60
+                             : unit == "h"               ? 3600
+                             : unit == "d"               ? 86400
+                                                         : 0;
+  if (used == 0 || scale == 0 || n <= 0) {
+    throw failure{exit_usage, "--expires: say 1h, 1d, 7d, never or a number of seconds"};
+  }
+  return n * scale;
+}
+
+int make_invite(const context& ctx, const std::string& room_ref, const std::string& role,
+                const std::string& expires, std::optional<std::int64_t> max_uses, bool as_json) {
+  ctx.signed_in();
+  auto cache = ctx.open_cache();
+  const std::string room = resolve_room(ctx, *cache, room_ref);
+  json::object body{{"role", role}};
+  const auto seconds = expiry_seconds(expires);
+  body["expires_in"] = seconds ? json::value(*seconds) : json::value(nullptr);
+  if (max_uses) {
+    body["max_uses"] = *max_uses;
+  }
+  auto answer = value_or_fail(ctx.api().call("POST", "/api/rooms/" + room + "/invites", body));
+  const std::string link = ctx.server() + std::string(answer["url"].as_string());
+  if (as_json) {
+    answer["link"] = link;
+    std::cout << json::serialize(answer) << "\n";
+    return exit_ok;
+  }
+  const auto& inv = answer["invite"].as_object();
+  std::cout << link << "\n";
+  std::cout << "Anyone signed in who opens it joins as " << role;
+  if (const auto& at = inv.at("expires_at"); at.is_string()) {
+    std::cout << ", until " << at.as_string().c_str();
+  }
+  if (const auto& uses = inv.at("max_uses"); uses.is_int64()) {
+    std::cout << ", " << uses.as_int64() << " time" << (uses.as_int64() == 1 ? "" : "s");
+  }
+  std::cout << ". Accept it with: fun-notes accept " << answer["token"].as_string().c_str() << "\n";
+  return exit_ok;
+}
+
+int accept_invite(const context& ctx, const std::string& ref, bool as_json) {
+  ctx.signed_in();
+  // A link (…/invite/<token>) or the token alone.
+  std::string token = ref;
+  if (const auto at = ref.rfind("/invite/"); at != std::string::npos) {
+    token = ref.substr(at + 8);
+    token = token.substr(0, token.find_first_of("?#/"));
+  }
+  auto answer = value_or_fail(
+      ctx.api().call("POST", "/api/invites/" + path_part(token) + "/accept", std::nullopt));
+  const auto& room = answer["room"].as_object();
+  if (as_json) {
+    std::cout << json::serialize(room) << "\n";
+  } else {
+    std::cout << "You are in " << room.at("name").as_string().c_str() << " ("
+              << room.at("id").as_string().c_str() << ") as " << room.at("role").as_string().c_str()
+              << "\n";
+  }
+  auto cache = ctx.open_cache();
+  if (auto rooms = ctx.api().list_rooms(); rooms.ok()) {
+    cache->save_rooms(*rooms);
+  }
+  return exit_ok;
+}
+
+json::array room_members(const context& ctx, const std::string& room) {
+  auto answer = value_or_fail(ctx.api().call("GET", "/api/rooms/" + room, std::nullopt));
+  return answer["members"].as_array();
+}
+
+int list_members(const context& ctx, const std::string& room_ref, bool as_json) {
+  ctx.signed_in();
+  auto cache = ctx.open_cache();
+  const auto list = room_members(ctx, resolve_room(ctx, *cache, room_ref));
+  if (as_json) {
+    std::cout << json::serialize(json::object{{"members", list}}) << "\n";
+    return exit_ok;
+  }
+  for (const auto& m : list) {
+    const auto& o = m.as_object();
+    std::cout << o.at("name").as_string().c_str() << "  " << o.at("role").as_string().c_str()
+              << "  " << o.at("id").as_string().c_str() << "\n";
+  }
+  return exit_ok;
+}
+
+// role_name empty: remove the member.
+int change_member(const context& ctx, const std::string& room_ref, const std::string& user_ref,
+                  const std::string& role_name) {
+  ctx.signed_in();
+  auto cache = ctx.open_cache();
+  const std::string room = resolve_room(ctx, *cache, room_ref);
+  std::string id;
+  std::string name;
+  for (const auto& m : room_members(ctx, room)) {
+    const auto& o = m.as_object();
+    const std::string member_name(o.at("name").as_string());
+    const std::string member_id(o.at("id").as_string());
+    if (member_id == user_ref || member_name == user_ref) {
+      id = member_id;
+      name = member_name;
+    }
+  }
+  if (id.empty()) {
+    throw failure{exit_not_found,
+                  "no member \"" + user_ref + "\" in this room (see `fun-notes members`)"};
+  }
+  const std::string path = "/api/rooms/" + room + "/members/" + path_part(id);
+  if (role_name.empty()) {
+    value_or_fail(ctx.api().call("DELETE", path, std::nullopt));
+    std::cout << "Removed " << name << "\n";
+  } else {
+    value_or_fail(ctx.api().call("PUT", path, json::object{{"role", role_name}}));
+    std::cout << name << " is now " << (role_name == "owner" ? "the owner" : role_name)
+              << (role_name == "owner" ? "; you are an editor" : "") << "\n";
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -401,7 +544,12 @@ int run(int argc, char** argv) {
   bool link = false;
   auto* create_room = app.add_subcommand("create-room", "Create a room (you own it)");
   create_room->add_option("NAME", room_name, "The room's name")->required();
-  create_room->add_flag("--link", link, "Anyone signed in who has the id may join (else private)");
+  bool make_public = false;
+  auto* link_flag = create_room->add_flag(
+      "--link", link, "Anyone signed in who has the id may join as an editor (else private)");
+  create_room
+      ->add_flag("--public", make_public, "Listed for everyone signed in, who may join as viewers")
+      ->excludes(link_flag);
   create_room->add_flag("--json", as_json, "Print JSON");
 
   auto* notes = app.add_subcommand("notes", "List a room's notes in order");
@@ -462,6 +610,40 @@ int run(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "Sign-in, server, unsent changes, recent merges");
   status->add_flag("--json", as_json, "Print JSON");
+
+  std::string role_name = "viewer";
+  std::string expires = "7d";
+  std::optional<std::int64_t> max_uses;
+  auto* invite = app.add_subcommand("invite", "Create an invite link to a room you own");
+  invite->add_option("ROOM", room_ref, "Room id or name")->required();
+  invite->add_option("--role", role_name, "What it makes people: viewer (default) or editor")
+      ->check(CLI::IsMember({"viewer", "editor"}));
+  invite->add_option("--expires", expires, "1h, 1d, 7d (default), 30d, never, or seconds");
+  invite->add_option("--max-uses", max_uses, "How many people may accept it (default: any)")
+      ->check(CLI::Range(1, 100000));
+  invite->add_flag("--json", as_json, "Print JSON");
+
+  std::string invite_ref;
+  auto* accept =
+      app.add_subcommand("accept", "Accept an invite (its link or token): join the room");
+  accept->add_option("INVITE", invite_ref, "The invite link or its token")->required();
+  accept->add_flag("--json", as_json, "Print JSON");
+
+  auto* members = app.add_subcommand("members", "Who belongs to a room, with their roles");
+  members->add_option("ROOM", room_ref, "Room id or name")->required();
+  members->add_flag("--json", as_json, "Print JSON");
+
+  std::string user_ref;
+  auto* role = app.add_subcommand("role", "Set a member's role (owner: hand the room over)");
+  role->add_option("ROOM", room_ref, "Room id or name")->required();
+  role->add_option("USER", user_ref, "A member's name or id")->required();
+  role->add_option("ROLE", role_name, "viewer, editor or owner")
+      ->required()
+      ->check(CLI::IsMember({"viewer", "editor", "owner"}));
+
+  auto* kick = app.add_subcommand("kick", "Remove a member from a room you own");
+  kick->add_option("ROOM", room_ref, "Room id or name")->required();
+  kick->add_option("USER", user_ref, "A member's name or id")->required();
 
   auto* tui = app.add_subcommand("tui", "The full-screen client (the default)");
   tui->add_option("ROOM", room_ref, "Open this room at once");
@@ -547,7 +729,9 @@ int run(int argc, char** argv) {
     if (create_room->parsed()) {
       ctx.signed_in();
       auto cache = ctx.open_cache();
-      const auto room = value_or_fail(ctx.api().create_room(room_name, link ? "link" : "private"));
+      const auto room = value_or_fail(ctx.api().create_room(room_name, link          ? "link"
+                                                                       : make_public ? "public"
+                                                                                     : "private"));
       cache->save_room_info(room);
       if (as_json) {
         std::cout << json::serialize(room_json(room)) << "\n";
@@ -785,6 +969,18 @@ int run(int argc, char** argv) {
         std::cout << json::serialize(out) << "\n";
       }
       return exit_ok;
+    }
+    if (invite->parsed()) {
+      return make_invite(ctx, room_ref, role_name, expires, max_uses, as_json);
+    }
+    if (accept->parsed()) {
+      return accept_invite(ctx, invite_ref, as_json);
+    }
+    if (members->parsed()) {
+      return list_members(ctx, room_ref, as_json);
+    }
+    if (role->parsed() || kick->parsed()) {
+      return change_member(ctx, room_ref, user_ref, kick->parsed() ? "" : role_name);
     }
     // No command, or `tui`.
 #ifdef FUN_NOTES_HAVE_TUI

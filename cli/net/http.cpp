@@ -244,6 +244,22 @@ core::result<sync::room_info> api::create_room(const std::string& name,
   return room_of(room->get_object());
 }
 
+core::result<json::object> api::call(std::string_view method, const std::string& path,
+                                     const std::optional<json::object>& body) const {
+  const http::verb verb = http::string_to_verb(method);
+  if (verb == http::verb::unknown) {
+    return core::error{"invalid", "unknown HTTP method " + std::string(method)};
+  }
+  auto r = request(*this, verb, path, body);
+  if (!r) {
+    return r.err();
+  }
+  if (r->status == 204) {
+    return json::object{};
+  }
+  return json_body(r, r->status >= 200 && r->status < 300 ? r->status : 200);
+}
+
 core::result<core::room_state> api::room_notes(const std::string& room_id) const {
   auto body = json_body(
       request(*this, http::verb::get, "/api/rooms/" + room_id + "/notes", std::nullopt), 200);

@@ -10,6 +10,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "fun_notes/core/codec.hpp"
+
 namespace fun_notes::server::auth {
 namespace {
 
@@ -61,8 +63,29 @@ std::string random_id(std::size_t length) {
   return id;
 }
 
-token_service::token_service(std::string secret, std::int64_t ttl_seconds)
-    : secret_(std::move(secret)), ttl_seconds_(ttl_seconds) {}
+token_service::token_service(std::vector<std::string> secrets, std::int64_t ttl_seconds)
+    : ttl_seconds_(ttl_seconds) {
+  for (auto& secret : secrets) {
+    keys_.push_back(key{key_id(secret), std::move(secret)});
+  }
+  if (keys_.empty()) {
+    throw std::invalid_argument("a token service needs at least one secret");
+  }
+}
+
+std::string token_service::key_id(std::string_view secret) {
+  ensure_sodium();
+  unsigned char hash[8];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), nullptr, 0);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : hash) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 15]);
+  }
+  return out;
+}
 
 std::string token_service::issue(std::string_view user_id, std::string_view user_name) const {
   jwt_t* raw = nullptr;
@@ -79,8 +102,11 @@ std::string token_service::issue(std::string_view user_id, std::string_view user
   jwt_add_grant(j.get(), "iss", iss.c_str());
   jwt_add_grant_int(j.get(), "iat", now);
   jwt_add_grant_int(j.get(), "exp", now + ttl_seconds_);
-  if (jwt_set_alg(j.get(), JWT_ALG_HS256, reinterpret_cast<const unsigned char*>(secret_.data()),
-                  static_cast<int>(secret_.size())) != 0) {
+  const key& signer = keys_.front();
+  jwt_add_header(j.get(), "kid", signer.id.c_str());
+  if (jwt_set_alg(j.get(), JWT_ALG_HS256,
+                  reinterpret_cast<const unsigned char*>(signer.secret.data()),
+                  static_cast<int>(signer.secret.size())) != 0) {
     throw std::runtime_error("jwt_set_alg failed");
   }
   char* encoded = jwt_encode_str(j.get());
@@ -96,12 +122,50 @@ std::optional<claims> token_service::verify(std::string_view token) const {
   if (token.empty() || token.size() > 4096) {
     return std::nullopt;
   }
-  // Pin the algorithm: libjwt would accept "none" for a token without a signature when no key
-  // is given, so the header is checked before trusting anything.
+  // The header is read here, strictly, before libjwt sees the token: libjwt matches algorithm
+  // names without case and accepts "none" when no key is given.
+  const auto dot = token.find('.');
+  if (dot == std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string header_b64(token.substr(0, dot));
+  std::string header(header_b64.size(), '\0');
+  std::size_t header_len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(header.data()), header.size(),
+                        header_b64.data(), header_b64.size(), nullptr, &header_len, nullptr,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+    return std::nullopt;
+  }
+  header.resize(header_len);
+  const auto h = core::parse_json(header);
+  if (!h || !h->is_object()) {
+    return std::nullopt;
+  }
+  const auto& ho = h->get_object();
+  const auto* alg = ho.if_contains("alg");
+  const auto* typ = ho.if_contains("typ");
+  const auto* kid = ho.if_contains("kid");
+  if (alg == nullptr || !alg->is_string() || alg->get_string() != "HS256" ||
+      (typ != nullptr && (!typ->is_string() || typ->get_string() != "JWT")) ||
+      (kid != nullptr && !kid->is_string())) {
+    return std::nullopt;
+  }
+  const key* k = &keys_.front();
+  if (kid != nullptr) {
+    k = nullptr;
+    for (const auto& candidate : keys_) {
+      if (candidate.id == kid->get_string()) {
+        k = &candidate;
+      }
+    }
+    if (k == nullptr) {
+      return std::nullopt;  // a key this server does not have (or no longer has)
+    }
+  }
   const std::string t(token);
   jwt_t* raw = nullptr;
-  if (jwt_decode(&raw, t.c_str(), reinterpret_cast<const unsigned char*>(secret_.data()),
-                 static_cast<int>(secret_.size())) != 0 ||
+  if (jwt_decode(&raw, t.c_str(), reinterpret_cast<const unsigned char*>(k->secret.data()),
+                 static_cast<int>(k->secret.size())) != 0 ||
       raw == nullptr) {
     return std::nullopt;
   }
@@ -114,10 +178,16 @@ std::optional<claims> token_service::verify(std::string_view token) const {
   if (iss == nullptr || token_issuer != iss || sub == nullptr || *sub == '\0') {
     return std::nullopt;
   }
+  const auto now = unix_now();
   errno = 0;
   const long exp = jwt_get_grant_int(j.get(), "exp");
-  if (errno != 0 || exp <= unix_now()) {
+  if (errno != 0 || exp <= now) {
     return std::nullopt;
+  }
+  errno = 0;
+  const long iat = jwt_get_grant_int(j.get(), "iat");
+  if (errno != 0 || iat > now + 60) {
+    return std::nullopt;  // no issue time, or one in the future beyond clock skew
   }
   claims c;
   c.user_id = sub;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fun_notes::server::auth {
 
@@ -21,16 +22,31 @@ struct claims {
   std::int64_t expires_at = 0;  // unix seconds
 };
 
+// HS256 tokens under a key set: the first secret signs, every secret verifies, so a secret
+// can be rotated without signing everyone out (put the new one first, drop the old one once
+// its tokens have expired). A token names its key by `kid`, a fingerprint of the secret that
+// does not reveal it; a token without `kid` is checked against the first secret.
 class token_service {
  public:
-  token_service(std::string secret, std::int64_t ttl_seconds);
+  token_service(std::string secret, std::int64_t ttl_seconds)
+      : token_service(std::vector<std::string>{std::move(secret)}, ttl_seconds) {}
+  token_service(std::vector<std::string> secrets, std::int64_t ttl_seconds);
 
   std::string issue(std::string_view user_id, std::string_view user_name) const;
-  // nullopt for a malformed, wrongly signed, non-HS256, wrong-issuer or expired token.
+  // nullopt unless the header is exactly alg "HS256" (typ, if any, "JWT"; kid, if any, one of
+  // the key set), the signature matches, iss is fun-notes, sub is set, iat is not in the
+  // future and exp has not passed.
   std::optional<claims> verify(std::string_view token) const;
 
+  // The kid of a secret: 16 hex digits of its BLAKE2b hash.
+  static std::string key_id(std::string_view secret);
+
  private:
-  std::string secret_;
+  struct key {
+    std::string id;
+    std::string secret;
+  };
+  std::vector<key> keys_;
   std::int64_t ttl_seconds_;
 };
 

@@ -3,11 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <optional>
 #include <regex>
 #include <sstream>
 
+#include "access/room_access.hpp"
 #include "app.hpp"
 #include "fun_notes/core/codec.hpp"
 #include "persist/write_behind.hpp"
@@ -25,16 +27,39 @@ struct api_error {
   int status;
   std::string code;
   std::string message;
+  std::int64_t retry_after_seconds = 0;  // 429: sent as Retry-After
 };
 
 http_response ok(int status, const json::value& v) {
   return http_response{status, json::serialize(v), "application/json"};
 }
 
+// The API's bodies are small objects: more keys than this anywhere in one is not a request.
+constexpr std::size_t max_body_keys = 64;
+
+bool within_key_limit(const json::value& v) {
+  if (const auto* o = v.if_object()) {
+    if (o->size() > max_body_keys) {
+      return false;
+    }
+    return std::all_of(o->begin(), o->end(),
+                       [](const auto& kv) { return within_key_limit(kv.value()); });
+  }
+  if (const auto* a = v.if_array()) {
+    return std::all_of(a->begin(), a->end(), within_key_limit);
+  }
+  return true;
+}
+
 json::object parse_body(const http_request& req) {
-  auto v = core::parse_json(req.body);
+  auto v = core::parse_json(req.body);  // nesting is limited by the parser
   if (!v || !v->is_object()) {
     throw api_error{400, "invalid", "the request body must be a JSON object"};
+  }
+  if (!within_key_limit(*v)) {
+    throw api_error{400, "invalid",
+                    "the request body has more than " + std::to_string(max_body_keys) +
+                        " keys in one object"};
   }
   return std::move(v->get_object());
 }
@@ -122,14 +147,34 @@ http_response do_register(app& a, const http_request& req) {
   return token_response(a, 201, u);
 }
 
+// A hash no password matches, checked for names without an account so that a wrong name
+// takes as long as a wrong password.
+const std::string& stand_in_hash() {
+  static const std::string hash = auth::hash_password(auth::random_id(32));
+  return hash;
+}
+
 http_response do_login(app& a, const http_request& req) {
   auto body = parse_body(req);
   const auto username = req_string(body, "username");
   const auto password = req_string(body, "password");
+  const auto now = auth::login_throttle::clock::now();
+  if (const auto wait = a.login_throttle.retry_after(username, req.client_address, now);
+      wait.count() > 0) {
+    throw api_error{429, "rate_limited",
+                    "too many failed sign-ins: try again in " + std::to_string(wait.count()) + " s",
+                    wait.count()};
+  }
   auto u = a.cold->find_user_by_name(username);
-  if (!u || !auth::verify_password(u->password_hash, password)) {
+  const bool good = u ? auth::verify_password(u->password_hash, password)
+                      : (auth::verify_password(stand_in_hash(), password), false);
+  if (!good) {
+    a.login_throttle.failed(username, req.client_address, now);
+    spdlog::info("audit: sign-in failed for {:?} from {}", username, req.client_address);
     throw api_error{401, "unauthorized", "wrong username or password"};
   }
+  a.login_throttle.succeeded(username);
+  spdlog::info("audit: signed in {} ({}) from {}", u->name, u->id, req.client_address);
   return token_response(a, 200, *u);
 }
 
@@ -137,103 +182,156 @@ std::string room_object(app& a, const store::room_meta& meta, store::role r) {
   return rooms::room_json(rooms::room_view{meta, r, a.dashboard->current_stats(meta)});
 }
 
-http_response do_list_rooms(app& a, const auth::claims& who) {
+http_response room_response(app& a, int status, const store::room_meta& meta, store::role r) {
+  return http_response{status, R"({"room":)" + room_object(a, meta, r) + "}", "application/json"};
+}
+
+http_response rooms_response(app& a, const std::vector<access::listed_room>& rooms) {
   std::string out = R"({"rooms":[)";
   bool first = true;
-  for (const auto& r : a.cold->rooms_of_user(who.user_id)) {
+  for (const auto& r : rooms) {
     out += first ? "" : ",";
     first = false;
-    out += room_object(a, r.meta, r.member_role);
+    out += room_object(a, r.listing.meta, r.listing.member_role);
   }
   out += "]}";
   return http_response{200, out, "application/json"};
 }
 
-std::string check_visibility(const std::string& v) {
-  if (v != "private" && v != "link") {
-    throw api_error{400, "invalid", "visibility must be \"private\" or \"link\""};
+http_response do_list_rooms(app& a, const auth::claims& who) {
+  std::vector<access::listed_room> rooms;
+  for (auto& r : a.cold->rooms_of_user(who.user_id)) {
+    r.member_role = access::effective_role(r.meta, r.member_role);
+    rooms.push_back(access::listed_room{std::move(r), true});
   }
-  return v;
+  return rooms_response(a, rooms);
 }
 
-std::string check_room_name(const std::string& name) {
-  if (name.empty() || name.size() > 200) {
-    throw api_error{400, "invalid", "name must be 1-200 bytes"};
+store::role req_role(const json::object& o, const char* key) {
+  const auto name = req_string(o, key);
+  const auto r = store::parse_role(name);
+  if (!r) {
+    throw api_error{400, "invalid", std::string(key) + R"( must be "viewer", "editor" or "owner")"};
   }
-  return name;
+  return *r;
+}
+
+std::optional<store::role> opt_role(const json::object& o, const char* key) {
+  if (!opt_string(o, key)) {
+    return std::nullopt;
+  }
+  return req_role(o, key);
+}
+
+// An optional positive integer: absent -> `absent`, null -> nullopt.
+std::optional<std::int64_t> opt_count(const json::object& o, const char* key,
+                                      std::optional<std::int64_t> absent) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr) {
+    return absent;
+  }
+  if (v->is_null()) {
+    return std::nullopt;
+  }
+  if (!v->is_int64()) {
+    throw api_error{400, "invalid", std::string(key) + " must be an integer or null"};
+  }
+  return v->get_int64();
 }
 
 http_response do_create_room(app& a, const auth::claims& who, const http_request& req) {
   auto body = parse_body(req);
-  store::room_meta meta;
-  meta.id = auth::random_id(12);
-  meta.name = check_room_name(req_string(body, "name"));
-  meta.visibility = check_visibility(opt_string(body, "visibility").value_or("private"));
-  meta.owner_id = who.user_id;
-  meta.created_at = core::format_time(core::now_millis());
-  a.cold->create_room(meta);
-  a.dashboard->room_added(who.user_id, meta);
-  return http_response{201, R"({"room":)" + room_object(a, meta, store::role::owner) + "}",
-                       "application/json"};
-}
-
-// The room and the caller's role; 404 for unknown rooms, 403 below `min_role`.
-std::pair<store::room_meta, store::role> member_room(app& a, const auth::claims& who,
-                                                     const std::string& room_id,
-                                                     store::role min_role) {
-  auto meta = a.cold->find_room(room_id);
-  if (!meta) {
-    throw api_error{404, "not_found", "no such room"};
-  }
-  const auto r = a.cold->role_of(room_id, who.user_id);
-  if (r == store::role::none) {
-    throw api_error{403, "forbidden", "you are not a member of this room"};
-  }
-  if (static_cast<int>(r) < static_cast<int>(min_role)) {
-    throw api_error{403, "forbidden", "this needs the owner role"};
-  }
-  return {*meta, r};
+  access::room_settings settings;
+  settings.name = req_string(body, "name");
+  settings.visibility = opt_string(body, "visibility").value_or("private");
+  settings.public_role = opt_role(body, "public_role").value_or(store::role::viewer);
+  const auto meta = a.access->create_room(who.user_id, settings);
+  return room_response(a, 201, meta, store::role::owner);
 }
 
 http_response do_get_room(app& a, const auth::claims& who, const std::string& room_id) {
-  auto [meta, r] = member_room(a, who, room_id, store::role::viewer);
+  const auto g = a.access->require(room_id, who.user_id, store::role::viewer);
   json::array members;
-  for (const auto& m : a.cold->members(room_id)) {
+  for (const auto& m : a.access->members(room_id, who.user_id)) {
     members.emplace_back(json::object{
         {"id", m.user_id}, {"name", m.user_name}, {"role", store::to_string(m.member_role)}});
   }
-  return http_response{
-      200,
-      R"({"room":)" + room_object(a, meta, r) + R"(,"members":)" + json::serialize(members) + "}",
-      "application/json"};
+  return http_response{200,
+                       R"({"room":)" + room_object(a, g.meta, g.role) + R"(,"members":)" +
+                           json::serialize(members) + "}",
+                       "application/json"};
 }
 
 http_response do_patch_room(app& a, const auth::claims& who, const std::string& room_id,
                             const http_request& req) {
   auto body = parse_body(req);
-  auto name = opt_string(body, "name");
-  auto visibility = opt_string(body, "visibility");
-  if (name) {
-    check_room_name(*name);
+  store::room_changes changes;
+  changes.name = opt_string(body, "name");
+  changes.visibility = opt_string(body, "visibility");
+  changes.public_role = opt_role(body, "public_role");
+  const auto meta = a.access->update_room(room_id, who.user_id, changes);
+  return room_response(a, 200, meta, store::role::owner);
+}
+
+http_response no_content() {
+  return http_response{204, "", "application/json"};
+}
+
+json::value invite_json(const store::invite& inv) {
+  json::object o;
+  o["token"] = inv.token;
+  o["role"] = store::to_string(inv.invite_role);
+  o["expires_at"] = inv.expires_at ? json::value(*inv.expires_at) : json::value(nullptr);
+  o["max_uses"] = inv.max_uses ? json::value(*inv.max_uses) : json::value(nullptr);
+  o["uses"] = inv.uses;
+  return o;
+}
+
+std::string invite_url(const std::string& token) {
+  return "/invite/" + token;
+}
+
+http_response do_create_invite(app& a, const auth::claims& who, const std::string& room_id,
+                               const http_request& req) {
+  auto body = parse_body(req);
+  access::new_invite spec;
+  spec.invite_role = req_role(body, "role");
+  spec.expires_in_seconds = opt_count(body, "expires_in", spec.expires_in_seconds);
+  spec.max_uses = opt_count(body, "max_uses", std::nullopt);
+  const auto inv = a.access->create_invite(room_id, who.user_id, spec);
+  return ok(
+      201, json::object{
+               {"invite", invite_json(inv)}, {"token", inv.token}, {"url", invite_url(inv.token)}});
+}
+
+http_response do_list_invites(app& a, const auth::claims& who, const std::string& room_id) {
+  json::array list;
+  for (const auto& inv : a.access->invites(room_id, who.user_id)) {
+    list.push_back(invite_json(inv));
   }
-  if (visibility) {
-    check_visibility(*visibility);
-  }
-  member_room(a, who, room_id, store::role::owner);
-  a.cold->update_room(room_id, name, visibility);
-  if (auto hub = a.hubs->find(room_id)) {
-    hub->update_meta(name, visibility);
-  }
-  auto meta = a.cold->find_room(room_id);
-  if (!meta) {
-    throw api_error{404, "not_found", "no such room"};
-  }
-  return http_response{200, R"({"room":)" + room_object(a, *meta, store::role::owner) + "}",
-                       "application/json"};
+  return ok(200, json::object{{"invites", std::move(list)}});
+}
+
+http_response do_preview_invite(app& a, const std::string& token) {
+  const auto p = a.access->preview_invite(token);
+  json::object o;
+  o["room"] = json::object{{"id", p.meta.id}, {"name", p.meta.name}};
+  o["role"] = store::to_string(p.inv.invite_role);
+  o["expires_at"] = p.inv.expires_at ? json::value(*p.inv.expires_at) : json::value(nullptr);
+  return ok(200, o);
+}
+
+http_response do_set_member(app& a, const auth::claims& who, const std::string& room_id,
+                            const std::string& user_id, const http_request& req) {
+  auto body = parse_body(req);
+  const auto m = a.access->set_member(room_id, who.user_id, user_id, req_role(body, "role"));
+  return ok(200, json::object{{"member", json::object{{"id", m.user_id},
+                                                      {"name", m.user_name},
+                                                      {"role", store::to_string(m.member_role)}}}});
 }
 
 http_response do_get_notes(app& a, const auth::claims& who, const std::string& room_id) {
-  member_room(a, who, room_id, store::role::viewer);
+  a.access->require(room_id, who.user_id, store::role::viewer);
   auto room = rooms::load_room(*a.cold, *a.hot, room_id,
                                [&a, &room_id] { return a.write_behind->repair(room_id); });
   if (!room) {
@@ -317,17 +415,66 @@ http_response route(app& a, const http_request& req) {
     const auto who = require_user(a, req);
     return m == "GET" ? do_list_rooms(a, who) : do_create_room(a, who, req);
   }
-  static const std::regex room_re("^/api/rooms/([A-Za-z0-9_-]{1,64})(/notes)?$");
+  if (p == "/api/public-rooms") {
+    method_guard({"GET"});
+    const auto who = require_user(a, req);
+    return rooms_response(a, a.access->public_rooms(who.user_id));
+  }
+  static const std::regex room_re(
+      "^/api/rooms/([A-Za-z0-9_-]{1,64})(?:/(notes|invites|members)(?:/"
+      "([A-Za-z0-9_-]{1,128}))?)?$");
+  static const std::regex invite_re("^/api/invites/([A-Za-z0-9_-]{1,128})(/accept)?$");
   std::smatch match;
   if (std::regex_match(p, match, room_re)) {
     const std::string room_id = match[1];
-    if (match[2].matched) {
+    const std::string sub = match[2];
+    const std::string item = match[3];
+    if (sub.empty()) {
+      method_guard({"GET", "PATCH", "DELETE"});
+      const auto who = require_user(a, req);
+      if (m == "GET") {
+        return do_get_room(a, who, room_id);
+      }
+      if (m == "PATCH") {
+        return do_patch_room(a, who, room_id, req);
+      }
+      a.access->delete_room(room_id, who.user_id);
+      return no_content();
+    }
+    if (sub == "notes" && item.empty()) {
       method_guard({"GET"});
       return do_get_notes(a, require_user(a, req), room_id);
     }
-    method_guard({"GET", "PATCH"});
+    if (sub == "invites" && item.empty()) {
+      method_guard({"GET", "POST"});
+      const auto who = require_user(a, req);
+      return m == "GET" ? do_list_invites(a, who, room_id) : do_create_invite(a, who, room_id, req);
+    }
+    if (sub == "invites") {
+      method_guard({"DELETE"});
+      a.access->revoke_invite(room_id, require_user(a, req).user_id, item);
+      return no_content();
+    }
+    if (sub == "members" && !item.empty()) {
+      method_guard({"PUT", "DELETE"});
+      const auto who = require_user(a, req);
+      if (m == "PUT") {
+        return do_set_member(a, who, room_id, item, req);
+      }
+      a.access->remove_member(room_id, who.user_id, item);
+      return no_content();
+    }
+  }
+  if (std::regex_match(p, match, invite_re)) {
+    const std::string token = match[1];
     const auto who = require_user(a, req);
-    return m == "GET" ? do_get_room(a, who, room_id) : do_patch_room(a, who, room_id, req);
+    if (match[2].matched) {
+      method_guard({"POST"});
+      const auto g = a.access->accept_invite(token, who.user_id);
+      return room_response(a, 200, g.meta, g.role);
+    }
+    method_guard({"GET"});
+    return do_preview_invite(a, token);
   }
   throw api_error{404, "not_found", "no such endpoint"};
 }
@@ -350,6 +497,12 @@ http_response handle_api(app& a, const http_request& req) {
   try {
     return route(a, req);
   } catch (const api_error& e) {
+    auto r = json_error(e.status, e.code, e.message);
+    if (e.retry_after_seconds > 0) {
+      r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_seconds));
+    }
+    return r;
+  } catch (const access::denied& e) {
     return json_error(e.status, e.code, e.message);
   } catch (const store::store_error& e) {
     spdlog::warn("{} {}: store unavailable: {}", req.method, req.path, e.what());

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,9 +13,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "app.hpp"
@@ -116,21 +120,102 @@ fs::path resolve_web_dir(const app& a) {
   return {};
 }
 
-// Same origin (Origin's authority equals Host), or listed in --allowed-origins.
-bool origin_allowed(const app& a, std::string_view origin, std::string_view host) {
-  if (origin.empty()) {
-    return true;  // non-browser clients send none
+// An origin (or a Host header under a scheme) as compared: scheme, lower-case host, port.
+struct origin_parts {
+  std::string scheme;
+  std::string host;
+  std::uint16_t port = 0;
+  bool operator==(const origin_parts&) const = default;
+};
+
+std::uint16_t default_port(std::string_view scheme) {
+  return scheme == "https" ? 443 : 80;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// "http://host[:port]" exactly: no user, path, query or fragment.
+std::optional<origin_parts> parse_origin(std::string_view text) {
+  auto url = boost::urls::parse_absolute_uri(text);
+  if (!url || url->has_userinfo() || !url->encoded_path().empty() || url->has_query() ||
+      url->has_fragment()) {
+    return std::nullopt;
   }
-  for (const auto& o : a.config.allowed_origins) {
-    if (o == origin) {
+  origin_parts o;
+  o.scheme = lower(url->scheme());
+  if ((o.scheme != "http" && o.scheme != "https") || url->encoded_host().empty()) {
+    return std::nullopt;
+  }
+  o.host = lower(url->encoded_host());
+  o.port = url->has_port() ? url->port_number() : default_port(o.scheme);
+  if (url->has_port() && o.port == 0) {
+    return std::nullopt;
+  }
+  return o;
+}
+
+// A Host header under `scheme`.
+std::optional<origin_parts> parse_host(std::string_view host, std::string_view scheme) {
+  return parse_origin(std::string(scheme) + "://" + std::string(host));
+}
+
+bool is_ip_literal(std::string_view host) {
+  boost::system::error_code ec;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  asio::ip::make_address(std::string(host), ec);
+  return !ec;
+}
+
+const std::string& machine_name() {
+  static const std::string name = [] {
+    char buf[256] = {};
+    return ::gethostname(buf, sizeof buf - 1) == 0 ? lower(buf) : std::string();
+  }();
+  return name;
+}
+
+// DNS rebinding needs a name the attacker controls: IP literals, localhost and this machine's
+// name are always fine, other names only when listed.
+bool host_allowed(const app& a, std::string_view host_header) {
+  const auto h = parse_host(host_header, "http");
+  if (!h) {
+    return false;
+  }
+  if (is_ip_literal(h->host) || h->host == "localhost" || h->host.ends_with(".localhost") ||
+      (!machine_name().empty() && h->host == machine_name())) {
+    return true;
+  }
+  return std::any_of(
+      a.config.allowed_hosts.begin(), a.config.allowed_hosts.end(),
+      [&](const std::string& allowed) { return allowed == "*" || lower(allowed) == h->host; });
+}
+
+// No Origin header (non-browser clients), the server's own origin (scheme, host and port
+// exactly), or one of --allowed-origins. An empty or unparsable Origin is refused.
+bool origin_allowed(const app& a, const http::request<http::string_body>& req,
+                    std::string_view own_scheme) {
+  const auto it = req.find(http::field::origin);
+  if (it == req.end()) {
+    return true;
+  }
+  const auto origin = parse_origin(it->value());
+  if (!origin) {
+    return false;
+  }
+  for (const auto& allowed : a.config.allowed_origins) {
+    if (parse_origin(allowed) == origin) {
       return true;
     }
   }
-  auto url = boost::urls::parse_absolute_uri(origin);
-  if (!url) {
-    return false;
-  }
-  return !host.empty() && url->encoded_authority() == host;
+  const auto own = parse_host(req[http::field::host], own_scheme);
+  return own && *own == *origin;
 }
 
 http::response<http::string_body> to_beast(const http_response& r, unsigned version,
@@ -150,6 +235,9 @@ http::response<http::string_body> to_beast(const http_response& r, unsigned vers
             "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
             "form-action 'self'; frame-ancestors 'none'");
   }
+  for (const auto& [name, value] : r.headers) {
+    res.set(name, value);
+  }
   res.keep_alive(keep_alive);
   res.body() = r.body;
   res.prepare_payload();
@@ -158,13 +246,51 @@ http::response<http::string_body> to_beast(const http_response& r, unsigned vers
 
 // Built outside the coroutine: g++ 12 double-destroys temporaries of braced initialisers in
 // coroutine bodies.
-http_request to_api_request(http::request<http::string_body>& req, const std::string& path) {
+http_request to_api_request(http::request<http::string_body>& req, const std::string& path,
+                            const std::string& client_address) {
   http_request r;
+  r.client_address = client_address;
   r.method = std::string(req.method_string());
   r.path = path;
   r.body = std::move(req.body());
   r.authorization = std::string(req[http::field::authorization]);
   return r;
+}
+
+// Who is asking: the peer, or what a trusted proxy says about the client.
+struct client_info {
+  std::string address;
+  std::string scheme = "http";
+};
+
+client_info client_of(const app& a, beast::tcp_stream& stream,
+                      const http::request<http::string_body>& req) {
+  client_info c;
+  boost::system::error_code ec;
+  const auto peer = stream.socket().remote_endpoint(ec);
+  if (!ec) {
+    c.address = peer.address().to_string();
+  }
+  const auto& trusted = a.config.trusted_proxies;
+  if (std::find(trusted.begin(), trusted.end(), c.address) == trusted.end()) {
+    return c;
+  }
+  // The proxy appends the address it saw: the last entry is the one it vouches for.
+  if (const auto xff = req.find("X-Forwarded-For"); xff != req.end()) {
+    std::string_view list = xff->value();
+    const auto comma = list.rfind(',');
+    std::string_view last = comma == std::string_view::npos ? list : list.substr(comma + 1);
+    while (!last.empty() && last.front() == ' ') {
+      last.remove_prefix(1);
+    }
+    if (!last.empty()) {
+      c.address = std::string(last);
+    }
+  }
+  if (const auto proto = req.find("X-Forwarded-Proto"); proto != req.end()) {
+    c.scheme = lower(proto->value()) == "https" ? "https" : "http";
+  }
+  return c;
 }
 
 class tcp_listener : public listener {
@@ -226,7 +352,8 @@ class tcp_listener : public listener {
         http::request_parser<http::string_body> parser;
         parser.body_limit(max_http_body);
         parser.header_limit(16 * 1024);
-        stream.expires_after(60s);
+        // A request must arrive whole within this, however slowly it trickles in.
+        stream.expires_after(a.config.http_request_timeout);
         boost::system::error_code ec;
         co_await http::async_read(stream, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
@@ -244,6 +371,14 @@ class tcp_listener : public listener {
           break;
         }
         auto req = parser.release();
+        const auto client = client_of(a, stream, req);
+        if (!host_allowed(a, req[http::field::host])) {
+          auto res = to_beast(
+              json_error(403, "forbidden", "this server does not answer to that host name"),
+              req.version(), false);
+          co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+          break;
+        }
         const std::string target(req.target());
         const std::string path = target.substr(0, target.find('?'));
         if (beast::websocket::is_upgrade(req)) {
@@ -253,7 +388,7 @@ class tcp_listener : public listener {
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
-          if (!origin_allowed(a, req[http::field::origin], req[http::field::host])) {
+          if (!origin_allowed(a, req, client.scheme)) {
             auto res =
                 to_beast(json_error(403, "forbidden", "origin not allowed"), req.version(), false);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
@@ -270,7 +405,9 @@ class tcp_listener : public listener {
         }
         http_response response;
         if (is_api_path(path)) {
-          auto job = [&a, r = to_api_request(req, path)] { return handle_api(a, r); };
+          auto job = [&a, r = to_api_request(req, path, client.address)] {
+            return handle_api(a, r);
+          };
           response = co_await offload(a.pool, std::move(job));
         } else if (req.method() == http::verb::get || req.method() == http::verb::head) {
           response = serve_static(web_dir, path);

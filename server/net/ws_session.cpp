@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 
+#include "access/room_access.hpp"
 #include "app.hpp"
 #include "async.hpp"
 #include "fun_notes/core/codec.hpp"
@@ -85,6 +86,35 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       if (it != self->rooms_.end()) {
         self->app_.hubs->release(it->second.hub);
         self->rooms_.erase(it);
+      }
+    });
+  }
+
+  void role_changed(const std::string& room_id, store::role r) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), room_id, r] {
+      auto it = self->rooms_.find(room_id);
+      if (it == self->rooms_.end()) {
+        return;
+      }
+      it->second.role = r;
+      self->send(json::serialize(
+          json::object{{"type", "role"}, {"room", room_id}, {"role", store::to_string(r)}}));
+    });
+  }
+
+  void access_lost(const std::string& room_id, bool room_deleted) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), room_id, room_deleted] {
+      auto it = self->rooms_.find(room_id);
+      if (it == self->rooms_.end()) {
+        return;
+      }
+      self->app_.hubs->release(it->second.hub);
+      self->rooms_.erase(it);
+      if (room_deleted) {
+        self->send(rooms::error_frame("not_found", "this room was deleted", room_id));
+      } else {
+        self->send(
+            rooms::error_frame("forbidden", "you no longer have access to this room", room_id));
       }
     });
   }
@@ -402,58 +432,35 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       send_error("invalid", "too many rooms joined on this connection", *room_id);
       co_return;
     }
-    struct access {
-      std::optional<store::room_meta> meta;
-      store::role role = store::role::none;
-      bool added = false;
-    };
-    access acc;
-    auto job = [&a = app_, room = *room_id, uid = user_->user_id] {
-      access out;
-      out.meta = a.cold->find_room(room);
-      if (!out.meta) {
-        return out;
-      }
-      out.role = a.cold->role_of(room, uid);
-      if (out.role == store::role::none && out.meta->visibility == "link") {
-        // Anyone signed in who knows a link room's id joins it as an editor member.
-        a.cold->set_member(room, uid, store::role::editor);
-        out.role = store::role::editor;
-        out.added = true;
-      }
-      return out;
-    };
+    access::grant g;
     try {
-      acc = co_await offload(app_.pool, std::move(job));
+      g = co_await offload(app_.pool, [&a = app_, room = *room_id, uid = user_->user_id] {
+        return a.access->join(room, uid);
+      });
+    } catch (const access::denied& d) {
+      invalid_in_row_ = 0;
+      send_error(d.code, d.message, *room_id);
+      co_return;
     } catch (const std::exception& e) {
       send_error("unavailable", "storage is unavailable, try again", *room_id);
       co_return;
     }
     invalid_in_row_ = 0;
-    if (!acc.meta) {
-      send_error("not_found", "no such room", *room_id);
-      co_return;
-    }
-    if (acc.role == store::role::none) {
-      send_error("forbidden", "this room is private: ask its owner for an invite", *room_id);
-      co_return;
-    }
-    if (acc.added) {
-      app_.dashboard->room_added(user_->user_id, *acc.meta);
-    }
-    enter_room(*room_id, acc.role, since);
+    enter_room(*room_id, g, since);
   }
 
-  void enter_room(const std::string& room_id, store::role role, std::optional<std::int64_t> since) {
+  void enter_room(const std::string& room_id, const access::grant& g,
+                  std::optional<std::int64_t> since) {
     auto& entry = rooms_[room_id];
     if (!entry.hub) {
       entry.hub = app_.hubs->acquire(room_id);
     }
-    entry.role = role;
+    entry.role = g.role;
     rooms::member_info who;
     who.user_id = user_->user_id;
     who.user_name = user_->user_name;
-    who.role = role;
+    who.role = g.role;
+    who.member_role = g.member_role;
     entry.hub->join(shared_from_this(), std::move(who), since);
   }
 
@@ -520,7 +527,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     if (joined == rooms_.end()) {
       store::role r = store::role::none;
       auto job = [&a = app_, room_id, uid = user_->user_id] {
-        return a.cold->role_of(room_id, uid);
+        return a.access->role_in(room_id, uid);
       };
       try {
         r = co_await offload(app_.pool, std::move(job));
@@ -535,7 +542,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       }
       co_return;
     }
-    if (static_cast<int>(joined->second.role) < static_cast<int>(store::role::editor)) {
+    if (!access::at_least(joined->second.role, store::role::editor)) {
       reject(room_id, cid, "forbidden", "viewers cannot change notes");
       co_return;
     }
@@ -581,8 +588,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   awaitable<void> on_watch_rooms() {
-    std::vector<store::room_listing> listing;
-    auto job = [&a = app_, uid = user_->user_id] { return a.cold->rooms_of_user(uid); };
+    std::vector<access::listed_room> listing;
+    auto job = [&a = app_, uid = user_->user_id] { return a.access->dashboard_rooms(uid); };
     try {
       listing = co_await offload(app_.pool, std::move(job));
     } catch (const std::exception&) {

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <variant>
 
 #include "fun_notes/core/note.hpp"
@@ -56,6 +57,12 @@ flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
   flush_report report;
   auto meta = cold.find_room(room_id);
   if (!meta) {
+    // The room was deleted: its logged ops have nowhere to go. Marked persisted, the log is
+    // trimmed (SQLite) or expires (Redis) like any other.
+    const auto range = hot.read_after(room_id, std::numeric_limits<std::int64_t>::max());
+    if (range.persisted_seq < range.head_seq) {
+      hot.set_persisted(room_id, range.head_seq);
+    }
     return report;
   }
   const std::int64_t s = meta->last_seq;

@@ -1,6 +1,7 @@
 // The live dashboard: who watches which rooms, and the latest stats of every room.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -8,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "access/room_access.hpp"
 #include "rooms/frames.hpp"
 #include "rooms/session_sink.hpp"
 #include "store/bus.hpp"
@@ -28,20 +30,29 @@ class dashboard {
   // the stats channel, else the stored counts.
   room_stats current_stats(const store::room_meta& meta);
 
-  // Sends the full `rooms` list, then forwards room_stat changes for those rooms.
+  // Sends the full `rooms` list, then forwards room_stat changes for those rooms, adds rooms
+  // that become visible to the user (made public, the user added) and drops the ones that
+  // stop being visible (room_gone).
   void watch(const std::shared_ptr<session_sink>& sink, const std::string& user_id,
-             const std::vector<store::room_listing>& rooms);
+             const std::vector<access::listed_room>& rooms);
   void unwatch(const session_sink* sink);
-  // A user gained access to a room (created it, joined a link room): its watchers see it.
-  void room_added(const std::string& user_id, const store::room_meta& meta);
+
+  // Stats-channel messages for access changes (published by access_fanout).
+  static std::string member_message(const store::room_meta& meta, const room_stats& stats,
+                                    const std::string& user_id, store::role member_role);
+  static std::string room_gone_frame(const std::string& room_id);
 
  private:
   struct watcher {
     std::shared_ptr<session_sink> sink;
     std::string user_id;
-    std::set<std::string> rooms;
+    std::set<std::string> rooms;    // shown
+    std::set<std::string> members;  // shown as a member (the rest: public rooms)
   };
   void on_stat(const store::bus_message& m);
+  void on_room_stat(const store::bus_message& m, const boost::json::object& room);
+  void on_member(const boost::json::object& msg);
+  void on_room_gone(const store::bus_message& m, const std::string& room_id);
 
   app& app_;
   std::unique_ptr<store::subscription> subscription_;

@@ -40,6 +40,8 @@ json::object room_info(const store::room_meta& meta, store::role r, const room_s
   info["id"] = meta.id;
   info["name"] = meta.name;
   info["visibility"] = meta.visibility;
+  info["public_role"] = store::to_string(meta.public_role);
+  info["owner_id"] = meta.owner_id;
   info["role"] = store::to_string(r);
   info["active_user_count"] = stats.active_user_count;
   info["total_notes"] = stats.total_notes;
@@ -72,11 +74,11 @@ std::string resume_frame(std::string_view room_id, std::int64_t since) {
   return json::serialize(o);
 }
 
-std::string room_stat_frame(std::string_view room_id, std::string_view name,
-                            const room_stats& stats) {
+std::string room_stat_frame(const store::room_meta& meta, const room_stats& stats) {
   json::object room;
-  room["id"] = room_id;
-  room["name"] = name;
+  room["id"] = meta.id;
+  room["name"] = meta.name;
+  room["visibility"] = meta.visibility;
   room["active_user_count"] = stats.active_user_count;
   room["total_notes"] = stats.total_notes;
   json::object o;

@@ -19,6 +19,10 @@ frame_ptr make_frame(std::string s);
 inline constexpr std::string_view presence_changed_marker = R"({"type":"presence_changed"})";
 inline constexpr std::string_view repair_needed_marker = R"({"type":"repair_needed"})";
 inline constexpr std::string_view room_reset_marker = R"({"type":"room_reset"})";
+// Access changes start with this: {"type":"access","user":U,"role":R} (a member's role, "none"
+// when removed), {"type":"access","room":{name,visibility,public_role}}, or
+// {"type":"access","deleted":true}.
+inline constexpr std::string_view access_marker_prefix = R"({"type":"access")";
 
 std::string error_frame(std::string_view code, std::string_view message,
                         std::string_view room_id = {});
@@ -27,8 +31,8 @@ std::string reject_frame(std::string_view room_id, std::string_view cid, std::st
 std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
                            const core::room_state& state);
 std::string resume_frame(std::string_view room_id, std::int64_t since);
-std::string room_stat_frame(std::string_view room_id, std::string_view name,
-                            const room_stats& stats);
+// The room as a dashboard entry shows it: id, name, visibility and the stats.
+std::string room_stat_frame(const store::room_meta& meta, const room_stats& stats);
 
 // The JSON object of a room as HTTP and dashboard listings show it.
 struct room_view {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <utility>
 
+#include "access/room_access.hpp"
 #include "app.hpp"
 #include "persist/write_behind.hpp"
 #include "rooms/dashboard.hpp"
@@ -174,6 +175,10 @@ void room_hub::on_bus(const store::bus_message& m) {
     on_marker(*m.frame);  // also while loading: the load may have read the old stores
     return;
   }
+  if (m.seq == 0 && m.frame->starts_with(access_marker_prefix)) {
+    on_access(*m.frame);  // also while loading: pending joins must not enter with old roles
+    return;
+  }
   if (!loaded_) {
     buffered_.push_back(m);
     return;
@@ -203,6 +208,88 @@ void room_hub::on_marker(const std::string& marker) {
   // Another server's users changed here.
   if (app_.presence) {
     sync_presence(false, false);
+  }
+}
+
+void room_hub::on_access(const std::string& frame) {
+  auto v = core::parse_json(frame);
+  if (!v || !v->is_object()) {
+    return;
+  }
+  const auto& o = v->get_object();
+  const bool deleted = o.contains("deleted");
+  std::optional<std::string> user;
+  store::role member_role = store::role::none;
+  if (const auto* u = o.if_contains("user"); u != nullptr && u->is_string()) {
+    user = std::string(u->get_string());
+    const auto* r = o.if_contains("role");
+    member_role = r != nullptr && r->is_string()
+                      ? store::parse_role(r->get_string()).value_or(store::role::none)
+                      : store::role::none;
+  }
+  if (const auto* room = o.if_contains("room"); room != nullptr && room->is_object()) {
+    const auto& r = room->get_object();
+    if (const auto* n = r.if_contains("name"); n != nullptr && n->is_string()) {
+      meta_.name = std::string(n->get_string());
+    }
+    if (const auto* vis = r.if_contains("visibility"); vis != nullptr && vis->is_string()) {
+      meta_.visibility = std::string(vis->get_string());
+    }
+    if (const auto* pr = r.if_contains("public_role"); pr != nullptr && pr->is_string()) {
+      meta_.public_role = store::parse_role(pr->get_string()).value_or(store::role::viewer);
+    }
+    last_published_ = room_stats{-1, -1};  // the next room_stat carries the new name
+  }
+  if (deleted) {
+    spdlog::info("room {}: deleted, {} sockets leave it", room_id_, sessions_.size());
+  }
+  // Joins not answered yet (the room is loading) take the change too.
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    auto& who = it->who;
+    if (user && who.user_id == *user) {
+      who.member_role = member_role;
+    }
+    const bool concerned = deleted || (user ? who.user_id == *user : loaded_);
+    const auto role = access::effective_role(meta_, who.member_role);
+    if (concerned && (deleted || role == store::role::none)) {
+      it->sink->access_lost(room_id_, deleted);
+      it = pending_.erase(it);
+      continue;
+    }
+    if (concerned) {
+      who.role = role;
+    }
+    ++it;
+  }
+  std::vector<session_sink*> affected;
+  for (auto& [sink, s] : sessions_) {
+    if (!user || s.who.user_id == *user) {
+      affected.push_back(sink);
+    }
+  }
+  for (auto* sink : affected) {
+    auto& s = sessions_.at(sink);
+    if (user) {
+      s.who.member_role = member_role;
+    }
+    apply_access(sink, s.who, deleted);
+  }
+}
+
+void room_hub::apply_access(session_sink* sink, member_info& who, bool room_deleted) {
+  const auto role =
+      room_deleted ? store::role::none : access::effective_role(meta_, who.member_role);
+  if (role == who.role) {
+    return;
+  }
+  who.role = role;
+  auto it = sessions_.find(sink);
+  auto keep = it->second.sink;
+  if (role == store::role::none) {
+    drop_session(sink);
+    keep->access_lost(room_id_, room_deleted);
+  } else {
+    keep->role_changed(room_id_, role);
   }
 }
 
@@ -329,30 +416,6 @@ void room_hub::drop_session(session_sink* sink) {
     schedule_presence();
     schedule_stats();
   }
-}
-
-void room_hub::set_role(const std::string& user_id, store::role r) {
-  asio::post(strand_, [self = shared_from_this(), user_id, r] {
-    for (auto& [_, s] : self->sessions_) {
-      if (s.who.user_id == user_id) {
-        s.who.role = r;
-      }
-    }
-  });
-}
-
-void room_hub::update_meta(std::optional<std::string> name, std::optional<std::string> visibility) {
-  asio::post(strand_, [self = shared_from_this(), name = std::move(name),
-                       visibility = std::move(visibility)] {
-    if (name) {
-      self->meta_.name = *name;
-    }
-    if (visibility) {
-      self->meta_.visibility = *visibility;
-    }
-    self->last_published_ = room_stats{-1, -1};  // force a room_stat with the new name
-    self->schedule_stats();
-  });
 }
 
 std::optional<core::room_state> room_hub::copy_state() {
@@ -578,7 +641,7 @@ void room_hub::send_stats() {
   last_published_ = now;
   stats_gate_.sent = std::chrono::steady_clock::now();
   app_.bus->publish(store::stats_channel,
-                    store::bus_message{0, make_frame(room_stat_frame(room_id_, meta_.name, now))});
+                    store::bus_message{0, make_frame(room_stat_frame(meta_, now))});
 }
 
 void room_hub::schedule_idle_check() {

@@ -32,7 +32,8 @@ namespace fun_notes::server::rooms {
 struct member_info {
   std::string user_id;
   std::string user_name;
-  store::role role = store::role::none;
+  store::role role = store::role::none;         // effective (what the socket may do)
+  store::role member_role = store::role::none;  // none: a visitor of a public room
 };
 
 struct room_stats {
@@ -52,8 +53,6 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void start();
   void join(std::shared_ptr<session_sink> sink, member_info who, std::optional<std::int64_t> since);
   void leave(const std::shared_ptr<session_sink>& sink);
-  void set_role(const std::string& user_id, store::role r);
-  void update_meta(std::optional<std::string> name, std::optional<std::string> visibility);
 
   const std::string& room_id() const { return room_id_; }
   // Readable from any thread (used for limits and listings).
@@ -89,6 +88,10 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void on_bus(const store::bus_message& m);
   // seq 0 on the room's channel: presence changed, or a repair needs this hub.
   void on_marker(const std::string& marker);
+  // {"type":"access",...} on the room's channel: roles, settings or the room itself changed.
+  void on_access(const std::string& frame);
+  // Gives a socket the role its user has now; drops it when that is none.
+  void apply_access(session_sink* sink, member_info& who, bool room_deleted);
   void load();
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
   void apply_live(const store::bus_message& m);

@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include "store/cold_store.hpp"
+
 namespace fun_notes::server::rooms {
 
 using frame_ptr = std::shared_ptr<const std::string>;
@@ -22,6 +24,12 @@ class session_sink {
   virtual std::size_t resume_budget() const = 0;
   // The hub could not load the room; the session forgets it (an error frame was delivered).
   virtual void join_failed(const std::string& room_id) = 0;
+  // The user's role in a joined room changed and still gives access.
+  virtual void role_changed(const std::string& room_id, store::role r) = 0;
+  // The user lost access to a joined room (removed, or the room stopped being public), or the
+  // room was deleted: the hub has dropped the socket, which forgets the room and tells its
+  // client.
+  virtual void access_lost(const std::string& room_id, bool room_deleted) = 0;
 };
 
 }  // namespace fun_notes::server::rooms

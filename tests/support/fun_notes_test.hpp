@@ -51,7 +51,8 @@ struct close_info {
 class ws_client {
  public:
   struct options {
-    std::string origin;  // empty: no Origin header
+    std::string origin;         // empty: no Origin header (unless empty_origin)
+    bool empty_origin = false;  // send "Origin:" with no value
     std::string target = "/ws";
     milliseconds connect_timeout{10000};
     // SO_RCVBUF set before connecting (0: the system's); a small one makes a client that stops
@@ -137,6 +138,12 @@ struct http_response {
 http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
                            std::optional<std::string> body = std::nullopt,
                            std::string_view bearer_token = {}, milliseconds timeout = default_wait);
+// The same with extra request headers (set after the defaults, so Host can be replaced).
+using header_list = std::vector<std::pair<std::string, std::string>>;
+http_response http_request_with(std::uint16_t port, std::string_view method,
+                                std::string_view target, std::optional<std::string> body,
+                                std::string_view bearer_token, const header_list& headers,
+                                milliseconds timeout = default_wait);
 inline http_response http_request(std::uint16_t port, std::string_view method,
                                   std::string_view target, const json::value& body,
                                   std::string_view bearer_token = {}) {
@@ -288,6 +295,10 @@ json::object send_op_and_wait(ws_client& ws, std::string_view room_id, std::stri
 std::string forge_token(std::string_view secret, std::string_view sub, std::string_view name,
                         std::int64_t expires_at_unix, std::string_view issuer = "fun-notes");
 std::int64_t unix_now();
+// A token built by hand: base64url(header).base64url(payload).signature, signed with HMAC
+// `hmac` ("sha256", "sha384", "sha512") or with an empty signature for "none".
+std::string forge_raw_token(std::string_view header_json, std::string_view payload_json,
+                            std::string_view secret, std::string_view hmac);
 
 // Field access that throws protocol_failure naming the frame when the field is missing or of
 // another type.

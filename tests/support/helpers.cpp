@@ -1,5 +1,7 @@
 // Protocol helpers for tests: accounts, rooms, sessions, op frames, forged tokens, replicas.
 #include <jwt.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -79,6 +81,48 @@ const json::array& arr(const json::object& o, std::string_view name) {
                            to_string(o));
   }
   return v.get_array();
+}
+
+namespace {
+std::string base64url(std::string_view in) {
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned val = 0;
+  int bits = -6;
+  for (unsigned char c : in) {
+    val = (val << 8) + c;
+    bits += 8;
+    while (bits >= 0) {
+      out.push_back(table[(val >> bits) & 0x3F]);
+      bits -= 6;
+    }
+  }
+  if (bits > -6) {
+    out.push_back(table[((val << 8) >> (bits + 8)) & 0x3F]);
+  }
+  return out;
+}
+}  // namespace
+
+std::string forge_raw_token(std::string_view header_json, std::string_view payload_json,
+                            std::string_view secret, std::string_view hmac) {
+  const std::string signing = base64url(header_json) + "." + base64url(payload_json);
+  if (hmac == "none") {
+    return signing + ".";
+  }
+  const EVP_MD* md = hmac == "sha256"   ? EVP_sha256()
+                     : hmac == "sha384" ? EVP_sha384()
+                     : hmac == "sha512" ? EVP_sha512()
+                                        : nullptr;
+  if (md == nullptr) {
+    throw protocol_failure("forge_raw_token: unknown hmac " + std::string(hmac));
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &len);
+  return signing + "." + base64url(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -94,12 +94,17 @@ struct ws_client::impl {
       return ec;
     }
     const std::string origin = opts.origin;
-    ws.set_option(websocket::stream_base::decorator([origin](websocket::request_type& req) {
-      req.set(http::field::user_agent, "fun-notes-integration-tests");
-      if (!origin.empty()) {
-        req.set(http::field::origin, origin);
-      }
-    }));
+    const bool empty_origin = opts.empty_origin;
+    ws.set_option(
+        websocket::stream_base::decorator([origin, empty_origin](websocket::request_type& req) {
+          req.set(http::field::user_agent, "fun-notes-integration-tests");
+          if (empty_origin) {
+            req.set(http::field::origin, "");
+          }
+          if (!origin.empty()) {
+            req.set(http::field::origin, origin);
+          }
+        }));
     // One frame per message whatever its size: the frame-size limit is what some tests probe.
     ws.auto_fragment(false);
     ws.read_message_max(256u << 20);
@@ -413,6 +418,13 @@ std::string http_response::error_code() const {
 http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
                            std::optional<std::string> body, std::string_view bearer_token,
                            milliseconds timeout) {
+  return http_request_with(port, method, target, std::move(body), bearer_token, {}, timeout);
+}
+
+http_response http_request_with(std::uint16_t port, std::string_view method,
+                                std::string_view target, std::optional<std::string> body,
+                                std::string_view bearer_token, const header_list& headers,
+                                milliseconds timeout) {
   const std::string what = std::string{method} + " " + std::string{target};
   asio::io_context ioc;
   beast::tcp_stream stream(ioc);
@@ -438,6 +450,9 @@ http_response http_request(std::uint16_t port, std::string_view method, std::str
   if (body) {
     req.set(http::field::content_type, "application/json");
     req.body() = std::move(*body);
+  }
+  for (const auto& [name, value] : headers) {
+    req.set(name, value);
   }
   req.keep_alive(false);
   req.prepare_payload();

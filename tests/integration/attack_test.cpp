@@ -1,0 +1,336 @@
+// The attack suite: what an attacker tries from outside, each seen refused with its documented
+// answer, nothing stored changed, and the server still serving everyone else.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
+
+#include "fixture.hpp"
+
+namespace fun_notes::test {
+namespace {
+
+class attacks : public server_test {
+ protected:
+  static constexpr std::string_view secret = "integration-test-secret-0123456789abcdef";
+
+  // Everything the server answers a token with: the WebSocket hello and an HTTP call.
+  struct verdict {
+    int close_code = 0;  // 0: welcomed
+    int http_status = 0;
+  };
+  static verdict try_token(std::uint16_t port, const std::string& token) {
+    verdict v;
+    auto ws = ws_client::connect(port);
+    ws->send(json::value{{"type", "hello"}, {"token", token}, {"client", "attacks"}});
+    auto f = ws->next();
+    if (f && type_of(*f) == "welcome") {
+      v.close_code = 0;
+    } else {
+      const auto c = ws->wait_closed();
+      v.close_code = c ? c->code : -1;
+    }
+    v.http_status = http_request(port, "GET", "/api/rooms", std::nullopt, token).status;
+    return v;
+  }
+
+  static std::string payload(const user& u, std::int64_t iat, std::int64_t exp,
+                             std::string_view iss = "fun-notes") {
+    return serialize(
+        json::value{{"sub", u.id}, {"name", "x"}, {"iss", iss}, {"iat", iat}, {"exp", exp}});
+  }
+
+  static http_response login_from(std::uint16_t port, const std::string& address,
+                                  const std::string& name, const std::string& password) {
+    return http_request_with(port, "POST", "/api/login",
+                             serialize(json::value{{"username", name}, {"password", password}}), {},
+                             {{"X-Forwarded-For", "203.0.113.250, " + address}});
+  }
+};
+
+TEST_F(attacks, forged_tokens_are_refused_on_the_socket_and_over_http) {
+  auto& server = start_server();
+  const user u = register_user(server.port(), "victim");
+  const auto now = unix_now();
+  const std::string good_payload = payload(u, now - 10, now + 3600);
+  const std::string hs256 = R"({"alg":"HS256","typ":"JWT"})";
+  // The well-formed token first: the forgeries differ from it in one thing each.
+  ASSERT_EQ(
+      try_token(server.port(), forge_raw_token(hs256, good_payload, secret, "sha256")).close_code,
+      0);
+  const std::vector<std::pair<std::string, std::string>> forged = {
+      {"alg none", forge_raw_token(R"({"alg":"none","typ":"JWT"})", good_payload, "", "none")},
+      {"alg None", forge_raw_token(R"({"alg":"None"})", good_payload, "", "none")},
+      {"alg hs256 (case)", forge_raw_token(R"({"alg":"hs256"})", good_payload, secret, "sha256")},
+      {"alg HS512", forge_raw_token(R"({"alg":"HS512"})", good_payload, secret, "sha512")},
+      {"alg HS384", forge_raw_token(R"({"alg":"HS384"})", good_payload, secret, "sha384")},
+      {"RS256 header, HMAC signature (key confusion)",
+       forge_raw_token(R"({"alg":"RS256"})", good_payload, secret, "sha256")},
+      {"wrong key", forge_raw_token(hs256, good_payload, "another-secret-0123456789", "sha256")},
+      {"unknown kid", forge_raw_token(R"({"alg":"HS256","kid":"0000000000000000"})", good_payload,
+                                      secret, "sha256")},
+      {"expired", forge_raw_token(hs256, payload(u, now - 7200, now - 60), secret, "sha256")},
+      {"issued in the future",
+       forge_raw_token(hs256, payload(u, now + 3600, now + 7200), secret, "sha256")},
+      {"no iat",
+       forge_raw_token(
+           hs256, serialize(json::value{{"sub", u.id}, {"iss", "fun-notes"}, {"exp", now + 3600}}),
+           secret, "sha256")},
+      {"wrong issuer",
+       forge_raw_token(hs256, payload(u, now - 10, now + 3600, "evil"), secret, "sha256")},
+      {"user that does not exist",
+       forge_raw_token(hs256, payload(user{"u_nobody", "x", "", ""}, now - 10, now + 3600), secret,
+                       "sha256")},
+      {"garbage", "not.a.token"},
+  };
+  for (const auto& [what, token] : forged) {
+    const auto v = try_token(server.port(), token);
+    EXPECT_EQ(v.close_code, 4001) << what;
+    EXPECT_EQ(v.http_status, 401) << what;
+  }
+  // A tampered payload: the good token with its payload swapped for another user's.
+  const user other = register_user(server.port(), "other");
+  std::string tampered = forge_raw_token(hs256, good_payload, secret, "sha256");
+  const std::string other_token =
+      forge_raw_token(hs256, payload(other, now - 10, now + 3600), secret, "sha256");
+  const auto a = tampered.find('.');
+  const auto b = tampered.rfind('.');
+  tampered =
+      tampered.substr(0, a) +
+      other_token.substr(other_token.find('.'), other_token.rfind('.') - other_token.find('.')) +
+      tampered.substr(b);
+  EXPECT_EQ(try_token(server.port(), tampered).close_code, 4001) << "tampered payload";
+  // The server kept serving: the real user's own token still works.
+  EXPECT_EQ(try_token(server.port(), u.token).close_code, 0);
+}
+
+TEST_F(attacks, a_thousand_wrong_passwords_meet_the_throttle_the_same_way_for_any_name) {
+  auto& server = start_server(with_args({"--trusted-proxies", "127.0.0.1"}));
+  const user real = register_user(server.port(), "target");
+  // The same attempts against a real name and a name with no account, each from its own
+  // address: the same answers, one for one.
+  std::vector<int> for_real;
+  std::vector<int> for_ghost;
+  std::vector<std::string> bodies_real;
+  std::vector<std::string> bodies_ghost;
+  for (int i = 0; i < 7; ++i) {
+    const auto r = login_from(server.port(), "198.51.100.1", real.name, "wrong-password");
+    const auto g =
+        login_from(server.port(), "198.51.100.2", "ghost-" + real.name, "wrong-password");
+    for_real.push_back(r.status);
+    for_ghost.push_back(g.status);
+    bodies_real.push_back(r.body);
+    bodies_ghost.push_back(g.body);
+  }
+  EXPECT_EQ(for_real, (std::vector<int>{401, 401, 401, 401, 401, 401, 429}));
+  EXPECT_EQ(for_ghost, for_real) << "a name without an account answers differently";
+  EXPECT_EQ(bodies_ghost, bodies_real);
+  const auto locked = login_from(server.port(), "198.51.100.3", real.name, real.password);
+  EXPECT_EQ(locked.status, 429) << "the right password during the lock";
+  ASSERT_TRUE(locked.headers.count("retry-after")) << locked.body;
+  EXPECT_EQ(locked.error_code(), "rate_limited");
+
+  // A thousand more from one address: nearly all refused before any password is checked.
+  int throttled = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const auto r = login_from(server.port(), "198.51.100.9", "name" + std::to_string(i % 50),
+                              "wrong-password");
+    throttled += r.status == 429 ? 1 : 0;
+    ASSERT_TRUE(r.status == 401 || r.status == 429) << r.status << " " << r.body;
+  }
+  EXPECT_GE(throttled, 975);
+  // Everyone else is still served, and the real user gets in once the lock is over.
+  const user bystander = register_user(server.port(), "bystander");
+  EXPECT_EQ(login_from(server.port(), "198.51.100.20", bystander.name, bystander.password).status,
+            200);
+  const auto wait = std::stoi(locked.headers.at("retry-after"));
+  std::this_thread::sleep_for(std::chrono::seconds(wait));  // the lock's length, not a sync
+  EXPECT_EQ(login_from(server.port(), "198.51.100.21", real.name, real.password).status, 200);
+}
+
+TEST_F(attacks, foreign_origins_and_host_names_are_refused) {
+  auto& server = start_server();
+  const user u = register_user(server.port(), "origin");
+  const std::string self = "http://127.0.0.1:" + std::to_string(server.port());
+  for (const std::string& origin :
+       {self + ".evil.example", "https://127.0.0.1:" + std::to_string(server.port()),
+        "http://127.0.0.1:" + std::to_string(server.port() + 1), std::string("http://evil.example"),
+        std::string("null"), self + "/path"}) {
+    ws_client::options opts;
+    opts.origin = origin;
+    EXPECT_EQ(ws_client::upgrade_status(server.port(), opts), 403) << "Origin: " << origin;
+  }
+  ws_client::options empty;
+  empty.empty_origin = true;
+  EXPECT_EQ(ws_client::upgrade_status(server.port(), empty), 403) << "an empty Origin";
+  ws_client::options same;
+  same.origin = self;
+  EXPECT_EQ(ws_client::upgrade_status(server.port(), same), 101) << "the server's own origin";
+  ws_client::options upper;
+  upper.origin = "HTTP://127.0.0.1:" + std::to_string(server.port());
+  EXPECT_EQ(ws_client::upgrade_status(server.port(), upper), 101) << "scheme case";
+
+  // DNS rebinding: a name the server was not told about.
+  for (const char* path : {"/api/rooms", "/", "/healthz"}) {
+    const auto r = http_request_with(server.port(), "GET", path, std::nullopt, u.token,
+                                     {{"Host", "rebind.evil.example"}});
+    EXPECT_EQ(r.status, 403) << path;
+  }
+  for (const std::string& host :
+       {"localhost:" + std::to_string(server.port()), std::string("127.0.0.1"),
+        "[::1]:" + std::to_string(server.port())}) {
+    EXPECT_EQ(
+        http_request_with(server.port(), "GET", "/healthz", std::nullopt, {}, {{"Host", host}})
+            .status,
+        200)
+        << host;
+  }
+  auto& named = start_server(with_args({"--allowed-hosts", "notes.example"}));
+  EXPECT_EQ(http_request_with(named.port(), "GET", "/healthz", std::nullopt, {},
+                              {{"Host", "notes.example"}})
+                .status,
+            200);
+  EXPECT_EQ(http_request_with(named.port(), "GET", "/healthz", std::nullopt, {},
+                              {{"Host", "notes.example.evil.example"}})
+                .status,
+            403);
+}
+
+// Raw TCP for requests no HTTP client sends.
+class raw_socket {
+ public:
+  explicit raw_socket(std::uint16_t port) : socket_(io_) {
+    socket_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  }
+  void send(std::string_view bytes) { boost::asio::write(socket_, boost::asio::buffer(bytes)); }
+  // True once the server has closed its side (a read returns end of file or reset).
+  bool closed_by_server() {
+    socket_.non_blocking(true);
+    char c = 0;
+    boost::system::error_code ec;
+    socket_.read_some(boost::asio::buffer(&c, 1), ec);
+    return ec && ec != boost::asio::error::would_block;
+  }
+  std::string read_all() {
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (;;) {
+      const auto n = socket_.read_some(boost::asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (ec) {
+        return out;
+      }
+    }
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::socket socket_;
+};
+
+TEST_F(attacks, a_request_trickled_byte_by_byte_is_closed_within_fifteen_seconds) {
+  auto& server = start_server();
+  raw_socket slow(server.port());
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ";
+  const auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  // One byte a second: every byte would restart an idle timer; only a whole-request deadline
+  // closes it. The old 60 s timer shows as still open after 25 s.
+  for (std::size_t i = 0; i < 25 && !closed; ++i) {
+    try {
+      slow.send(std::string(1, request[std::min(i, request.size() - 1)]));
+    } catch (const std::exception&) {
+      closed = true;
+      break;
+    }
+    std::this_thread::sleep_for(1s);  // the trickle itself, not a synchronisation
+    closed = slow.closed_by_server();
+  }
+  const auto held = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(closed) << "a trickled request was held open for 25 s";
+  EXPECT_LT(held, 20s);
+  // Meanwhile the server answers others.
+  EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(attacks, path_traversal_never_leaves_the_web_directory) {
+  auto& server = start_server();
+  for (const char* path : {"/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+                           "/..%2f..%2f..%2fetc%2fpasswd", "/assets/../../../../etc/passwd",
+                           "//etc/passwd", "/%252e%252e/etc/passwd"}) {
+    raw_socket s(server.port());
+    s.send(std::string("GET ") + path +
+           " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    const std::string answer = s.read_all();
+    EXPECT_EQ(answer.find("root:"), std::string::npos) << path;
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.1 404") ||
+                answer.starts_with("HTTP/1.1 400"))
+        << path << ": " << answer.substr(0, 80);
+  }
+}
+
+TEST_F(attacks, deeply_nested_and_huge_json_is_refused_and_changes_nothing) {
+  auto& server = start_server();
+  const user u = register_user(server.port(), "nest");
+  const std::string room = create_room(server.port(), u, "Nest", "private");
+  std::string deep;
+  for (int i = 0; i < 10000; ++i) {
+    deep += "[";
+  }
+  for (int i = 0; i < 10000; ++i) {
+    deep += "]";
+  }
+  const auto http_deep = http_request(server.port(), "POST", "/api/rooms", deep, u.token);
+  EXPECT_EQ(http_deep.status, 400) << http_deep.body;
+  std::string many_keys = "{";
+  for (int i = 0; i < 50000; ++i) {
+    many_keys += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":1";
+  }
+  many_keys += ",\"name\":\"many\"}";
+  const auto http_many = http_request(server.port(), "POST", "/api/rooms", many_keys, u.token);
+  EXPECT_EQ(http_many.status, 400) << http_many.body;
+
+  auto ws = connect_hello(server.port(), u);
+  join_snapshot(*ws, room);
+  std::string frame = R"({"type":"op","room":")" + room + R"(","cid":"c","op":)";
+  for (int i = 0; i < 5000; ++i) {
+    frame += "[";
+  }
+  ws->send_text(frame);
+  FN_EXPECT_FRAME(answer, ws->next_skipping({"presence", "room_stat"}), "an answer to deep JSON");
+  EXPECT_EQ(str(answer, "code"), "invalid") << to_string(answer);
+  EXPECT_FALSE(ws->is_closed());
+  EXPECT_EQ(type_of(send_op_and_wait(*ws, room, "ok", create_op("n1", "still here", 1.0))), "op");
+  EXPECT_EQ(arr(get_notes(server.port(), u, room), "notes").size(), 1U);
+}
+
+TEST_F(attacks, sql_and_markup_in_names_and_notes_are_stored_verbatim) {
+  auto& server = start_server();
+  const user u = register_user(server.port(), "inj");
+  const std::string nasty_name = R"('; DROP TABLE notes; -- <img src=x onerror=alert(1)>)";
+  const std::string nasty_body = R"(<script>alert("x")</script> ' OR 1=1; --)";
+  const std::string room = create_room(server.port(), u, nasty_name, "private");
+  auto ws = connect_hello(server.port(), u);
+  const auto snap = join_snapshot(*ws, room);
+  EXPECT_EQ(str(obj(snap, "room_info"), "name"), nasty_name);
+  ASSERT_EQ(
+      type_of(send_op_and_wait(*ws, room, "c1", create_op("n1", nasty_name, 1.0, nasty_body))),
+      "op");
+  const auto notes = get_notes(server.port(), u, room);
+  ASSERT_EQ(arr(notes, "notes").size(), 1U);
+  EXPECT_EQ(str(arr(notes, "notes").at(0).as_object(), "title"), nasty_name);
+  EXPECT_EQ(str(arr(notes, "notes").at(0).as_object(), "body"), nasty_body);
+  const auto listed = http_request(server.port(), "GET", "/api/rooms", std::nullopt, u.token);
+  EXPECT_NE(listed.body.find("DROP TABLE"), std::string::npos);
+  // Names a username may not hold are refused, not stored changed.
+  const auto bad = http_request(
+      server.port(), "POST", "/api/register",
+      json::value{{"username", "x'; DROP TABLE users; --"}, {"password", "password123"}});
+  EXPECT_EQ(bad.status, 400);
+}
+
+}  // namespace
+}  // namespace fun_notes::test
