@@ -220,7 +220,7 @@ http_response do_patch_room(app& a, const auth::claims& who, const std::string& 
     check_visibility(*visibility);
   }
   member_room(a, who, room_id, store::role::owner);
-  a.cold->update_room(room_id, name, visibility);
+  a.cold->update_room(room_id, store::room_changes{name, visibility, std::nullopt});
   if (auto hub = a.hubs->find(room_id)) {
     hub->update_meta(name, visibility);
   }
