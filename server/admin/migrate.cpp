@@ -24,10 +24,10 @@ struct room_content {
   std::vector<store::invite> invites;
 
   bool operator==(const room_content& o) const {
-    return std::tie(meta.id, meta.name, meta.visibility, meta.owner_id, meta.last_seq,
-                    meta.created_at, members, state, invites) ==
-           std::tie(o.meta.id, o.meta.name, o.meta.visibility, o.meta.owner_id, o.meta.last_seq,
-                    o.meta.created_at, o.members, o.state, o.invites);
+    return std::tie(meta.id, meta.name, meta.visibility, meta.public_role, meta.owner_id,
+                    meta.last_seq, meta.created_at, members, state, invites) ==
+           std::tie(o.meta.id, o.meta.name, o.meta.visibility, o.meta.public_role, o.meta.owner_id,
+                    o.meta.last_seq, o.meta.created_at, o.members, o.state, o.invites);
   }
 };
 

@@ -132,12 +132,14 @@ std::optional<room_archive> read_room(store::cold_store& cold, store::hot_log& h
 
 std::string serialize_archive(const room_archive& archive, const progress_fn& progress) {
   const auto& r = archive.room;
-  json::object room{
-      {"id", r.id},
-      {"name", r.name},
-      {"visibility", r.visibility},
-      {"owner", json::object{{"user_id", r.owner_id}, {"username", archive.owner_name}}},
-      {"created_at", r.created_at}};
+  json::object room{{"id", r.id}, {"name", r.name}, {"visibility", r.visibility}};
+  // Only where it says something: the file of a room that is not public and gives viewers
+  // stays as older builds wrote it, and they can still import it.
+  if (r.visibility == "public" || r.public_role != store::role::viewer) {
+    room.emplace("public_role", store::to_string(r.public_role));
+  }
+  room.emplace("owner", json::object{{"user_id", r.owner_id}, {"username", archive.owner_name}});
+  room.emplace("created_at", r.created_at);
   json::array members;
   for (const auto& m : archive.members) {
     members.push_back(json::object{{"user_id", m.user_id},
@@ -201,8 +203,21 @@ core::result<room_archive> parse_archive(std::string_view text) {
   if (!core::valid_id(*id)) {
     return core::invalid("room.id must be 1-64 characters of [A-Za-z0-9_-]");
   }
-  if (*visibility != "private" && *visibility != "link") {
-    return core::invalid("room.visibility must be private or link");
+  if (*visibility != "private" && *visibility != "link" && *visibility != "public") {
+    return core::invalid("room.visibility must be private, link or public");
+  }
+  // Absent in files written before rooms could be public: viewer, the default.
+  auto public_role = store::role::viewer;
+  if ((*room)->contains("public_role")) {
+    auto text = get_string(**room, "room", "public_role");
+    if (!text) {
+      return text.err();
+    }
+    const auto parsed = store::parse_role(*text);
+    if (parsed != store::role::viewer && parsed != store::role::editor) {
+      return core::invalid("room.public_role must be viewer or editor");
+    }
+    public_role = *parsed;
   }
   auto owner = get_object(**room, "room", "owner");
   if (!owner) {
@@ -220,6 +235,7 @@ core::result<room_archive> parse_archive(std::string_view text) {
   out.room.id = *id;
   out.room.name = *name;
   out.room.visibility = *visibility;
+  out.room.public_role = public_role;
   out.room.created_at = *created_at;
   out.room.owner_id = *owner_id;
   out.owner_name = *owner_name;

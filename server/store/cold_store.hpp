@@ -108,6 +108,11 @@ struct accept_result {
   role member_role = role::none;  // the caller's role in the room afterwards
 };
 
+// cold_store::accept_invite's rule for an invite that exists, for adapters that decide it in
+// code: expired, used_up, already_member (`current` is at least the invite's role), else
+// accepted. Times compare as text, which orders core::format_time's fixed-width UTC by time.
+accept_outcome accept_outcome_for(const invite& inv, role current, std::string_view now);
+
 // A whole room as an import writes it. `meta.total_notes` is ignored (it is counted);
 // `meta.last_seq` is stored as given. The owner is a member with role owner whether or not
 // `members` lists them; `member::user_name` is ignored.
@@ -142,6 +147,7 @@ class cold_store {
   virtual bool delete_room(std::string_view room_id) = 0;
   // In ONE transaction: `new_owner_id` (an existing user, member or not) becomes the owner
   // (rooms.owner_id and its member row) and the previous owner an editor. False: no such room.
+  // A `new_owner_id` that is no user throws store_error and changes nothing.
   virtual bool transfer_ownership(std::string_view room_id, std::string_view new_owner_id) = 0;
   // Public rooms, most active first (active_user_count descending), then by name, then id.
   virtual std::vector<room_meta> public_rooms(std::size_t limit) = 0;
@@ -165,6 +171,8 @@ class cold_store {
   // `max_uses` is refused (expired / used_up); otherwise the user becomes a member with the
   // invite's role and one use is counted. A member whose role is already at least the
   // invite's keeps it and counts no use (already_member). The owner is never downgraded.
+  // Every outcome but not_found carries the invite's room and the user's role afterwards
+  // (unchanged unless accepted). Accepting for a `user_id` that is no user throws store_error.
   virtual accept_result accept_invite(std::string_view token, std::string_view user_id,
                                       std::string_view now) = 0;
 

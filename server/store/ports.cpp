@@ -34,6 +34,17 @@ std::optional<role> parse_role(std::string_view s) {
   return std::nullopt;
 }
 
+accept_outcome accept_outcome_for(const invite& inv, role current, std::string_view now) {
+  if (inv.expires_at && now >= *inv.expires_at) {
+    return accept_outcome::expired;
+  }
+  if (inv.max_uses && inv.uses >= *inv.max_uses) {
+    return accept_outcome::used_up;
+  }
+  // An owner always ends here: no invite role is above it.
+  return current >= inv.invite_role ? accept_outcome::already_member : accept_outcome::accepted;
+}
+
 std::string room_channel(std::string_view room_id) {
   std::string channel = "room:";
   channel += room_id;

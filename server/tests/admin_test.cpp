@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include <future>
+#include <string>
+#include <utility>
 
 #include "admin/room_archive.hpp"
 #include "store/memory/memory_bus.hpp"
@@ -38,6 +40,17 @@ void add_users(store::cold_store& cold) {
     ASSERT_TRUE(cold.create_user(
         store::user{std::string("u-") + name, name, "$argon2id$hash", "2024-05-01T10:00:00.000Z"}));
   }
+}
+
+// A room of ann's, as add_users makes her.
+store::room_meta room_of_ann(std::string id, std::string name, std::string visibility) {
+  store::room_meta meta;
+  meta.id = std::move(id);
+  meta.name = std::move(name);
+  meta.visibility = std::move(visibility);
+  meta.owner_id = "u-ann";
+  meta.created_at = "2024-05-01T10:00:01.000Z";
+  return meta;
 }
 
 TEST(admin_archive, round_trips_a_room_byte_for_byte_with_unflushed_ops) {
@@ -102,6 +115,65 @@ TEST(admin_archive, round_trips_a_room_byte_for_byte_with_unflushed_ops) {
   EXPECT_EQ(append(b.hot, "r1", R"({"kind":"delete","id":"n2"})"), 7);
 }
 
+TEST(admin_archive, round_trips_a_public_room_with_public_role_editor) {
+  instance a;
+  add_users(a.cold);
+  store::room_meta meta = room_of_ann("r-pub", "Town square", "public");
+  meta.public_role = role::editor;
+  a.cold.create_room(meta);
+  a.cold.set_member("r-pub", "u-bo", role::viewer);
+  auto first = read_room(a.cold, a.hot, "r-pub");
+  ASSERT_TRUE(first.has_value());
+  const std::string text = serialize_archive(*first);
+  const auto room = boost::json::parse(text).as_object().at("room").as_object();
+  EXPECT_EQ(room.at("visibility"), "public");
+  EXPECT_EQ(room.at("public_role"), "editor");
+
+  instance b;
+  add_users(b.cold);
+  auto parsed = parse_archive(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.err().message;
+  EXPECT_EQ(parsed->room.public_role, role::editor);
+  auto report = import_room(b.cold, b.hot, *parsed, import_options{});
+  ASSERT_TRUE(report.ok()) << report.err().message;
+  const auto imported = b.cold.find_room("r-pub");
+  ASSERT_TRUE(imported.has_value());
+  EXPECT_EQ(imported->visibility, "public");
+  EXPECT_EQ(imported->public_role, role::editor);
+  EXPECT_EQ(b.cold.role_of("r-pub", "u-bo"), role::viewer);
+  auto second = read_room(b.cold, b.hot, "r-pub");
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(serialize_archive(*second), text);
+}
+
+TEST(admin_archive, a_file_without_public_role_gives_viewers_and_a_bad_one_is_refused) {
+  instance a;
+  add_users(a.cold);
+  a.cold.create_room(room_of_ann("r1", "Plans", "link"));
+  auto room = read_room(a.cold, a.hot, "r1");
+  ASSERT_TRUE(room.has_value());
+  auto doc = boost::json::parse(serialize_archive(*room)).as_object();
+  // A room that is not public and gives viewers is written as older builds wrote it.
+  EXPECT_FALSE(doc["room"].as_object().contains("public_role"));
+
+  doc["room"].as_object()["visibility"] = "public";  // and no public_role
+  const auto old = parse_archive(boost::json::serialize(doc));
+  ASSERT_TRUE(old.ok()) << old.err().message;
+  EXPECT_EQ(old->room.visibility, "public");
+  EXPECT_EQ(old->room.public_role, role::viewer);
+
+  for (const char* bad : {"owner", "nobody"}) {
+    doc["room"].as_object()["public_role"] = bad;
+    const auto refused = parse_archive(boost::json::serialize(doc));
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.err().message.find("public_role"), std::string::npos)
+        << refused.err().message;
+  }
+  doc["room"].as_object()["visibility"] = "secret";
+  doc["room"].as_object().erase("public_role");
+  EXPECT_FALSE(parse_archive(boost::json::serialize(doc)).ok());
+}
+
 TEST(admin_archive, matches_members_by_username_and_lists_the_missing) {
   instance a;
   add_users(a.cold);
@@ -156,7 +228,7 @@ TEST(admin_archive, refuses_a_note_id_twice_even_when_the_copies_sort_apart) {
   ASSERT_TRUE(room.has_value());
   auto doc = boost::json::parse(serialize_archive(*room)).as_object();
   auto copy = doc["notes"].as_array()[0].as_object();  // note "a", index 1
-  copy["current_index"] = 3.0;  // "b" (index 2) sorts between the two copies
+  copy["current_index"] = 3.0;                         // "b" (index 2) sorts between the two copies
   doc["notes"].as_array().push_back(copy);
   const auto parsed = parse_archive(boost::json::serialize(doc));
   ASSERT_FALSE(parsed.ok());

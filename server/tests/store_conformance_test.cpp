@@ -279,6 +279,7 @@ void expect_same_meta(const room_meta& actual, const room_meta& expected) {
   EXPECT_EQ(actual.id, expected.id);
   EXPECT_EQ(actual.name, expected.name);
   EXPECT_EQ(actual.visibility, expected.visibility);
+  EXPECT_EQ(actual.public_role, expected.public_role);
   EXPECT_EQ(actual.owner_id, expected.owner_id);
   EXPECT_EQ(actual.last_seq, expected.last_seq);
   EXPECT_EQ(actual.total_notes, expected.total_notes);
@@ -379,27 +380,184 @@ TEST_P(cold_store_conformance, refuses_a_duplicate_room_id) {
   EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
 }
 
-TEST_P(cold_store_conformance, updates_room_name_and_visibility_independently) {
+TEST_P(cold_store_conformance, updates_room_name_visibility_and_public_role_independently) {
   seed();
-  store().update_room("r1", std::string("Shopping"), std::nullopt);
+  store().update_room("r1", room_changes{"Shopping", std::nullopt, std::nullopt});
   auto room = store().find_room("r1");
   ASSERT_TRUE(room.has_value());
   EXPECT_EQ(room->name, "Shopping");
   EXPECT_EQ(room->visibility, "private");
+  EXPECT_EQ(room->public_role, role::viewer);
 
-  store().update_room("r1", std::nullopt, std::string("link"));
+  store().update_room("r1", room_changes{std::nullopt, "link", std::nullopt});
   room = store().find_room("r1");
   EXPECT_EQ(room->name, "Shopping");
   EXPECT_EQ(room->visibility, "link");
 
-  store().update_room("r1", std::string("Errands"), std::string("private"));
+  store().update_room("r1", room_changes{std::nullopt, std::nullopt, role::editor});
+  room = store().find_room("r1");
+  EXPECT_EQ(room->name, "Shopping");
+  EXPECT_EQ(room->visibility, "link");
+  EXPECT_EQ(room->public_role, role::editor);
+
+  store().update_room("r1", room_changes{"Errands", "public", role::viewer});
   room = store().find_room("r1");
   EXPECT_EQ(room->name, "Errands");
-  EXPECT_EQ(room->visibility, "private");
+  EXPECT_EQ(room->visibility, "public");
+  EXPECT_EQ(room->public_role, role::viewer);
   EXPECT_EQ(room->owner_id, "u-alice");
 
-  store().update_room("r-missing", std::string("Ghost"), std::nullopt);
+  store().update_room("r-missing", room_changes{"Ghost", std::nullopt, std::nullopt});
   EXPECT_FALSE(store().find_room("r-missing").has_value());
+}
+
+TEST_P(cold_store_conformance, a_public_room_and_its_public_role_read_back_everywhere) {
+  seed();
+  room_meta meta = make_room("r-pub", "Town square", "u-alice");
+  meta.visibility = "public";
+  meta.public_role = role::editor;
+  store().create_room(meta);
+  store().set_member("r-pub", "u-bob", role::viewer);
+
+  expect_same_meta(*store().find_room("r-pub"), meta);
+  expect_same_meta(store().load_snapshot("r-pub")->meta, meta);
+  const auto listed = store().rooms_of_user("u-bob");
+  ASSERT_EQ(listed.size(), 1U);
+  expect_same_meta(listed[0].meta, meta);
+  EXPECT_EQ(listed[0].member_role, role::viewer);
+  const auto all = store().all_rooms();  // "r-pub" before "r1"
+  ASSERT_EQ(all.size(), 2U);
+  expect_same_meta(all[0], meta);
+  EXPECT_EQ(all[1].public_role, role::viewer) << "a room made without one gives viewers";
+  const auto listed_public = store().public_rooms(10);
+  ASSERT_EQ(listed_public.size(), 1U);
+  expect_same_meta(listed_public[0], meta);
+}
+
+TEST_P(cold_store_conformance, refuses_an_unknown_visibility_or_public_role) {
+  seed();
+  room_meta secret = make_room("r2", "Secret", "u-alice");
+  secret.visibility = "secret";
+  EXPECT_THROW(store().create_room(secret), store_error);
+  room_meta owned = make_room("r3", "Owned by all", "u-alice");
+  owned.public_role = role::owner;
+  EXPECT_THROW(store().create_room(owned), store_error);
+  EXPECT_FALSE(store().find_room("r2").has_value());
+  EXPECT_FALSE(store().find_room("r3").has_value());
+
+  EXPECT_THROW(store().update_room("r1", room_changes{"Renamed", "secret", std::nullopt}),
+               store_error);
+  EXPECT_THROW(store().update_room("r1", room_changes{"Renamed", std::nullopt, role::owner}),
+               store_error);
+  const auto room = store().find_room("r1");
+  EXPECT_EQ(room->name, "Groceries");
+  EXPECT_EQ(room->visibility, "private");
+  EXPECT_EQ(room->public_role, role::viewer);
+}
+
+TEST_P(cold_store_conformance, deleting_a_room_takes_its_notes_members_invites_and_gaps) {
+  seed();
+  store().create_room(make_room("r2", "Kept", "u-bob"));
+  store().set_member("r1", "u-bob", role::editor);
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 2, {make_note("a", 1.0, 2)}, {}}),
+            flush_outcome::applied);
+  store().create_invite(invite{"tok-1", "r1", role::viewer, std::nullopt, std::nullopt, 0});
+  store().create_invite(invite{"tok-2", "r2", role::viewer, std::nullopt, std::nullopt, 0});
+  store().record_gap(room_gap{"r1", 1, 1, "lost", ""});
+  store().record_gap(room_gap{"r2", 4, 5, "kept", ""});
+
+  EXPECT_TRUE(store().delete_room("r1"));
+  EXPECT_FALSE(store().find_room("r1").has_value());
+  EXPECT_FALSE(store().load_snapshot("r1").has_value());
+  EXPECT_TRUE(store().members("r1").empty());
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+  EXPECT_EQ(store().rooms_of_user("u-alice").size(), 0U);
+  EXPECT_FALSE(store().find_invite("tok-1").has_value());
+  EXPECT_TRUE(store().gaps("r1").empty());
+  EXPECT_FALSE(store().delete_room("r1"));
+  EXPECT_FALSE(store().delete_room("r-missing"));
+
+  // A new room with the same id starts empty: nothing of the old one was left behind.
+  store().create_room(make_room("r1", "Again", "u-alice"));
+  EXPECT_TRUE(store().load_snapshot("r1")->notes.empty());
+  EXPECT_EQ(store().members("r1").size(), 1U);
+  EXPECT_TRUE(store().invites("r1").empty());
+  EXPECT_TRUE(store().gaps("r1").empty());
+
+  // The other room is untouched.
+  EXPECT_TRUE(store().find_invite("tok-2").has_value());
+  EXPECT_EQ(store().gaps("r2").size(), 1U);
+  EXPECT_EQ(store().role_of("r2", "u-bob"), role::owner);
+}
+
+TEST_P(cold_store_conformance, transferring_ownership_makes_the_previous_owner_an_editor) {
+  seed();  // alice owns r1
+  store().set_member("r1", "u-bob", role::viewer);
+  ASSERT_TRUE(store().transfer_ownership("r1", "u-bob"));
+
+  EXPECT_EQ(store().find_room("r1")->owner_id, "u-bob");
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::owner);
+  EXPECT_EQ(store().role_of("r1", "u-alice"), role::editor);
+  const auto members = store().members("r1");
+  ASSERT_EQ(members.size(), 2U);
+  EXPECT_EQ(members[0].member_role, role::editor);  // alice
+  EXPECT_EQ(members[1].member_role, role::owner);   // bob
+
+  // To someone who was no member, and back to oneself: the owner stays the owner.
+  ASSERT_TRUE(store().create_user(make_user("u-carol", "carol")));
+  ASSERT_TRUE(store().transfer_ownership("r1", "u-carol"));
+  EXPECT_EQ(store().find_room("r1")->owner_id, "u-carol");
+  EXPECT_EQ(store().role_of("r1", "u-carol"), role::owner);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
+  EXPECT_EQ(store().role_of("r1", "u-alice"), role::editor);
+  ASSERT_TRUE(store().transfer_ownership("r1", "u-carol"));
+  EXPECT_EQ(store().role_of("r1", "u-carol"), role::owner);
+  EXPECT_EQ(store().members("r1").size(), 3U);
+}
+
+TEST_P(cold_store_conformance, transferring_ownership_needs_a_room_and_a_user) {
+  seed();
+  EXPECT_FALSE(store().transfer_ownership("r-missing", "u-bob"));
+  EXPECT_THROW(store().transfer_ownership("r1", "u-ghost"), store_error);
+  EXPECT_EQ(store().find_room("r1")->owner_id, "u-alice");
+  EXPECT_EQ(store().role_of("r1", "u-alice"), role::owner);
+  EXPECT_EQ(store().members("r1").size(), 1U);
+}
+
+TEST_P(cold_store_conformance, public_rooms_are_listed_most_active_first_then_by_name_then_id) {
+  seed();  // r1 is private
+  const auto make_public = [&](const std::string& id, const std::string& name,
+                               std::int64_t active) {
+    room_meta meta = make_room(id, name, "u-bob");
+    meta.visibility = "public";
+    store().create_room(meta);
+    store().set_active_user_count(id, active);
+  };
+  make_public("p-quiet", "Quiet", 0);
+  make_public("p-b", "apple", 5);
+  make_public("p-a", "apple", 5);
+  make_public("p-zebra", "Zebra", 5);  // upper case sorts before lower case, by bytes
+  make_public("p-busy", "Busy", 40);
+  room_meta link = make_room("r-link", "Linked", "u-bob");
+  link.visibility = "link";
+  store().create_room(link);
+  store().set_active_user_count("r-link", 100);
+  store().set_active_user_count("r1", 100);
+
+  std::vector<std::string> ids;
+  for (const auto& meta : store().public_rooms(10)) {
+    ids.push_back(meta.id);
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"p-busy", "p-zebra", "p-a", "p-b", "p-quiet"}));
+  const auto first_two = store().public_rooms(2);
+  ASSERT_EQ(first_two.size(), 2U);
+  EXPECT_EQ(first_two[1].id, "p-zebra");
+  EXPECT_EQ(first_two[0].active_user_count, 40);
+  EXPECT_TRUE(store().public_rooms(0).empty());
+
+  // Leaving public takes a room off the list.
+  store().update_room("p-busy", room_changes{std::nullopt, "private", std::nullopt});
+  EXPECT_EQ(store().public_rooms(10).size(), 4U);
 }
 
 TEST_P(cold_store_conformance, lists_a_users_rooms_by_name_then_id_with_roles) {
@@ -482,6 +640,192 @@ TEST_P(cold_store_conformance, setting_role_none_removes_the_member) {
   store().set_member("r1", "u-bob", role::none);
   EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
   EXPECT_EQ(store().members("r1").size(), 1u);
+}
+
+// ---- Invites. Times as core::format_time writes them.
+
+constexpr std::string_view invite_now = "2026-12-02T06:00:00.000Z";
+
+invite make_invite(std::string token, role r, std::optional<std::string> expires_at = std::nullopt,
+                   std::optional<std::int64_t> max_uses = std::nullopt) {
+  return invite{std::move(token), "r1", r, std::move(expires_at), max_uses, 0};
+}
+
+TEST_P(cold_store_conformance, creates_finds_and_deletes_invites) {
+  seed();
+  store().create_room(make_room("r2", "Other", "u-bob"));
+  invite full = make_invite("tok-full", role::editor, "2026-12-09T06:00:00.123Z", 10);
+  full.uses = 3;
+  store().create_invite(full);
+  store().create_invite(make_invite("tok-open", role::viewer));
+
+  EXPECT_EQ(store().find_invite("tok-full"), std::optional<invite>(full));
+  EXPECT_EQ(store().find_invite("tok-open"),
+            std::optional<invite>(make_invite("tok-open", role::viewer)));
+  EXPECT_FALSE(store().find_invite("tok-missing").has_value());
+  EXPECT_EQ(store().invites("r1").size(), 2U);
+
+  EXPECT_FALSE(store().delete_invite("r2", "tok-full")) << "the token is another room's";
+  EXPECT_FALSE(store().delete_invite("r1", "tok-missing"));
+  EXPECT_TRUE(store().delete_invite("r1", "tok-full"));
+  EXPECT_FALSE(store().delete_invite("r1", "tok-full"));
+  EXPECT_FALSE(store().find_invite("tok-full").has_value());
+  EXPECT_TRUE(store().find_invite("tok-open").has_value());
+}
+
+TEST_P(cold_store_conformance, refuses_an_invite_to_no_room_or_with_a_taken_token) {
+  seed();
+  store().create_room(make_room("r2", "Other", "u-bob"));
+  store().create_invite(make_invite("tok", role::viewer));
+  invite elsewhere = make_invite("tok", role::editor);
+  elsewhere.room_id = "r2";
+  EXPECT_THROW(store().create_invite(elsewhere), store_error);
+  invite orphan = make_invite("tok-orphan", role::viewer);
+  orphan.room_id = "r-missing";
+  EXPECT_THROW(store().create_invite(orphan), store_error);
+  EXPECT_EQ(store().find_invite("tok")->invite_role, role::viewer);
+  EXPECT_FALSE(store().find_invite("tok-orphan").has_value());
+}
+
+TEST_P(cold_store_conformance, accepting_an_invite_makes_a_member_and_counts_a_use) {
+  seed();
+  store().create_invite(make_invite("tok", role::editor, std::nullopt, 5));
+  const auto result = store().accept_invite("tok", "u-bob", invite_now);
+  EXPECT_EQ(result.outcome, accept_outcome::accepted);
+  EXPECT_EQ(result.room_id, "r1");
+  EXPECT_EQ(result.member_role, role::editor);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
+  EXPECT_EQ(store().find_invite("tok")->uses, 1);
+  EXPECT_EQ(store().rooms_of_user("u-bob").size(), 1U);
+}
+
+TEST_P(cold_store_conformance, accepting_an_unknown_invite_is_not_found) {
+  seed();
+  const auto result = store().accept_invite("tok-missing", "u-bob", invite_now);
+  EXPECT_EQ(result.outcome, accept_outcome::not_found);
+  EXPECT_EQ(result.member_role, role::none);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+}
+
+TEST_P(cold_store_conformance, an_invite_is_expired_from_its_expiry_on) {
+  seed();
+  ASSERT_TRUE(store().create_user(make_user("u-carol", "carol")));
+  store().create_invite(make_invite("tok", role::viewer, std::string(invite_now)));
+
+  const auto at_expiry = store().accept_invite("tok", "u-bob", invite_now);
+  EXPECT_EQ(at_expiry.outcome, accept_outcome::expired);
+  EXPECT_EQ(at_expiry.room_id, "r1");
+  EXPECT_EQ(at_expiry.member_role, role::none);
+  EXPECT_EQ(store().accept_invite("tok", "u-bob", "2027-01-01T00:00:00.000Z").outcome,
+            accept_outcome::expired);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+  EXPECT_EQ(store().find_invite("tok")->uses, 0);
+
+  // A millisecond before, it still works.
+  const auto before = store().accept_invite("tok", "u-carol", "2026-12-02T05:59:59.999Z");
+  EXPECT_EQ(before.outcome, accept_outcome::accepted);
+  EXPECT_EQ(store().role_of("r1", "u-carol"), role::viewer);
+}
+
+TEST_P(cold_store_conformance, an_invite_at_its_max_uses_is_used_up) {
+  seed();
+  ASSERT_TRUE(store().create_user(make_user("u-carol", "carol")));
+  store().create_invite(make_invite("tok", role::viewer, std::nullopt, 1));
+  ASSERT_EQ(store().accept_invite("tok", "u-bob", invite_now).outcome, accept_outcome::accepted);
+
+  const auto late = store().accept_invite("tok", "u-carol", invite_now);
+  EXPECT_EQ(late.outcome, accept_outcome::used_up);
+  EXPECT_EQ(late.room_id, "r1");
+  EXPECT_EQ(late.member_role, role::none);
+  EXPECT_EQ(store().role_of("r1", "u-carol"), role::none);
+  EXPECT_EQ(store().find_invite("tok")->uses, 1);
+
+  // Created already at its limit (as an import may): refused from the start.
+  invite spent = make_invite("tok-spent", role::viewer, std::nullopt, 2);
+  spent.uses = 2;
+  store().create_invite(spent);
+  EXPECT_EQ(store().accept_invite("tok-spent", "u-carol", invite_now).outcome,
+            accept_outcome::used_up);
+}
+
+TEST_P(cold_store_conformance, a_member_with_at_least_the_invites_role_keeps_it_and_uses_none) {
+  seed();  // alice owns r1
+  store().set_member("r1", "u-bob", role::editor);
+  store().create_invite(make_invite("tok-view", role::viewer, std::nullopt, 1));
+  store().create_invite(make_invite("tok-edit", role::editor, std::nullopt, 1));
+
+  for (const char* token : {"tok-view", "tok-edit"}) {
+    const auto bob = store().accept_invite(token, "u-bob", invite_now);
+    EXPECT_EQ(bob.outcome, accept_outcome::already_member) << token;
+    EXPECT_EQ(bob.room_id, "r1");
+    EXPECT_EQ(bob.member_role, role::editor);
+    const auto alice = store().accept_invite(token, "u-alice", invite_now);
+    EXPECT_EQ(alice.outcome, accept_outcome::already_member) << token;
+    EXPECT_EQ(alice.member_role, role::owner);
+    EXPECT_EQ(store().find_invite(token)->uses, 0) << token;
+  }
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
+  EXPECT_EQ(store().role_of("r1", "u-alice"), role::owner);
+  EXPECT_EQ(store().find_room("r1")->owner_id, "u-alice");
+}
+
+TEST_P(cold_store_conformance, an_invite_promotes_a_member_below_its_role) {
+  seed();
+  store().set_member("r1", "u-bob", role::viewer);
+  store().create_invite(make_invite("tok", role::editor));
+  const auto result = store().accept_invite("tok", "u-bob", invite_now);
+  EXPECT_EQ(result.outcome, accept_outcome::accepted);
+  EXPECT_EQ(result.member_role, role::editor);
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
+  EXPECT_EQ(store().find_invite("tok")->uses, 1);
+}
+
+TEST_P(cold_store_conformance, accepting_for_an_unknown_user_throws_and_counts_no_use) {
+  seed();
+  store().create_invite(make_invite("tok", role::viewer));
+  EXPECT_THROW(store().accept_invite("tok", "u-ghost", invite_now), store_error);
+  EXPECT_EQ(store().find_invite("tok")->uses, 0);
+  EXPECT_EQ(store().members("r1").size(), 1U);
+}
+
+TEST_P(cold_store_conformance, concurrent_accepts_of_a_single_use_invite_admit_exactly_one) {
+  seed();
+  constexpr int users = 4;
+  constexpr int rounds = 10;
+  for (int u = 0; u < users; ++u) {
+    ASSERT_TRUE(
+        store().create_user(make_user("u-" + std::to_string(u), "user-" + std::to_string(u))));
+  }
+  for (int round = 0; round < rounds; ++round) {
+    const std::string room_id = "race-" + std::to_string(round);
+    const std::string token = "tok-" + std::to_string(round);
+    store().create_room(make_room(room_id, "Race", "u-alice"));
+    store().create_invite(invite{token, room_id, role::editor, std::nullopt, 1, 0});
+
+    // Every thread waits until all are ready, so the accepts overlap as much as they can.
+    std::atomic<int> ready = 0;
+    std::atomic<int> accepted = 0;
+    std::atomic<int> used_up = 0;
+    std::vector<std::thread> threads;
+    for (int u = 0; u < users; ++u) {
+      threads.emplace_back([&, u] {
+        ++ready;
+        while (ready.load() < users) {
+          std::this_thread::yield();
+        }
+        const auto outcome =
+            store().accept_invite(token, "u-" + std::to_string(u), invite_now).outcome;
+        ++(outcome == accept_outcome::accepted ? accepted : used_up);
+      });
+    }
+    for (auto& thread : threads) {
+      thread.join();
+    }
+    EXPECT_EQ(accepted.load(), 1) << "round " << round;
+    EXPECT_EQ(used_up.load(), users - 1) << "round " << round;
+    EXPECT_EQ(store().find_invite(token)->uses, 1) << "round " << round;
+    EXPECT_EQ(store().members(room_id).size(), 2U) << "round " << round;
+  }
 }
 
 TEST_P(cold_store_conformance, snapshot_lists_notes_by_index_then_id) {
@@ -682,6 +1026,9 @@ TEST_P(cold_store_conformance, everything_survives_a_reopen) {
   ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 4, {make_note("a", 1.0, 4)}, {}}),
             flush_outcome::applied);
   const std::string secret = store().get_or_create_secret("jwt", [] { return "s3cr3t"; });
+  store().update_room("r1", room_changes{std::nullopt, "public", role::editor});
+  const invite inv{"tok", "r1", role::editor, "2030-01-01T00:00:00.000Z", 3, 1};
+  store().create_invite(inv);
   if (!harness_->reopen()) {
     GTEST_SKIP() << GetParam().name << " keeps nothing across instances";
   }
@@ -693,6 +1040,9 @@ TEST_P(cold_store_conformance, everything_survives_a_reopen) {
   EXPECT_EQ(snap->meta.last_seq, 4);
   EXPECT_EQ(snap->notes, (std::vector<core::note>{make_note("a", 1.0, 4)}));
   EXPECT_EQ(store().get_or_create_secret("jwt", [] { return "different"; }), secret);
+  EXPECT_EQ(snap->meta.visibility, "public");
+  EXPECT_EQ(snap->meta.public_role, role::editor);
+  EXPECT_EQ(store().find_invite("tok"), std::optional<invite>(inv));
 }
 
 // ---- Operator tools: listings and bulk imports (export, import, migrate).
@@ -766,6 +1116,17 @@ TEST_P(cold_store_conformance, imports_a_whole_room_in_one_call) {
   ASSERT_FALSE(reported.empty());
   EXPECT_EQ(reported.back(), 3U);
   ASSERT_EQ(store().all_rooms().size(), 2U);
+}
+
+TEST_P(cold_store_conformance, imports_a_public_room_with_its_public_role) {
+  seed();
+  room_import r = make_import("r9", "u-bob", 2);
+  r.meta.visibility = "public";
+  r.meta.public_role = role::editor;
+  ASSERT_TRUE(store().import_room(r, false, {}));
+  expect_same_meta(*store().find_room("r9"), r.meta);
+  ASSERT_EQ(store().public_rooms(10).size(), 1U);
+  EXPECT_EQ(store().public_rooms(10)[0].public_role, role::editor);
 }
 
 TEST_P(cold_store_conformance, an_import_over_an_existing_room_needs_replace) {
@@ -1342,14 +1703,13 @@ TEST_P(bus_conformance, publishing_without_subscribers_is_harmless) {
   EXPECT_EQ(received.items()[0].seq, 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(adapters, bus_conformance,
-                         ::testing::Values(
-                             bus_adapter{"memory", [] { return std::make_unique<memory_bus>(); }},
-                             bus_adapter{"redis",
-                                         [] { return std::make_unique<owning_redis_bus>(false); }},
-                             bus_adapter{"redis_cluster",
-                                         [] { return std::make_unique<owning_redis_bus>(true); }}),
-                         adapter_name<bus_adapter>);
+INSTANTIATE_TEST_SUITE_P(
+    adapters, bus_conformance,
+    ::testing::Values(
+        bus_adapter{"memory", [] { return std::make_unique<memory_bus>(); }},
+        bus_adapter{"redis", [] { return std::make_unique<owning_redis_bus>(false); }},
+        bus_adapter{"redis_cluster", [] { return std::make_unique<owning_redis_bus>(true); }}),
+    adapter_name<bus_adapter>);
 
 }  // namespace
 }  // namespace fun_notes::store

@@ -4,8 +4,10 @@
 #include <sqlite3.h>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/memory/memory_bus.hpp"
@@ -71,7 +73,7 @@ TEST(sqlite_cold_store, migrates_a_new_file_once) {
 
   raw_db db(path);
   EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1", "2"}));
+            (std::vector<std::string>{"1", "2", "3"}));
   EXPECT_EQ(db.column("PRAGMA journal_mode"), (std::vector<std::string>{"wal"}));
   const auto tables = db.column("SELECT name FROM sqlite_schema WHERE type = 'table'");
   const std::set<std::string> present(tables.begin(), tables.end());
@@ -79,6 +81,109 @@ TEST(sqlite_cold_store, migrates_a_new_file_once) {
        {"users", "note_rooms", "notes", "room_members", "invites", "settings", "room_gaps"}) {
     EXPECT_TRUE(present.contains(table)) << "missing table " << table;
   }
+}
+
+// The cold store's schema at version 2, as released before rooms could be public.
+constexpr std::string_view schema_v2 = R"sql(
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY,
+  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+INSERT INTO schema_migrations (version) VALUES (1), (2);
+CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                    created_at TEXT NOT NULL);
+CREATE TABLE note_rooms (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL,
+  visibility TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'link')),
+  owner_id TEXT NOT NULL REFERENCES users (id), active_user_count INTEGER NOT NULL DEFAULT 0,
+  total_notes INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL);
+CREATE TABLE notes (
+  id TEXT NOT NULL, note_room_id TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '',
+  is_important INTEGER NOT NULL DEFAULT 0, is_completed INTEGER NOT NULL DEFAULT 0,
+  current_index REAL NOT NULL DEFAULT 0, sequence_id INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL DEFAULT '', PRIMARY KEY (note_room_id, id));
+CREATE INDEX notes_by_room_order ON notes (note_room_id, current_index, id);
+CREATE TABLE room_members (
+  room_id TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')), PRIMARY KEY (room_id, user_id));
+CREATE INDEX room_members_by_user ON room_members (user_id);
+CREATE TABLE invites (
+  token TEXT PRIMARY KEY, room_id TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')), expires_at TEXT,
+  max_uses INTEGER, uses INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX invites_by_room ON invites (room_id);
+CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE room_gaps (
+  room_id TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE, from_seq INTEGER NOT NULL,
+  to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
+  recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));
+CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
+
+INSERT INTO users VALUES ('u-ann', 'ann', 'h', '2024-05-01T10:00:00.000Z'),
+                         ('u-bo', 'bo', 'h', '2024-05-01T10:00:00.000Z');
+INSERT INTO note_rooms VALUES ('r1', 'Plans', 'link', 'u-ann', 2, 2, 7, '2024-05-01T10:00:01.000Z'),
+                              ('r2', 'Other', 'private', 'u-bo', 0, 1, 3, '2024-05-02T10:00:01.000Z');
+INSERT INTO notes VALUES ('a', 'r1', 'A', 'body a', 1, 0, 1.5, 6, '2024-05-01T10:00:06.000Z'),
+                         ('b', 'r1', 'B', '', 0, 1, 0.5, 7, '2024-05-01T10:00:07.000Z'),
+                         ('c', 'r2', 'C', '', 0, 0, 1.0, 3, '');
+INSERT INTO room_members VALUES ('r1', 'u-ann', 'owner'), ('r1', 'u-bo', 'editor'),
+                                ('r2', 'u-bo', 'owner');
+INSERT INTO invites VALUES ('tok', 'r1', 'viewer', '2030-01-01T00:00:00.000Z', 5, 2);
+INSERT INTO room_gaps (room_id, from_seq, to_seq, reason) VALUES ('r1', 3, 4, 'log lost');
+INSERT INTO settings VALUES ('jwt_secret', 's3cr3t');
+)sql";
+
+TEST(sqlite_cold_store, migrates_a_database_of_the_previous_schema_keeping_every_row) {
+  temp_dir dir;
+  const auto path = dir.path() / "fun-notes.db";
+  raw_db(path).exec(std::string(schema_v2));
+
+  sqlite_cold_store store(path);
+  raw_db db(path);
+  EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"),
+            (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_TRUE(db.column("PRAGMA foreign_key_check").empty());
+  EXPECT_EQ(db.column("PRAGMA integrity_check"), (std::vector<std::string>{"ok"}));
+
+  const auto r1 = store.load_snapshot("r1");
+  ASSERT_TRUE(r1.has_value());
+  EXPECT_EQ(r1->meta.name, "Plans");
+  EXPECT_EQ(r1->meta.visibility, "link");
+  EXPECT_EQ(r1->meta.public_role, role::viewer);
+  EXPECT_EQ(r1->meta.owner_id, "u-ann");
+  EXPECT_EQ(r1->meta.active_user_count, 2);
+  EXPECT_EQ(r1->meta.total_notes, 2);
+  EXPECT_EQ(r1->meta.last_seq, 7);
+  EXPECT_EQ(r1->meta.created_at, "2024-05-01T10:00:01.000Z");
+  ASSERT_EQ(r1->notes.size(), 2U);
+  EXPECT_EQ(r1->notes[0].id, "b");
+  EXPECT_EQ(r1->notes[1].body, "body a");
+  EXPECT_EQ(store.role_of("r1", "u-bo"), role::editor);
+  EXPECT_EQ(
+      store.find_invite("tok"),
+      std::optional<invite>(invite{"tok", "r1", role::viewer, "2030-01-01T00:00:00.000Z", 5, 2}));
+  ASSERT_EQ(store.gaps("r1").size(), 1U);
+  EXPECT_EQ(store.find_secret("jwt_secret"), std::optional<std::string>("s3cr3t"));
+  EXPECT_EQ(store.all_rooms().size(), 2U);
+
+  // The new columns and constraint are in place.
+  store.update_room("r1", room_changes{std::nullopt, "public", role::editor});
+  EXPECT_EQ(store.public_rooms(10).size(), 1U);
+  EXPECT_EQ(store.public_rooms(10)[0].public_role, role::editor);
+  EXPECT_THROW(store.update_room("r1", room_changes{std::nullopt, "secret", std::nullopt}),
+               store_error);
+
+  // The other tables still point at the rebuilt one: its foreign keys refuse and cascade.
+  EXPECT_THROW(store.create_invite(invite{"orphan", "r-missing", role::viewer, {}, {}, 0}),
+               store_error);
+  ASSERT_TRUE(store.delete_room("r1"));
+  EXPECT_EQ(db.column("SELECT count(*) FROM notes"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(db.column("SELECT room_id FROM room_members ORDER BY room_id"),
+            (std::vector<std::string>{"r2"}));
+  EXPECT_EQ(db.column("SELECT count(*) FROM invites"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(db.column("SELECT count(*) FROM room_gaps"), (std::vector<std::string>{"0"}));
 }
 
 TEST(sqlite_cold_store, refuses_a_schema_newer_than_it_knows) {

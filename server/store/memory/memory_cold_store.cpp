@@ -10,9 +10,31 @@ namespace {
 
 // The checks SQLite's constraints make, so code tested against this fake fails the same way.
 void check_visibility(std::string_view visibility) {
-  if (visibility != "private" && visibility != "link") {
+  if (visibility != "private" && visibility != "link" && visibility != "public") {
     throw store_error("memory: invalid visibility '" + std::string(visibility) + "'");
   }
+}
+
+void check_public_role(role r) {
+  if (r != role::viewer && r != role::editor) {
+    throw store_error("memory: invalid public role '" + std::string(to_string(r)) + "'");
+  }
+}
+
+void check_room(const room_meta& meta) {
+  check_visibility(meta.visibility);
+  check_public_role(meta.public_role);
+}
+
+// Erases `key` from one of a room record's maps; false when it was not there.
+template <class Map>
+bool erase_key(Map& map, std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) {
+    return false;
+  }
+  map.erase(it);
+  return true;
 }
 
 }  // namespace
@@ -50,7 +72,7 @@ std::optional<user> memory_cold_store::find_user(std::string_view user_id) {
 
 void memory_cold_store::create_room(const room_meta& meta) {
   std::lock_guard lock(mutex_);
-  check_visibility(meta.visibility);
+  check_room(meta);
   if (rooms_.contains(meta.id)) {
     throw store_error("memory: duplicate room id '" + meta.id + "'");
   }
@@ -78,23 +100,69 @@ void memory_cold_store::set_active_user_count(std::string_view room_id, std::int
   }
 }
 
-void memory_cold_store::update_room(std::string_view room_id,
-                                    const std::optional<std::string>& name,
-                                    const std::optional<std::string>& visibility) {
+void memory_cold_store::update_room(std::string_view room_id, const room_changes& changes) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) {
     return;
   }
-  if (visibility) {
-    check_visibility(*visibility);
+  if (changes.visibility) {
+    check_visibility(*changes.visibility);
   }
-  if (name) {
-    it->second.meta.name = *name;
+  if (changes.public_role) {
+    check_public_role(*changes.public_role);
   }
-  if (visibility) {
-    it->second.meta.visibility = *visibility;
+  auto& meta = it->second.meta;
+  meta.name = changes.name.value_or(meta.name);
+  meta.visibility = changes.visibility.value_or(meta.visibility);
+  meta.public_role = changes.public_role.value_or(meta.public_role);
+}
+
+bool memory_cold_store::delete_room(std::string_view room_id) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return false;
   }
+  rooms_.erase(it);  // its members, notes and invites live in the record
+  std::erase_if(gaps_, [&](const room_gap& g) { return g.room_id == room_id; });
+  return true;
+}
+
+bool memory_cold_store::transfer_ownership(std::string_view room_id,
+                                           std::string_view new_owner_id) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return false;
+  }
+  if (!users_.contains(new_owner_id)) {
+    throw store_error("memory: unknown user '" + std::string(new_owner_id) + "'");
+  }
+  auto& record = it->second;
+  if (record.meta.owner_id != new_owner_id) {
+    record.members.insert_or_assign(record.meta.owner_id, role::editor);
+  }
+  record.members.insert_or_assign(std::string(new_owner_id), role::owner);
+  record.meta.owner_id = new_owner_id;
+  return true;
+}
+
+std::vector<room_meta> memory_cold_store::public_rooms(std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<room_meta> result;
+  for (const auto& [id, record] : rooms_) {
+    if (record.meta.visibility == "public") {
+      result.push_back(record.meta);
+    }
+  }
+  std::sort(result.begin(), result.end(), [](const room_meta& a, const room_meta& b) {
+    // Descending count: b's count on the left.
+    return std::tie(b.active_user_count, a.name, a.id) <
+           std::tie(a.active_user_count, b.name, b.id);
+  });
+  result.resize(std::min(limit, result.size()));
+  return result;
 }
 
 std::vector<room_listing> memory_cold_store::rooms_of_user(std::string_view user_id) {
@@ -144,15 +212,7 @@ void memory_cold_store::set_member(std::string_view room_id, std::string_view us
 bool memory_cold_store::remove_member(std::string_view room_id, std::string_view user_id) {
   std::lock_guard lock(mutex_);
   auto it = rooms_.find(room_id);
-  if (it == rooms_.end()) {
-    return false;
-  }
-  auto m = it->second.members.find(user_id);
-  if (m == it->second.members.end()) {
-    return false;
-  }
-  it->second.members.erase(m);
-  return true;
+  return it != rooms_.end() && erase_key(it->second.members, user_id);
 }
 
 std::vector<member> memory_cold_store::members(std::string_view room_id) {
@@ -169,6 +229,67 @@ std::vector<member> memory_cold_store::members(std::string_view room_id) {
     return std::tie(a.user_name, a.user_id) < std::tie(b.user_name, b.user_id);
   });
   return result;
+}
+
+invite* memory_cold_store::find_invite_locked(std::string_view token) {
+  for (auto& [id, record] : rooms_) {
+    if (auto i = record.invites.find(token); i != record.invites.end()) {
+      return &i->second;
+    }
+  }
+  return nullptr;
+}
+
+void memory_cold_store::create_invite(const invite& inv) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(inv.room_id);
+  if (it == rooms_.end()) {
+    throw store_error("memory: unknown room '" + inv.room_id + "'");
+  }
+  if (inv.invite_role == role::none) {
+    throw store_error("memory: an invite needs a role");
+  }
+  // Tokens are unique across rooms, as the SQL primary key makes them.
+  if (find_invite_locked(inv.token) != nullptr) {
+    throw store_error("memory: duplicate invite token");
+  }
+  it->second.invites.emplace(inv.token, inv);
+}
+
+std::optional<invite> memory_cold_store::find_invite(std::string_view token) {
+  std::lock_guard lock(mutex_);
+  if (const invite* i = find_invite_locked(token)) {
+    return *i;
+  }
+  return std::nullopt;
+}
+
+bool memory_cold_store::delete_invite(std::string_view room_id, std::string_view token) {
+  std::lock_guard lock(mutex_);
+  auto it = rooms_.find(room_id);
+  return it != rooms_.end() && erase_key(it->second.invites, token);
+}
+
+accept_result memory_cold_store::accept_invite(std::string_view token, std::string_view user_id,
+                                               std::string_view now) {
+  std::lock_guard lock(mutex_);
+  invite* inv = find_invite_locked(token);
+  if (inv == nullptr) {
+    return accept_result{};
+  }
+  auto& members = rooms_.at(inv->room_id).members;
+  const auto m = members.find(user_id);
+  const role current = m == members.end() ? role::none : m->second;
+  const accept_outcome outcome = accept_outcome_for(*inv, current, now);
+  if (outcome != accept_outcome::accepted) {
+    return accept_result{outcome, inv->room_id, current};
+  }
+  if (!users_.contains(user_id)) {
+    throw store_error("memory: unknown user '" + std::string(user_id) + "'");
+  }
+  members.insert_or_assign(std::string(user_id), inv->invite_role);
+  ++inv->uses;
+  return accept_result{outcome, inv->room_id, inv->invite_role};
 }
 
 std::optional<snapshot> memory_cold_store::load_snapshot(std::string_view room_id) {
@@ -236,9 +357,8 @@ std::vector<room_gap> memory_cold_store::gaps(std::string_view room_id) {
       out.push_back(g);
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const room_gap& a, const room_gap& b) {
-    return a.from_seq < b.from_seq;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const room_gap& a, const room_gap& b) { return a.from_seq < b.from_seq; });
   return out;
 }
 
@@ -297,7 +417,7 @@ user_import memory_cold_store::import_user(const user& u) {
 bool memory_cold_store::import_room(const room_import& room, bool replace,
                                     const import_progress& progress) {
   std::lock_guard lock(mutex_);
-  check_visibility(room.meta.visibility);
+  check_room(room.meta);
   if (rooms_.contains(room.meta.id) && !replace) {
     return false;
   }

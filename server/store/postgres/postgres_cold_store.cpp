@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -15,7 +16,7 @@ namespace {
 // Append-only: a released migration is never edited, a schema change is a new entry.
 // Ids and names sort by bytes (COLLATE "C"), as in SQLite, whatever the database's locale: the
 // order users see must not depend on the deployment, and the snapshot index stays usable.
-constexpr std::array<std::string_view, 2> migrations = {
+constexpr std::array<std::string_view, 3> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT COLLATE "C" PRIMARY KEY,
@@ -87,6 +88,17 @@ CREATE TABLE room_gaps (
 );
 CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
 )sql",
+    R"sql(
+-- Public rooms and the role a signed-in non-member gets in one.
+ALTER TABLE note_rooms DROP CONSTRAINT note_rooms_visibility_check;
+ALTER TABLE note_rooms ADD CONSTRAINT note_rooms_visibility_check
+  CHECK (visibility IN ('private', 'link', 'public'));
+ALTER TABLE note_rooms ADD COLUMN public_role TEXT NOT NULL DEFAULT 'viewer'
+  CHECK (public_role IN ('viewer', 'editor'));
+-- Serves public_rooms' ORDER BY without a sort.
+CREATE INDEX note_rooms_public ON note_rooms (active_user_count DESC, name, id)
+  WHERE visibility = 'public';
+)sql",
 };
 
 // Any constant shared by every server of the deployment; "fun_note" in ASCII.
@@ -103,8 +115,13 @@ std::string utc_text(std::string_view column) {
 const std::string& room_columns() {
   static const std::string columns =
       "r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, " +
-      utc_text("r.created_at") + ", r.active_user_count";
+      utc_text("r.created_at") + ", r.active_user_count, r.public_role";
   return columns;
+}
+constexpr int room_column_count = 9;
+
+role read_role(const pg::result& r, int row, int column) {
+  return parse_role(r.text(row, column)).value_or(role::none);
 }
 
 room_meta read_room(const pg::result& r, int row) {
@@ -117,6 +134,7 @@ room_meta read_room(const pg::result& r, int row) {
   meta.total_notes = r.int64(row, 5);
   meta.created_at = r.text(row, 6);
   meta.active_user_count = r.int64(row, 7);
+  meta.public_role = read_role(r, row, 8);
   return meta;
 }
 
@@ -155,10 +173,6 @@ std::optional<user> read_user(const pg::result& r) {
   return user{r.text(0, 0), r.text(0, 1), r.text(0, 2), r.text(0, 3)};
 }
 
-role read_role(const pg::result& r, int row, int column) {
-  return parse_role(r.text(row, column)).value_or(role::none);
-}
-
 std::optional<room_meta> find_room_on(pg::connection& conn, std::string_view room_id) {
   static const std::string sql = "SELECT " + room_columns() + " FROM note_rooms r WHERE r.id = $1";
   const auto r = conn.exec(sql, {room_id});
@@ -166,6 +180,59 @@ std::optional<room_meta> find_room_on(pg::connection& conn, std::string_view roo
     return std::nullopt;
   }
   return read_room(r, 0);
+}
+
+role role_on(pg::connection& conn, std::string_view room_id, std::string_view user_id) {
+  const auto r = conn.exec("SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2",
+                           {room_id, user_id});
+  return r.rows() == 0 ? role::none : read_role(r, 0, 0);
+}
+
+void upsert_member(pg::connection& conn, std::string_view room_id, std::string_view user_id,
+                   role r) {
+  conn.exec(
+      "INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
+      "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role",
+      {room_id, user_id, to_string(r)});
+}
+
+// The room row alone; its members are the caller's to write.
+void insert_room(pg::connection& conn, const room_meta& meta, std::int64_t total_notes) {
+  conn.exec(
+      "INSERT INTO note_rooms (id, name, visibility, public_role, owner_id, total_notes, "
+      "last_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::timestamptz)",
+      {meta.id, meta.name, meta.visibility, to_string(meta.public_role), meta.owner_id, total_notes,
+       meta.last_seq, meta.created_at});
+}
+
+const std::string& invite_columns() {
+  static const std::string columns =
+      "token, room_id, role, " + utc_text("expires_at") + ", max_uses, uses";
+  return columns;
+}
+
+invite read_invite(const pg::result& r, int row) {
+  invite i;
+  i.token = r.text(row, 0);
+  i.room_id = r.text(row, 1);
+  i.invite_role = read_role(r, row, 2);
+  if (!r.is_null(row, 3)) {
+    i.expires_at = r.text(row, 3);
+  }
+  if (!r.is_null(row, 4)) {
+    i.max_uses = r.int64(row, 4);
+  }
+  i.uses = r.int64(row, 5);
+  return i;
+}
+
+void insert_invite(pg::connection& conn, const invite& inv, std::string_view room_id) {
+  conn.exec(
+      "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
+      "VALUES ($1, $2, $3, $4::timestamptz, $5::integer, $6)",
+      {inv.token, room_id, to_string(inv.invite_role), inv.expires_at,
+       inv.max_uses ? std::optional<std::string>(std::to_string(*inv.max_uses)) : std::nullopt,
+       inv.uses});
 }
 
 // One statement cannot upsert the same row twice (PostgreSQL refuses); the last value of a
@@ -235,11 +302,7 @@ std::optional<user> postgres_cold_store::find_user(std::string_view user_id) {
 void postgres_cold_store::create_room(const room_meta& meta) {
   auto conn = pool_.acquire();
   pg::transaction tx(*conn);
-  conn->exec(
-      "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
-      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)",
-      {meta.id, meta.name, meta.visibility, meta.owner_id, meta.total_notes, meta.last_seq,
-       meta.created_at});
+  insert_room(*conn, meta, meta.total_notes);
   conn->exec("INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, 'owner')",
              {meta.id, meta.owner_id});
   tx.commit();
@@ -255,15 +318,59 @@ void postgres_cold_store::set_active_user_count(std::string_view room_id, std::i
   conn->exec("UPDATE note_rooms SET active_user_count = $2 WHERE id = $1", {room_id, count});
 }
 
-void postgres_cold_store::update_room(std::string_view room_id,
-                                      const std::optional<std::string>& name,
-                                      const std::optional<std::string>& visibility) {
+void postgres_cold_store::update_room(std::string_view room_id, const room_changes& changes) {
   auto conn = pool_.acquire();
   // coalesce keeps a column whose new value is absent (sent as NULL).
   conn->exec(
       "UPDATE note_rooms SET name = coalesce($2::text, name), "
-      "visibility = coalesce($3::text, visibility) WHERE id = $1",
-      {room_id, name, visibility});
+      "visibility = coalesce($3::text, visibility), "
+      "public_role = coalesce($4::text, public_role) WHERE id = $1",
+      {room_id, changes.name, changes.visibility,
+       changes.public_role ? std::optional<std::string>(to_string(*changes.public_role))
+                           : std::nullopt});
+}
+
+bool postgres_cold_store::delete_room(std::string_view room_id) {
+  auto conn = pool_.acquire();
+  // ON DELETE CASCADE takes the notes, members, invites and gaps with it.
+  return conn->exec("DELETE FROM note_rooms WHERE id = $1", {room_id}).affected() == 1;
+}
+
+bool postgres_cold_store::transfer_ownership(std::string_view room_id,
+                                             std::string_view new_owner_id) {
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  // The row lock queues two transfers of one room: the second demotes the first one's owner.
+  const auto room =
+      conn->exec("SELECT owner_id FROM note_rooms WHERE id = $1 FOR UPDATE", {room_id});
+  if (room.rows() == 0) {
+    return false;
+  }
+  const std::string previous = room.text(0, 0);
+  // The foreign key on owner_id refuses a user that does not exist.
+  conn->exec("UPDATE note_rooms SET owner_id = $2 WHERE id = $1", {room_id, new_owner_id});
+  if (previous != new_owner_id) {
+    upsert_member(*conn, room_id, previous, role::editor);
+  }
+  upsert_member(*conn, room_id, new_owner_id, role::owner);
+  tx.commit();
+  return true;
+}
+
+std::vector<room_meta> postgres_cold_store::public_rooms(std::size_t limit) {
+  static const std::string sql = "SELECT " + room_columns() +
+                                 " FROM note_rooms r WHERE r.visibility = 'public' "
+                                 "ORDER BY r.active_user_count DESC, "
+                                 R"(r.name COLLATE "C", r.id COLLATE "C" LIMIT $1)";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {static_cast<std::int64_t>(std::min<std::size_t>(
+                                     limit, std::numeric_limits<std::int64_t>::max()))});
+  std::vector<room_meta> rooms;
+  rooms.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    rooms.push_back(read_room(r, row));
+  }
+  return rooms;
 }
 
 std::vector<room_listing> postgres_cold_store::rooms_of_user(std::string_view user_id) {
@@ -276,19 +383,14 @@ std::vector<room_listing> postgres_cold_store::rooms_of_user(std::string_view us
   std::vector<room_listing> rooms;
   rooms.reserve(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
-    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, 8)});
+    rooms.push_back(room_listing{read_room(r, row), read_role(r, row, room_column_count)});
   }
   return rooms;
 }
 
 role postgres_cold_store::role_of(std::string_view room_id, std::string_view user_id) {
   auto conn = pool_.acquire();
-  const auto r = conn->exec("SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2",
-                            {room_id, user_id});
-  if (r.rows() == 0) {
-    return role::none;
-  }
-  return read_role(r, 0, 0);
+  return role_on(*conn, room_id, user_id);
 }
 
 void postgres_cold_store::set_member(std::string_view room_id, std::string_view user_id, role r) {
@@ -298,10 +400,7 @@ void postgres_cold_store::set_member(std::string_view room_id, std::string_view 
     conn->exec("DELETE FROM room_members WHERE room_id = $1 AND user_id = $2", {room_id, user_id});
     return;
   }
-  conn->exec(
-      "INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
-      "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role",
-      {room_id, user_id, to_string(r)});
+  upsert_member(*conn, room_id, user_id, r);
 }
 
 bool postgres_cold_store::remove_member(std::string_view room_id, std::string_view user_id) {
@@ -322,6 +421,67 @@ std::vector<member> postgres_cold_store::members(std::string_view room_id) {
   for (int row = 0; row < r.rows(); ++row) {
     result.push_back(member{r.text(row, 0), r.text(row, 1), read_role(r, row, 2)});
   }
+  return result;
+}
+
+void postgres_cold_store::create_invite(const invite& inv) {
+  auto conn = pool_.acquire();
+  insert_invite(*conn, inv, inv.room_id);
+}
+
+std::optional<invite> postgres_cold_store::find_invite(std::string_view token) {
+  static const std::string sql = "SELECT " + invite_columns() + " FROM invites WHERE token = $1";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {token});
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  return read_invite(r, 0);
+}
+
+bool postgres_cold_store::delete_invite(std::string_view room_id, std::string_view token) {
+  auto conn = pool_.acquire();
+  return conn->exec("DELETE FROM invites WHERE room_id = $1 AND token = $2", {room_id, token})
+             .affected() == 1;
+}
+
+accept_result postgres_cold_store::accept_invite(std::string_view token, std::string_view user_id,
+                                                 std::string_view now) {
+  // Raises the member's role to the invite's, never lowers it (an owner stays the owner); no
+  // row comes back when the member already had at least the invite's role.
+  static const std::string raise_member =
+      "INSERT INTO room_members (room_id, user_id, role) VALUES ($1, $2, $3) "
+      "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role "
+      "WHERE array_position(ARRAY['viewer', 'editor', 'owner'], room_members.role) < "
+      "array_position(ARRAY['viewer', 'editor', 'owner'], excluded.role) RETURNING role";
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  // The row lock queues concurrent accepts of one invite: each sees the uses counted by the
+  // ones before it, so a single-use invite admits one user.
+  const auto inv = conn->exec(
+      "SELECT room_id, role, expires_at IS NOT NULL AND $2::timestamptz >= expires_at, "
+      "max_uses IS NOT NULL AND uses >= max_uses FROM invites WHERE token = $1 FOR UPDATE",
+      {token, now});
+  if (inv.rows() == 0) {
+    return accept_result{};
+  }
+  accept_result result{accept_outcome::accepted, inv.text(0, 0), role::none};
+  const role invited = read_role(inv, 0, 1);
+  if (inv.boolean(0, 2) || inv.boolean(0, 3)) {
+    result.outcome = inv.boolean(0, 2) ? accept_outcome::expired : accept_outcome::used_up;
+    result.member_role = role_on(*conn, result.room_id, user_id);
+    return result;
+  }
+  // One statement decides, so a role given meanwhile by another invite or the owner is never
+  // overwritten with a lower one. The foreign key on user_id refuses an unknown user.
+  if (conn->exec(raise_member, {result.room_id, user_id, to_string(invited)}).rows() == 0) {
+    result.outcome = accept_outcome::already_member;
+    result.member_role = role_on(*conn, result.room_id, user_id);
+    return result;
+  }
+  conn->exec("UPDATE invites SET uses = uses + 1 WHERE token = $1", {token});
+  tx.commit();
+  result.member_role = invited;
   return result;
 }
 
@@ -431,8 +591,8 @@ std::vector<room_gap> postgres_cold_store::gaps(std::string_view room_id) {
                             {room_id});
   std::vector<room_gap> out;
   for (int i = 0; i < r.rows(); ++i) {
-    out.push_back(room_gap{std::string(room_id), r.int64(i, 0), r.int64(i, 1), r.text(i, 2),
-                           r.text(i, 3)});
+    out.push_back(
+        room_gap{std::string(room_id), r.int64(i, 0), r.int64(i, 1), r.text(i, 2), r.text(i, 3)});
   }
   return out;
 }
@@ -472,25 +632,15 @@ std::vector<room_meta> postgres_cold_store::all_rooms() {
 }
 
 std::vector<invite> postgres_cold_store::invites(std::string_view room_id) {
-  static const std::string sql = "SELECT token, room_id, role, " + utc_text("expires_at") +
-                                 ", max_uses, uses FROM invites WHERE room_id = $1 "
+  static const std::string sql = "SELECT " + invite_columns() +
+                                 " FROM invites WHERE room_id = $1 "
                                  R"(ORDER BY token COLLATE "C")";
   auto conn = pool_.acquire();
   const auto r = conn->exec(sql, {room_id});
   std::vector<invite> result;
+  result.reserve(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
-    invite i;
-    i.token = r.text(row, 0);
-    i.room_id = r.text(row, 1);
-    i.invite_role = read_role(r, row, 2);
-    if (!r.is_null(row, 3)) {
-      i.expires_at = r.text(row, 3);
-    }
-    if (!r.is_null(row, 4)) {
-      i.max_uses = r.int64(row, 4);
-    }
-    i.uses = r.int64(row, 5);
-    result.push_back(std::move(i));
+    result.push_back(read_invite(r, row));
   }
   return result;
 }
@@ -531,11 +681,7 @@ bool postgres_cold_store::import_room(const room_import& room, bool replace,
     // ON DELETE CASCADE takes the notes, members and invites with it.
     conn->exec("DELETE FROM note_rooms WHERE id = $1", {meta.id});
   }
-  conn->exec(
-      "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
-      "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)",
-      {meta.id, meta.name, meta.visibility, meta.owner_id,
-       static_cast<std::int64_t>(room.notes.size()), meta.last_seq, meta.created_at});
+  insert_room(*conn, meta, static_cast<std::int64_t>(room.notes.size()));
   std::vector<std::string> user_ids{meta.owner_id};
   std::vector<std::string> roles{"owner"};
   for (const auto& m : room.members) {
@@ -583,12 +729,7 @@ bool postgres_cold_store::import_room(const room_import& room, bool replace,
     }
   }
   for (const auto& i : room.invites) {
-    conn->exec(
-        "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
-        "VALUES ($1, $2, $3, $4::timestamptz, $5::integer, $6)",
-        {i.token, meta.id, to_string(i.invite_role), i.expires_at,
-         i.max_uses ? std::optional<std::string>(std::to_string(*i.max_uses)) : std::nullopt,
-         i.uses});
+    insert_invite(*conn, i, meta.id);
   }
   tx.commit();
   if (progress) {

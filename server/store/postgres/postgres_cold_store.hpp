@@ -21,8 +21,10 @@ class postgres_cold_store final : public cold_store {
 
   void create_room(const room_meta& meta) override;
   std::optional<room_meta> find_room(std::string_view room_id) override;
-  void update_room(std::string_view room_id, const std::optional<std::string>& name,
-                   const std::optional<std::string>& visibility) override;
+  void update_room(std::string_view room_id, const room_changes& changes) override;
+  bool delete_room(std::string_view room_id) override;
+  bool transfer_ownership(std::string_view room_id, std::string_view new_owner_id) override;
+  std::vector<room_meta> public_rooms(std::size_t limit) override;
   void set_active_user_count(std::string_view room_id, std::int64_t count) override;
   std::vector<room_listing> rooms_of_user(std::string_view user_id) override;
 
@@ -30,6 +32,12 @@ class postgres_cold_store final : public cold_store {
   void set_member(std::string_view room_id, std::string_view user_id, role r) override;
   bool remove_member(std::string_view room_id, std::string_view user_id) override;
   std::vector<member> members(std::string_view room_id) override;
+
+  void create_invite(const invite& inv) override;
+  std::optional<invite> find_invite(std::string_view token) override;
+  bool delete_invite(std::string_view room_id, std::string_view token) override;
+  accept_result accept_invite(std::string_view token, std::string_view user_id,
+                              std::string_view now) override;
 
   std::optional<snapshot> load_snapshot(std::string_view room_id) override;
   std::vector<core::note> load_notes(std::string_view room_id,

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -11,7 +12,7 @@ namespace fun_notes::store {
 namespace {
 
 // Append-only: a released migration is never edited, a schema change is a new entry.
-constexpr std::array<std::string_view, 2> migrations = {
+constexpr std::array<std::string_view, 3> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT PRIMARY KEY,
@@ -82,21 +83,55 @@ CREATE TABLE room_gaps (
 );
 CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
 )sql",
+    R"sql(
+-- Public rooms and the role a non-member gets in one. SQLite cannot change a CHECK
+-- constraint, so note_rooms is rebuilt the documented way: a new table, the rows copied, the
+-- old one dropped and the new one renamed (foreign keys are off while migrations run, so the
+-- drop takes no notes, members, invites or gaps with it).
+CREATE TABLE note_rooms_new (
+  id                TEXT PRIMARY KEY,
+  name              TEXT NOT NULL,
+  visibility        TEXT NOT NULL DEFAULT 'private'
+                    CHECK (visibility IN ('private', 'link', 'public')),
+  public_role       TEXT NOT NULL DEFAULT 'viewer' CHECK (public_role IN ('viewer', 'editor')),
+  owner_id          TEXT NOT NULL REFERENCES users (id),
+  active_user_count INTEGER NOT NULL DEFAULT 0,
+  total_notes       INTEGER NOT NULL DEFAULT 0,
+  last_seq          INTEGER NOT NULL DEFAULT 0,
+  created_at        TEXT NOT NULL
+);
+INSERT INTO note_rooms_new (id, name, visibility, owner_id, active_user_count, total_notes,
+                            last_seq, created_at)
+  SELECT id, name, visibility, owner_id, active_user_count, total_notes, last_seq, created_at
+  FROM note_rooms;
+DROP TABLE note_rooms;
+ALTER TABLE note_rooms_new RENAME TO note_rooms;
+-- Serves public_rooms' ORDER BY without a sort.
+CREATE INDEX note_rooms_public ON note_rooms (active_user_count DESC, name, id)
+  WHERE visibility = 'public';
+)sql",
 };
 
 constexpr std::string_view room_columns =
-    "id, name, visibility, owner_id, last_seq, total_notes, created_at, active_user_count";
+    "r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, r.created_at, "
+    "r.active_user_count, r.public_role";
+constexpr int room_column_count = 9;
 
-room_meta read_room(const sqlite::statement& st, int first = 0) {
+role read_role(const sqlite::statement& st, int column) {
+  return parse_role(st.column_text(column)).value_or(role::none);
+}
+
+room_meta read_room(const sqlite::statement& st) {
   room_meta meta;
-  meta.id = st.column_text(first);
-  meta.name = st.column_text(first + 1);
-  meta.visibility = st.column_text(first + 2);
-  meta.owner_id = st.column_text(first + 3);
-  meta.last_seq = st.column_int64(first + 4);
-  meta.total_notes = st.column_int64(first + 5);
-  meta.created_at = st.column_text(first + 6);
-  meta.active_user_count = st.column_int64(first + 7);
+  meta.id = st.column_text(0);
+  meta.name = st.column_text(1);
+  meta.visibility = st.column_text(2);
+  meta.owner_id = st.column_text(3);
+  meta.last_seq = st.column_int64(4);
+  meta.total_notes = st.column_int64(5);
+  meta.created_at = st.column_text(6);
+  meta.active_user_count = st.column_int64(7);
+  meta.public_role = read_role(st, 8);
   return meta;
 }
 
@@ -120,12 +155,62 @@ user read_user(const sqlite::statement& st) {
   return user{st.column_text(0), st.column_text(1), st.column_text(2), st.column_text(3)};
 }
 
-role read_role(const sqlite::statement& st, int column) {
-  return parse_role(st.column_text(column)).value_or(role::none);
+std::string select_rooms_where(std::string_view condition) {
+  return "SELECT " + std::string(room_columns) + " FROM note_rooms r WHERE " +
+         std::string(condition);
 }
 
-std::string select_rooms_where(std::string_view condition) {
-  return "SELECT " + std::string(room_columns) + " FROM note_rooms WHERE " + std::string(condition);
+constexpr std::string_view invite_columns =
+    "token, room_id, role, expires_at IS NULL, coalesce(expires_at, ''), max_uses IS NULL, "
+    "coalesce(max_uses, 0), uses";
+
+invite read_invite(const sqlite::statement& st) {
+  invite i;
+  i.token = st.column_text(0);
+  i.room_id = st.column_text(1);
+  i.invite_role = read_role(st, 2);
+  if (!st.column_bool(3)) {
+    i.expires_at = st.column_text(4);
+  }
+  if (!st.column_bool(5)) {
+    i.max_uses = st.column_int64(6);
+  }
+  i.uses = st.column_int64(7);
+  return i;
+}
+
+std::optional<std::string> role_text(const std::optional<role>& r) {
+  if (!r) {
+    return std::nullopt;
+  }
+  return std::string(to_string(*r));
+}
+
+// The room row alone; its members are the caller's to write.
+void insert_room(sqlite::database& db, const room_meta& meta, std::int64_t total_notes) {
+  db.query(
+        "INSERT INTO note_rooms (id, name, visibility, public_role, owner_id, total_notes, "
+        "last_seq, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        meta.id, meta.name, meta.visibility, to_string(meta.public_role), meta.owner_id,
+        total_notes, meta.last_seq, meta.created_at)
+      .run();
+}
+
+void insert_invite(sqlite::database& db, const invite& inv, std::string_view room_id) {
+  db.query(
+        "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        inv.token, room_id, to_string(inv.invite_role), inv.expires_at, inv.max_uses, inv.uses)
+      .run();
+}
+
+void upsert_member(sqlite::database& db, std::string_view room_id, std::string_view user_id,
+                   role r) {
+  db.query(
+        "INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role",
+        room_id, user_id, to_string(r))
+      .run();
 }
 
 }  // namespace
@@ -169,12 +254,7 @@ std::optional<user> sqlite_cold_store::find_user(std::string_view user_id) {
 void sqlite_cold_store::create_room(const room_meta& meta) {
   std::lock_guard lock(mutex_);
   sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
-  db_.query(
-         "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
-         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-         meta.id, meta.name, meta.visibility, meta.owner_id, meta.total_notes, meta.last_seq,
-         meta.created_at)
-      .run();
+  insert_room(db_, meta, meta.total_notes);
   db_.query("INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, 'owner')", meta.id,
             meta.owner_id)
       .run();
@@ -200,34 +280,77 @@ void sqlite_cold_store::set_active_user_count(std::string_view room_id, std::int
   db_.query("UPDATE note_rooms SET active_user_count = ?2 WHERE id = ?1", room_id, count).run();
 }
 
-void sqlite_cold_store::update_room(std::string_view room_id,
-                                    const std::optional<std::string>& name,
-                                    const std::optional<std::string>& visibility) {
+void sqlite_cold_store::update_room(std::string_view room_id, const room_changes& changes) {
   std::lock_guard lock(mutex_);
   // coalesce keeps a column whose new value is absent (bound as NULL).
   db_.query(
-         "UPDATE note_rooms SET name = coalesce(?2, name), visibility = coalesce(?3, visibility) "
-         "WHERE id = ?1",
-         room_id, name, visibility)
+         "UPDATE note_rooms SET name = coalesce(?2, name), visibility = coalesce(?3, visibility), "
+         "public_role = coalesce(?4, public_role) WHERE id = ?1",
+         room_id, changes.name, changes.visibility, role_text(changes.public_role))
       .run();
 }
 
-std::vector<room_listing> sqlite_cold_store::rooms_of_user(std::string_view user_id) {
+bool sqlite_cold_store::delete_room(std::string_view room_id) {
   std::lock_guard lock(mutex_);
-  auto st = db_.query(
-      "SELECT r.id, r.name, r.visibility, r.owner_id, r.last_seq, r.total_notes, r.created_at, "
-      "r.active_user_count, m.role FROM room_members m JOIN note_rooms r ON r.id = m.room_id "
-      "WHERE m.user_id = ?1 ORDER BY r.name, r.id",
-      user_id);
+  // ON DELETE CASCADE takes the notes, members, invites and gaps with it.
+  db_.query("DELETE FROM note_rooms WHERE id = ?1", room_id).run();
+  return db_.changes() == 1;
+}
+
+bool sqlite_cold_store::transfer_ownership(std::string_view room_id,
+                                           std::string_view new_owner_id) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  std::string previous;
+  {
+    auto st = db_.query("SELECT owner_id FROM note_rooms WHERE id = ?1", room_id);
+    if (!st.step()) {
+      return false;
+    }
+    previous = st.column_text(0);
+  }
+  // The foreign key on owner_id refuses a user that does not exist.
+  db_.query("UPDATE note_rooms SET owner_id = ?2 WHERE id = ?1", room_id, new_owner_id).run();
+  if (previous != new_owner_id) {
+    upsert_member(db_, room_id, previous, role::editor);
+  }
+  upsert_member(db_, room_id, new_owner_id, role::owner);
+  tx.commit();
+  return true;
+}
+
+std::vector<room_meta> sqlite_cold_store::public_rooms(std::size_t limit) {
+  static const std::string sql = select_rooms_where(
+      "r.visibility = 'public' ORDER BY r.active_user_count DESC, r.name, r.id LIMIT ?1");
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(sql, static_cast<std::int64_t>(std::min<std::size_t>(
+                               limit, std::numeric_limits<std::int64_t>::max())));
+  std::vector<room_meta> rooms;
+  while (st.step()) {
+    rooms.push_back(read_room(st));
+  }
+  return rooms;
+}
+
+std::vector<room_listing> sqlite_cold_store::rooms_of_user(std::string_view user_id) {
+  static const std::string sql = "SELECT " + std::string(room_columns) +
+                                 ", m.role FROM room_members m JOIN note_rooms r ON r.id = "
+                                 "m.room_id WHERE m.user_id = ?1 ORDER BY r.name, r.id";
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(sql, user_id);
   std::vector<room_listing> rooms;
   while (st.step()) {
-    rooms.push_back(room_listing{read_room(st), read_role(st, 8)});
+    rooms.push_back(room_listing{read_room(st), read_role(st, room_column_count)});
   }
   return rooms;
 }
 
 role sqlite_cold_store::role_of(std::string_view room_id, std::string_view user_id) {
   std::lock_guard lock(mutex_);
+  return role_of_locked(room_id, user_id);
+}
+
+role sqlite_cold_store::role_of_locked(std::string_view room_id, std::string_view user_id) {
   auto st = db_.query("SELECT role FROM room_members WHERE room_id = ?1 AND user_id = ?2", room_id,
                       user_id);
   if (!st.step()) {
@@ -244,11 +367,7 @@ void sqlite_cold_store::set_member(std::string_view room_id, std::string_view us
         .run();
     return;
   }
-  db_.query(
-         "INSERT INTO room_members (room_id, user_id, role) VALUES (?1, ?2, ?3) "
-         "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role",
-         room_id, user_id, to_string(r))
-      .run();
+  upsert_member(db_, room_id, user_id, r);
 }
 
 bool sqlite_cold_store::remove_member(std::string_view room_id, std::string_view user_id) {
@@ -268,6 +387,54 @@ std::vector<member> sqlite_cold_store::members(std::string_view room_id) {
     result.push_back(member{st.column_text(0), st.column_text(1), read_role(st, 2)});
   }
   return result;
+}
+
+void sqlite_cold_store::create_invite(const invite& inv) {
+  std::lock_guard lock(mutex_);
+  insert_invite(db_, inv, inv.room_id);
+}
+
+std::optional<invite> sqlite_cold_store::find_invite(std::string_view token) {
+  std::lock_guard lock(mutex_);
+  return find_invite_locked(token);
+}
+
+std::optional<invite> sqlite_cold_store::find_invite_locked(std::string_view token) {
+  static const std::string sql =
+      "SELECT " + std::string(invite_columns) + " FROM invites WHERE token = ?1";
+  auto st = db_.query(sql, token);
+  if (!st.step()) {
+    return std::nullopt;
+  }
+  return read_invite(st);
+}
+
+bool sqlite_cold_store::delete_invite(std::string_view room_id, std::string_view token) {
+  std::lock_guard lock(mutex_);
+  db_.query("DELETE FROM invites WHERE room_id = ?1 AND token = ?2", room_id, token).run();
+  return db_.changes() == 1;
+}
+
+accept_result sqlite_cold_store::accept_invite(std::string_view token, std::string_view user_id,
+                                               std::string_view now) {
+  std::lock_guard lock(mutex_);
+  // IMMEDIATE: another process on the same file cannot count a use between the read and the
+  // write.
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  const auto inv = find_invite_locked(token);
+  if (!inv) {
+    return accept_result{};
+  }
+  const role current = role_of_locked(inv->room_id, user_id);
+  const accept_outcome outcome = accept_outcome_for(*inv, current, now);
+  if (outcome != accept_outcome::accepted) {
+    return accept_result{outcome, inv->room_id, current};
+  }
+  // The foreign key on user_id refuses a user that does not exist.
+  upsert_member(db_, inv->room_id, user_id, inv->invite_role);
+  db_.query("UPDATE invites SET uses = uses + 1 WHERE token = ?1", token).run();
+  tx.commit();
+  return accept_result{outcome, inv->room_id, inv->invite_role};
 }
 
 std::optional<snapshot> sqlite_cold_store::load_snapshot(std::string_view room_id) {
@@ -383,7 +550,7 @@ std::vector<user> sqlite_cold_store::all_users() {
 
 std::vector<room_meta> sqlite_cold_store::all_rooms() {
   static const std::string sql =
-      "SELECT " + std::string(room_columns) + " FROM note_rooms ORDER BY id";
+      "SELECT " + std::string(room_columns) + " FROM note_rooms r ORDER BY r.id";
   std::lock_guard lock(mutex_);
   auto st = db_.query(sql);
   std::vector<room_meta> result;
@@ -394,26 +561,13 @@ std::vector<room_meta> sqlite_cold_store::all_rooms() {
 }
 
 std::vector<invite> sqlite_cold_store::invites(std::string_view room_id) {
+  static const std::string sql =
+      "SELECT " + std::string(invite_columns) + " FROM invites WHERE room_id = ?1 ORDER BY token";
   std::lock_guard lock(mutex_);
-  auto st = db_.query(
-      "SELECT token, room_id, role, expires_at IS NULL, coalesce(expires_at, ''), "
-      "max_uses IS NULL, coalesce(max_uses, 0), uses FROM invites WHERE room_id = ?1 "
-      "ORDER BY token",
-      room_id);
+  auto st = db_.query(sql, room_id);
   std::vector<invite> result;
   while (st.step()) {
-    invite i;
-    i.token = st.column_text(0);
-    i.room_id = st.column_text(1);
-    i.invite_role = read_role(st, 2);
-    if (!st.column_bool(3)) {
-      i.expires_at = st.column_text(4);
-    }
-    if (!st.column_bool(5)) {
-      i.max_uses = st.column_int64(6);
-    }
-    i.uses = st.column_int64(7);
-    result.push_back(std::move(i));
+    result.push_back(read_invite(st));
   }
   return result;
 }
@@ -462,12 +616,7 @@ bool sqlite_cold_store::import_room(const room_import& room, bool replace,
     // ON DELETE CASCADE takes the notes, members and invites with it.
     db_.query("DELETE FROM note_rooms WHERE id = ?1", meta.id).run();
   }
-  db_.query(
-         "INSERT INTO note_rooms (id, name, visibility, owner_id, total_notes, last_seq, "
-         "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-         meta.id, meta.name, meta.visibility, meta.owner_id,
-         static_cast<std::int64_t>(room.notes.size()), meta.last_seq, meta.created_at)
-      .run();
+  insert_room(db_, meta, static_cast<std::int64_t>(room.notes.size()));
   for (const auto& m : room.members) {
     if (m.member_role == role::none || m.user_id == meta.owner_id) {
       continue;
@@ -492,11 +641,7 @@ bool sqlite_cold_store::import_room(const room_import& room, bool replace,
     }
   }
   for (const auto& i : room.invites) {
-    db_.query(
-           "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-           i.token, meta.id, to_string(i.invite_role), i.expires_at, i.max_uses, i.uses)
-        .run();
+    insert_invite(db_, i, meta.id);
   }
   tx.commit();
   if (progress) {

@@ -171,6 +171,24 @@ void database::migrate(std::span<const std::string_view> migrations) {
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       "  version INTEGER PRIMARY KEY,"
       "  applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))");
+  // The pragma is a no-op inside a transaction, so it is set around them, and set back however
+  // the migrations end.
+  bool foreign_keys = false;
+  {
+    auto st = query("PRAGMA foreign_keys");
+    foreign_keys = st.step() && st.column_bool(0);
+  }
+  struct restore_foreign_keys {
+    database& db;
+    bool on;
+    ~restore_foreign_keys() {
+      try {
+        db.exec(on ? "PRAGMA foreign_keys = ON" : "PRAGMA foreign_keys = OFF");
+      } catch (...) {  // NOLINT(bugprone-empty-catch): nothing better to do in a destructor
+      }
+    }
+  } restore{*this, foreign_keys};
+  exec("PRAGMA foreign_keys = OFF");
   for (std::size_t i = 0; i < migrations.size(); ++i) {
     const auto version = static_cast<std::int64_t>(i + 1);
     // IMMEDIATE: two processes opening the same file must not both apply a migration.
@@ -184,6 +202,15 @@ void database::migrate(std::span<const std::string_view> migrations) {
       continue;
     }
     exec(migrations[i]);
+    bool broken = false;
+    {
+      auto st = query("PRAGMA foreign_key_check");
+      broken = st.step();
+    }
+    if (broken) {
+      throw store_error("sqlite: migration " + std::to_string(version) + " of " + path_ +
+                        " left rows whose foreign keys point at nothing");
+    }
     query("INSERT INTO schema_migrations (version) VALUES (?1)", version).run();
     tx.commit();
   }

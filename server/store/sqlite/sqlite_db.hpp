@@ -107,7 +107,10 @@ class database {
   bool in_transaction() const;
 
   // Brings the schema up to date: migration i (0-based) is schema version i + 1; each pending
-  // one runs in its own transaction together with its row in `schema_migrations`.
+  // one runs in its own transaction together with its row in `schema_migrations`. Migrations
+  // run with foreign keys off, so one may rebuild a table the way SQLite documents (create the
+  // new table, copy, drop the old one, rename) without the drop cascading into other tables;
+  // each is checked with PRAGMA foreign_key_check before it commits.
   void migrate(std::span<const std::string_view> migrations);
 
   const std::string& path() const { return path_; }
