@@ -434,9 +434,10 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     }
     access::grant g;
     try {
-      g = co_await offload(app_.pool, [&a = app_, room = *room_id, uid = user_->user_id] {
+      auto job = [&a = app_, room = *room_id, uid = user_->user_id] {
         return a.access->join(room, uid);
-      });
+      };  // named: g++ 12 destroys a temporary lambda in a co_await twice (see async.hpp)
+      g = co_await offload(app_.pool, std::move(job));
     } catch (const access::denied& d) {
       invalid_in_row_ = 0;
       send_error(d.code, d.message, *room_id);
