@@ -184,6 +184,9 @@ const std::string& machine_name() {
 // DNS rebinding needs a name the attacker controls: IP literals, localhost and this machine's
 // name are always fine, other names only when listed.
 bool host_allowed(const app& a, std::string_view host_header) {
+  if (host_header.empty()) {
+    return true;  // HTTP/1.0 without Host (health checks): browsers always send one
+  }
   const auto h = parse_host(host_header, "http");
   if (!h) {
     return false;
