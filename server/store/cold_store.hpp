@@ -24,6 +24,9 @@ struct user {
   std::string name;
   std::string password_hash;  // Argon2id string (libsodium crypto_pwhash_str)
   std::string created_at;
+  // Tokens carry the version they were issued under; a password change, a sign-out
+  // everywhere or a deletion moves it on, and older tokens stop working.
+  std::int64_t token_version = 0;
 };
 
 struct room_meta {
@@ -134,10 +137,22 @@ class cold_store {
  public:
   virtual ~cold_store() = default;
 
-  // Users. create_user returns false when the name is taken.
+  // Users. Names are unique without ASCII case ("Alice" and "ALICE" are one name); names are
+  // restricted to ASCII, so no other normalisation applies. create_user returns false when
+  // the name is taken; find_user_by_name ignores ASCII case.
   virtual bool create_user(const user& u) = 0;
   virtual std::optional<user> find_user_by_name(std::string_view name) = 0;
   virtual std::optional<user> find_user(std::string_view user_id) = 0;
+  // Sets a new password hash and moves token_version on, in one statement. The new version,
+  // or nullopt for no such user.
+  virtual std::optional<std::int64_t> set_password(std::string_view user_id,
+                                                   std::string_view password_hash) = 0;
+  // Moves token_version on: every token issued before stops working. nullopt: no such user.
+  virtual std::optional<std::int64_t> bump_token_version(std::string_view user_id) = 0;
+  // In ONE transaction: deletes the user, their memberships and invites nothing else needs,
+  // and the rooms they own (with notes, members, invites, gaps). The ids of the deleted rooms,
+  // or nullopt for no such user.
+  virtual std::optional<std::vector<std::string>> delete_user(std::string_view user_id) = 0;
 
   // Rooms. create_room also makes `meta.owner_id` the owner member.
   virtual void create_room(const room_meta& meta) = 0;
