@@ -7,6 +7,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "access/accounts.hpp"
 #include "access/room_access.hpp"
 #include "persist/write_behind.hpp"
 #include "rooms/access_fanout.hpp"
@@ -107,6 +108,7 @@ app::app(server_config cfg)
   dashboard = std::make_unique<rooms::dashboard>(*this);
   access_events = std::make_unique<rooms::access_fanout>(*bus, *dashboard);
   access = std::make_unique<access::room_access>(*cold, *access_events);
+  accounts = std::make_unique<access::accounts>(*cold, *tokens, login_throttle, *access_events);
   persist::write_behind_options wb;
   wb.quiet = config.flush_quiet;
   wb.max_delay = config.flush_max;
@@ -177,6 +179,21 @@ void app::close_all_sessions() {
   }
   for (auto& s : live) {
     s->close_going_away();
+  }
+}
+
+void app::revoke_sessions(const std::string& user_id, std::int64_t version) {
+  std::vector<std::shared_ptr<closable>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [_, weak] : sessions_) {
+      if (auto s = weak.lock()) {
+        live.push_back(std::move(s));
+      }
+    }
+  }
+  for (auto& s : live) {
+    s->revoke(user_id, version);
   }
 }
 

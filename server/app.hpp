@@ -28,6 +28,7 @@ class write_behind;
 }
 namespace access {
 class access_events;
+class accounts;
 class room_access;
 }  // namespace access
 }  // namespace fun_notes::server
@@ -57,6 +58,8 @@ class closable {
  public:
   virtual ~closable() = default;
   virtual void close_going_away() = 0;
+  // Closes (4001) a session of `user_id` signed in with a token older than `version`.
+  virtual void revoke(const std::string& user_id, std::int64_t version) = 0;
 };
 
 struct app {
@@ -84,6 +87,7 @@ struct app {
   std::unique_ptr<rooms::dashboard> dashboard;
   std::unique_ptr<access::access_events> access_events;
   std::unique_ptr<access::room_access> access;
+  std::unique_ptr<access::accounts> accounts;
   std::unique_ptr<persist::write_behind> write_behind;
   metrics stats;
   auth::login_throttle login_throttle;
@@ -92,6 +96,7 @@ struct app {
   void add_session(const std::shared_ptr<closable>& s);
   void remove_session(const closable* s);
   void close_all_sessions();
+  void revoke_sessions(const std::string& user_id, std::int64_t version);
   std::size_t session_count();
 
  private:

@@ -533,6 +533,9 @@ int run(int argc, char** argv) {
   auto* reg = app.add_subcommand("register", "Create an account and sign in");
   add_sign_in_options(reg, register_opts);
   auto* logout = app.add_subcommand("logout", "Forget the token (unsent changes stay here)");
+  bool everywhere = false;
+  logout->add_flag("--everywhere", everywhere,
+                   "Also end every other sign-in of this account (all devices, all browsers)");
 
   bool as_json = false;
   auto* rooms = app.add_subcommand("rooms", "List your rooms with user counts and note totals");
@@ -684,6 +687,10 @@ int run(int argc, char** argv) {
       std::size_t unsent = 0;
       for (const auto& [room, count] : ctx.open_cache()->unsent()) {
         unsent += count;
+      }
+      if (everywhere) {
+        value_or_fail(ctx.api().call("POST", "/api/logout", json::object{{"everywhere", true}}));
+        std::cout << "Every sign-in of " << ctx.creds->user.name << " has ended.\n";
       }
       remove_credentials();
       std::cout << "Signed out of " << ctx.server() << ".\n";

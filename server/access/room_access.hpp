@@ -19,6 +19,7 @@ struct denied {
   int status = 403;
   std::string code = "forbidden";
   std::string message;
+  std::int64_t retry_after_seconds = 0;  // 429: sent as Retry-After
 };
 
 // The role a user has in a room: their member role, or for a public room at least its
@@ -51,6 +52,8 @@ class access_events {
   // Name, visibility or public role changed.
   virtual void room_changed(const store::room_meta& meta) = 0;
   virtual void room_deleted(const std::string& room_id) = 0;
+  // Tokens of the user older than `version` stopped working: their sockets close.
+  virtual void user_revoked(const std::string& user_id, std::int64_t version) = 0;
 };
 
 struct room_settings {

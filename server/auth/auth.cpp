@@ -87,7 +87,8 @@ std::string token_service::key_id(std::string_view secret) {
   return out;
 }
 
-std::string token_service::issue(std::string_view user_id, std::string_view user_name) const {
+std::string token_service::issue(std::string_view user_id, std::string_view user_name,
+                                 std::int64_t token_version) const {
   jwt_t* raw = nullptr;
   if (jwt_new(&raw) != 0) {
     throw std::runtime_error("jwt_new failed");
@@ -102,6 +103,7 @@ std::string token_service::issue(std::string_view user_id, std::string_view user
   jwt_add_grant(j.get(), "iss", iss.c_str());
   jwt_add_grant_int(j.get(), "iat", now);
   jwt_add_grant_int(j.get(), "exp", now + ttl_seconds_);
+  jwt_add_grant_int(j.get(), "ver", token_version);
   const key& signer = keys_.front();
   jwt_add_header(j.get(), "kid", signer.id.c_str());
   if (jwt_set_alg(j.get(), JWT_ALG_HS256,
@@ -194,6 +196,9 @@ std::optional<claims> token_service::verify(std::string_view token) const {
   const char* name = jwt_get_grant(j.get(), "name");
   c.user_name = name != nullptr ? name : "";
   c.expires_at = exp;
+  errno = 0;
+  const long ver = jwt_get_grant_int(j.get(), "ver");
+  c.token_version = errno == 0 ? ver : 0;
   return c;
 }
 

@@ -20,6 +20,7 @@ struct claims {
   std::string user_id;
   std::string user_name;
   std::int64_t expires_at = 0;  // unix seconds
+  std::int64_t token_version = 0;  // "ver"; 0 when absent
 };
 
 // HS256 tokens under a key set: the first secret signs, every secret verifies, so a secret
@@ -32,7 +33,8 @@ class token_service {
       : token_service(std::vector<std::string>{std::move(secret)}, ttl_seconds) {}
   token_service(std::vector<std::string> secrets, std::int64_t ttl_seconds);
 
-  std::string issue(std::string_view user_id, std::string_view user_name) const;
+  std::string issue(std::string_view user_id, std::string_view user_name,
+                    std::int64_t token_version = 0) const;
   // nullopt unless the header is exactly alg "HS256" (typ, if any, "JWT"; kid, if any, one of
   // the key set), the signature matches, iss is fun-notes, sub is set, iat is not in the
   // future and exp has not passed.

@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "access/accounts.hpp"
 #include "access/room_access.hpp"
 #include "app.hpp"
 #include "fun_notes/core/codec.hpp"
@@ -27,7 +28,6 @@ struct api_error {
   int status;
   std::string code;
   std::string message;
-  std::int64_t retry_after_seconds = 0;  // 429: sent as Retry-After
 };
 
 http_response ok(int status, const json::value& v) {
@@ -57,9 +57,9 @@ json::object parse_body(const http_request& req) {
     throw api_error{400, "invalid", "the request body must be a JSON object"};
   }
   if (!within_key_limit(*v)) {
-    throw api_error{400, "invalid",
-                    "the request body has more than " + std::to_string(max_body_keys) +
-                        " keys in one object"};
+    throw api_error{
+        400, "invalid",
+        "the request body has more than " + std::to_string(max_body_keys) + " keys in one object"};
   }
   return std::move(v->get_object());
 }
@@ -83,14 +83,6 @@ std::string req_string(const json::object& o, const char* key) {
   return *s;
 }
 
-std::size_t code_points(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 auth::claims require_user(app& a, const http_request& req) {
   static constexpr std::string_view prefix = "Bearer ";
   if (req.authorization.rfind(prefix, 0) != 0) {
@@ -100,15 +92,11 @@ auth::claims require_user(app& a, const http_request& req) {
   if (!c) {
     throw api_error{401, "unauthorized", "the token is invalid or expired"};
   }
-  // The account must exist (a signed token outlives a deleted account); when the store cannot
-  // answer, the call goes on and meets the store's own error.
-  std::optional<bool> exists;
-  try {
-    exists = a.cold->find_user(c->user_id).has_value();
-  } catch (const std::exception&) {
-  }
-  if (exists && !*exists) {
-    throw api_error{401, "unauthorized", "the account of this token does not exist"};
+  // The account must exist and the token be of its current version (a signed token outlives
+  // a deletion, a sign-out everywhere and a password change); when the store cannot answer,
+  // the call goes on and meets the store's own error.
+  if (a.accounts->check(*c) == access::standing::revoked) {
+    throw api_error{401, "unauthorized", "this token was signed out, or its account is gone"};
   }
   return *c;
 }
@@ -117,65 +105,56 @@ json::object user_json(const std::string& id, const std::string& name) {
   return json::object{{"id", id}, {"name", name}};
 }
 
-http_response token_response(app& a, int status, const store::user& u) {
+http_response token_response(int status, const access::signed_in& s) {
   json::object o;
-  o["token"] = a.tokens->issue(u.id, u.name);
-  o["user"] = user_json(u.id, u.name);
+  o["token"] = s.token;
+  o["user"] = user_json(s.user.id, s.user.name);
   return ok(status, o);
 }
 
 http_response do_register(app& a, const http_request& req) {
   auto body = parse_body(req);
-  const auto username = req_string(body, "username");
-  const auto password = req_string(body, "password");
-  static const std::regex name_re("^[A-Za-z0-9_.-]{3,32}$");
-  if (!std::regex_match(username, name_re)) {
-    throw api_error{400, "invalid", "username must be 3-32 characters of A-Z a-z 0-9 _ . -"};
-  }
-  const auto pw_len = code_points(password);
-  if (pw_len < 8 || pw_len > 256) {
-    throw api_error{400, "invalid", "password must be 8-256 characters"};
-  }
-  store::user u;
-  u.id = "u_" + auth::random_id(16);
-  u.name = username;
-  u.password_hash = auth::hash_password(password);
-  u.created_at = core::format_time(core::now_millis());
-  if (!a.cold->create_user(u)) {
-    throw api_error{409, "conflict", "that username is taken"};
-  }
-  return token_response(a, 201, u);
-}
-
-// A hash no password matches, checked for names without an account so that a wrong name
-// takes as long as a wrong password.
-const std::string& stand_in_hash() {
-  static const std::string hash = auth::hash_password(auth::random_id(32));
-  return hash;
+  return token_response(
+      201, a.accounts->register_user(req_string(body, "username"), req_string(body, "password"),
+                                     req.client_address));
 }
 
 http_response do_login(app& a, const http_request& req) {
   auto body = parse_body(req);
-  const auto username = req_string(body, "username");
-  const auto password = req_string(body, "password");
-  const auto now = auth::login_throttle::clock::now();
-  if (const auto wait = a.login_throttle.retry_after(username, req.client_address, now);
-      wait.count() > 0) {
-    throw api_error{429, "rate_limited",
-                    "too many failed sign-ins: try again in " + std::to_string(wait.count()) + " s",
-                    wait.count()};
+  return token_response(200, a.accounts->sign_in(req_string(body, "username"),
+                                                 req_string(body, "password"), req.client_address));
+}
+
+bool opt_bool(const json::object& o, const char* key) {
+  const auto* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) {
+    return false;
   }
-  auto u = a.cold->find_user_by_name(username);
-  const bool good = u ? auth::verify_password(u->password_hash, password)
-                      : (auth::verify_password(stand_in_hash(), password), false);
-  if (!good) {
-    a.login_throttle.failed(username, req.client_address, now);
-    spdlog::info("audit: sign-in failed for {:?} from {}", username, req.client_address);
-    throw api_error{401, "unauthorized", "wrong username or password"};
+  if (!v->is_bool()) {
+    throw api_error{400, "invalid", std::string(key) + " must be true or false"};
   }
-  a.login_throttle.succeeded(username);
-  spdlog::info("audit: signed in {} ({}) from {}", u->name, u->id, req.client_address);
-  return token_response(a, 200, *u);
+  return v->get_bool();
+}
+
+http_response do_logout(app& a, const http_request& req) {
+  const auto who = require_user(a, req);
+  const bool everywhere = req.body.empty() ? false : opt_bool(parse_body(req), "everywhere");
+  if (everywhere) {
+    a.accounts->sign_out_everywhere(who);
+  }
+  return http_response{204, ""};
+}
+
+http_response do_account(app& a, const http_request& req, bool password) {
+  const auto who = require_user(a, req);
+  auto body = parse_body(req);
+  if (password) {
+    return token_response(200,
+                          a.accounts->change_password(who, req_string(body, "current_password"),
+                                                      req_string(body, "new_password")));
+  }
+  a.accounts->delete_account(who, req_string(body, "password"));
+  return http_response{204, ""};
 }
 
 std::string room_object(app& a, const store::room_meta& meta, store::role r) {
@@ -410,6 +389,18 @@ http_response route(app& a, const http_request& req) {
     method_guard({"POST"});
     return do_login(a, req);
   }
+  if (p == "/api/logout") {
+    method_guard({"POST"});
+    return do_logout(a, req);
+  }
+  if (p == "/api/account/password") {
+    method_guard({"PUT"});
+    return do_account(a, req, true);
+  }
+  if (p == "/api/account") {
+    method_guard({"DELETE"});
+    return do_account(a, req, false);
+  }
   if (p == "/api/rooms") {
     method_guard({"GET", "POST"});
     const auto who = require_user(a, req);
@@ -497,13 +488,13 @@ http_response handle_api(app& a, const http_request& req) {
   try {
     return route(a, req);
   } catch (const api_error& e) {
+    return json_error(e.status, e.code, e.message);
+  } catch (const access::denied& e) {
     auto r = json_error(e.status, e.code, e.message);
     if (e.retry_after_seconds > 0) {
       r.headers.emplace_back("Retry-After", std::to_string(e.retry_after_seconds));
     }
     return r;
-  } catch (const access::denied& e) {
-    return json_error(e.status, e.code, e.message);
   } catch (const store::store_error& e) {
     spdlog::warn("{} {}: store unavailable: {}", req.method, req.path, e.what());
     return json_error(503, "unavailable", "storage is unavailable, try again");

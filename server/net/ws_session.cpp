@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 
+#include "access/accounts.hpp"
 #include "access/room_access.hpp"
 #include "app.hpp"
 #include "async.hpp"
@@ -115,6 +116,14 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       } else {
         self->send(
             rooms::error_frame("forbidden", "you no longer have access to this room", room_id));
+      }
+    });
+  }
+
+  void revoke(const std::string& user_id, std::int64_t version) override {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), user_id, version] {
+      if (self->user_ && self->user_->user_id == user_id && self->user_->token_version < version) {
+        self->close(close_unauthorized, "unauthorized: signed out");
       }
     });
   }
@@ -372,17 +381,13 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       co_return;
     }
     // A correctly signed token for an account that does not exist (deleted, or from another
-    // instance with the same secret) is refused. When the store cannot answer, the signature
-    // stands: sessions keep working through a database outage.
-    bool exists = true;
-    try {
-      auto job = [&a = app_, id = c->user_id] { return a.cold->find_user(id).has_value(); };
-      exists = co_await offload(app_.pool, std::move(job));
-    } catch (const std::exception& e) {
-      spdlog::warn("hello: the account of user {} could not be checked: {}", c->user_id, e.what());
-    }
-    if (!exists) {
-      close(close_unauthorized, "unauthorized: no such account");
+    // instance with the same secret), or from before a sign-out everywhere or a password
+    // change, is refused. When the store cannot answer, the signature stands: sessions keep
+    // working through a database outage.
+    auto job = [&a = app_, claims = *c] { return a.accounts->check(claims); };
+    const auto standing = co_await offload(app_.pool, std::move(job));
+    if (standing == access::standing::revoked) {
+      close(close_unauthorized, "unauthorized: signed out, or no such account");
       co_return;
     }
     user_ = std::move(*c);

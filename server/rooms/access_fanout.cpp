@@ -41,4 +41,10 @@ void access_fanout::room_deleted(const std::string& room_id) {
                store::bus_message{0, make_frame(dashboard::room_gone_frame(room_id))});
 }
 
+void access_fanout::user_revoked(const std::string& user_id, std::int64_t version) {
+  bus_.publish(
+      store::stats_channel,
+      store::bus_message{0, make_frame(dashboard::user_revoked_message(user_id, version))});
+}
+
 }  // namespace fun_notes::server::rooms

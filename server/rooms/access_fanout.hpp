@@ -17,6 +17,7 @@ class access_fanout : public access::access_events {
                       store::role member_role) override;
   void room_changed(const store::room_meta& meta) override;
   void room_deleted(const std::string& room_id) override;
+  void user_revoked(const std::string& user_id, std::int64_t version) override;
 
  private:
   void publish_to_room(const std::string& room_id, std::string frame);

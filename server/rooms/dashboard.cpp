@@ -70,6 +70,11 @@ std::string dashboard::member_message(const store::room_meta& meta, const room_s
   return json::serialize(o);
 }
 
+std::string dashboard::user_revoked_message(const std::string& user_id, std::int64_t version) {
+  return json::serialize(
+      json::object{{"type", "user_revoked"}, {"user", user_id}, {"version", version}});
+}
+
 std::string dashboard::room_gone_frame(const std::string& room_id) {
   return json::serialize(json::object{{"type", "room_gone"}, {"room", room_id}});
 }
@@ -82,6 +87,14 @@ void dashboard::on_stat(const store::bus_message& m) {
   const auto& o = v->get_object();
   const auto* type = o.if_contains("type");
   if (type == nullptr || !type->is_string()) {
+    return;
+  }
+  if (*type == "user_revoked") {
+    const auto* user = o.if_contains("user");
+    const auto* version = o.if_contains("version");
+    if (user != nullptr && user->is_string() && version != nullptr && version->is_int64()) {
+      app_.revoke_sessions(std::string(user->get_string()), version->get_int64());
+    }
     return;
   }
   const auto* room = o.if_contains("room");

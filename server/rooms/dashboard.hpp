@@ -41,6 +41,7 @@ class dashboard {
   static std::string member_message(const store::room_meta& meta, const room_stats& stats,
                                     const std::string& user_id, store::role member_role);
   static std::string room_gone_frame(const std::string& room_id);
+  static std::string user_revoked_message(const std::string& user_id, std::int64_t version);
 
  private:
   struct watcher {

@@ -1,5 +1,6 @@
 // The attack suite: what an attacker tries from outside, each seen refused with its documented
 // answer, nothing stored changed, and the server still serving everyone else.
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -330,6 +331,110 @@ TEST_F(attacks, sql_and_markup_in_names_and_notes_are_stored_verbatim) {
       server.port(), "POST", "/api/register",
       json::value{{"username", "x'; DROP TABLE users; --"}, {"password", "password123"}});
   EXPECT_EQ(bad.status, 400);
+}
+
+TEST_F(attacks, a_token_from_before_a_password_change_or_a_sign_out_everywhere_is_refused) {
+  auto& server = start_server();
+  const user u = register_user(server.port(), "rotate");
+  const std::string room = create_room(server.port(), u, "Mine", "private");
+  auto open_socket = connect_hello(server.port(), u);
+  join_snapshot(*open_socket, room);
+  const std::string old_token = u.token;
+
+  const auto wrong = http_request(
+      server.port(), "PUT", "/api/account/password",
+      json::value{{"current_password", "not-the-password"}, {"new_password", "a-new-password"}},
+      old_token);
+  EXPECT_EQ(wrong.status, 403) << wrong.body;
+  const auto changed = http_request(
+      server.port(), "PUT", "/api/account/password",
+      json::value{{"current_password", u.password}, {"new_password", "a-new-password"}}, old_token);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  const std::string new_token = str(changed.json.as_object(), "token");
+  // The socket opened with the old token is closed, and the old token opens nothing.
+  const auto closed = open_socket->wait_closed();
+  ASSERT_TRUE(closed.has_value()) << "the old session stayed open";
+  EXPECT_EQ(closed->code, 4001);
+  EXPECT_EQ(try_token(server.port(), old_token).close_code, 4001);
+  EXPECT_EQ(try_token(server.port(), old_token).http_status, 401);
+  EXPECT_EQ(try_token(server.port(), new_token).close_code, 0);
+  const auto old_login = http_request(server.port(), "POST", "/api/login",
+                                      json::value{{"username", u.name}, {"password", u.password}});
+  EXPECT_EQ(old_login.status, 401);
+
+  // Sign out everywhere: every token so far, and every socket.
+  auto second = ws_client::connect(server.port());
+  second->send(json::value{{"type", "hello"}, {"token", new_token}, {"client", "attacks"}});
+  ASSERT_TRUE(second->next_of_type("welcome").has_value());
+  const auto out = http_request(server.port(), "POST", "/api/logout",
+                                json::value{{"everywhere", true}}, new_token);
+  EXPECT_EQ(out.status, 204) << out.body;
+  const auto second_closed = second->wait_closed();
+  ASSERT_TRUE(second_closed.has_value());
+  EXPECT_EQ(second_closed->code, 4001);
+  EXPECT_EQ(try_token(server.port(), new_token).http_status, 401);
+  const auto again =
+      http_request(server.port(), "POST", "/api/login",
+                   json::value{{"username", u.name}, {"password", "a-new-password"}});
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(try_token(server.port(), str(again.json.as_object(), "token")).close_code, 0);
+  EXPECT_EQ(arr(get_notes(server.port(),
+                          user{u.id, u.name, "", str(again.json.as_object(), "token")}, room),
+                "notes")
+                .size(),
+            0U);
+}
+
+TEST_F(attacks, a_deleted_account_takes_its_rooms_and_frees_nothing_else) {
+  auto& server = start_server();
+  const user owner = register_user(server.port(), "leaver");
+  const user other = register_user(server.port(), "stayer");
+  const std::string owned = create_room(server.port(), owner, "Owned", "link");
+  const std::string foreign = create_room(server.port(), other, "Foreign", "link");
+  auto o = connect_hello(server.port(), owner);
+  join_snapshot(*o, foreign);
+  auto x = connect_hello(server.port(), other);
+  join_snapshot(*x, owned);
+  const auto refused = http_request(server.port(), "DELETE", "/api/account",
+                                    json::value{{"password", "wrong-password"}}, owner.token);
+  EXPECT_EQ(refused.status, 403);
+  const auto deleted = http_request(server.port(), "DELETE", "/api/account",
+                                    json::value{{"password", owner.password}}, owner.token);
+  ASSERT_EQ(deleted.status, 204) << deleted.body;
+  const auto closed = o->wait_closed();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code, 4001);
+  FN_EXPECT_FRAME(gone, x->next_of_type("error"), "the owned room's deletion");
+  EXPECT_EQ(str(gone, "code"), "not_found");
+  EXPECT_EQ(
+      http_request(server.port(), "GET", "/api/rooms/" + owned, std::nullopt, other.token).status,
+      404);
+  EXPECT_EQ(
+      http_request(server.port(), "GET", "/api/rooms/" + foreign, std::nullopt, other.token).status,
+      200);
+  EXPECT_EQ(try_token(server.port(), owner.token).http_status, 401);
+  EXPECT_EQ(http_request(server.port(), "POST", "/api/login",
+                         json::value{{"username", owner.name}, {"password", owner.password}})
+                .status,
+            401);
+}
+
+TEST_F(attacks, user_names_differ_by_more_than_case) {
+  auto& server = start_server();
+  const std::string name = unique_username("Case");
+  const auto first = http_request(server.port(), "POST", "/api/register",
+                                  json::value{{"username", name}, {"password", "password123"}});
+  ASSERT_EQ(first.status, 201) << first.body;
+  std::string upper = name;
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const auto second = http_request(server.port(), "POST", "/api/register",
+                                   json::value{{"username", upper}, {"password", "password123"}});
+  EXPECT_EQ(second.status, 409) << second.body;
+  const auto login = http_request(server.port(), "POST", "/api/login",
+                                  json::value{{"username", upper}, {"password", "password123"}});
+  ASSERT_EQ(login.status, 200) << login.body;
+  EXPECT_EQ(str(obj(login.json.as_object(), "user"), "name"), name) << "the stored spelling";
 }
 
 }  // namespace
