@@ -197,6 +197,27 @@ void app::revoke_sessions(const std::string& user_id, std::int64_t version) {
   }
 }
 
+bool app::admit_socket(const std::string& key, std::size_t cap) {
+  std::lock_guard lock(sockets_mutex_);
+  auto& n = sockets_[key];
+  if (cap != 0 && n >= cap) {
+    if (n == 0) {
+      sockets_.erase(key);
+    }
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void app::release_socket(const std::string& key) {
+  std::lock_guard lock(sockets_mutex_);
+  auto it = sockets_.find(key);
+  if (it != sockets_.end() && --it->second == 0) {
+    sockets_.erase(it);
+  }
+}
+
 std::size_t app::session_count() {
   std::lock_guard lock(sessions_mutex_);
   return sessions_.size();

@@ -97,11 +97,18 @@ struct app {
   void remove_session(const closable* s);
   void close_all_sessions();
   void revoke_sessions(const std::string& user_id, std::int64_t version);
+
+  // Socket caps (config.max_sockets_per_*): false when `key` already holds `cap` sockets;
+  // else counted until release.
+  bool admit_socket(const std::string& key, std::size_t cap);
+  void release_socket(const std::string& key);
   std::size_t session_count();
 
  private:
   std::mutex sessions_mutex_;
   std::map<const closable*, std::weak_ptr<closable>> sessions_;
+  std::mutex sockets_mutex_;
+  std::map<std::string, std::size_t> sockets_;  // "u:<user id>" / "a:<address>" -> open
 };
 
 }  // namespace fun_notes::server

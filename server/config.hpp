@@ -55,6 +55,12 @@ struct server_config {
   // that sends nothing is closed after it.
   std::chrono::milliseconds http_request_timeout{12000};
   std::size_t max_rooms_per_connection = 100;
+  // Joins per connection: a token bucket (over it: error rate_limited).
+  double max_join_rate = 10.0;
+  double max_join_burst = 30.0;
+  // Open WebSockets on this server per signed-in user and per client address (0: no cap).
+  std::size_t max_sockets_per_user = 64;
+  std::size_t max_sockets_per_address = 1024;
   int max_invalid_in_row = 20;
 
   // Write-behind.

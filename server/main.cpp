@@ -88,6 +88,12 @@ int main(int argc, char** argv) {
   cli.add_option("--trusted-proxies", cfg.trusted_proxies,
                  "Addresses of proxies whose X-Forwarded-For/-Proto headers are believed")
       ->delimiter(',');
+  cli.add_option("--max-join-rate", cfg.max_join_rate, "Joins per second per connection");
+  cli.add_option("--max-join-burst", cfg.max_join_burst, "Join burst per connection");
+  cli.add_option("--max-sockets-per-user", cfg.max_sockets_per_user,
+                 "Open WebSockets per user on this server (0: no cap)");
+  cli.add_option("--max-sockets-per-address", cfg.max_sockets_per_address,
+                 "Open WebSockets per client address on this server (0: no cap)");
   cli.add_option("--max-frame-bytes", cfg.max_frame_bytes, "Largest WebSocket frame (else 1009)");
   cli.add_option("--max-title-bytes", cfg.op_limits.max_title_bytes, "Largest note title");
   cli.add_option("--max-body-bytes", cfg.op_limits.max_body_bytes, "Largest note body");

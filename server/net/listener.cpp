@@ -403,7 +403,15 @@ class tcp_listener : public listener {
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
-          start_ws_session(a, std::move(stream), std::move(req));
+          const std::string address_key = "a:" + client.address;
+          if (!a.admit_socket(address_key, a.config.max_sockets_per_address)) {
+            auto res =
+                to_beast(json_error(429, "rate_limited", "too many connections from this address"),
+                         req.version(), false);
+            co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+            break;
+          }
+          start_ws_session(a, std::move(stream), std::move(req), address_key);
           co_return;
         }
         http_response response;

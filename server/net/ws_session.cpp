@@ -52,13 +52,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
                    public rooms::session_sink,
                    public closable {
  public:
-  ws_session(app& a, beast::tcp_stream&& stream)
+  ws_session(app& a, beast::tcp_stream&& stream, std::string address_key)
       : app_(a),
+        address_key_(std::move(address_key)),
         ws_(std::move(stream)),
         wake_(ws_.get_executor()),
         hello_timer_(ws_.get_executor()),
         tokens_(a.config.max_op_burst),
-        last_refill_(std::chrono::steady_clock::now()) {}
+        last_refill_(std::chrono::steady_clock::now()),
+        join_tokens_(a.config.max_join_burst) {}
 
   void start(http::request<http::string_body> req) {
     ++app_.stats.connections;
@@ -206,6 +208,14 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   void cleanup() {
+    if (!address_key_.empty()) {
+      app_.release_socket(address_key_);
+      address_key_.clear();
+    }
+    if (!user_key_.empty()) {
+      app_.release_socket(user_key_);
+      user_key_.clear();
+    }
     closing_ = true;
     wake_.cancel();
     hello_timer_.cancel();
@@ -390,6 +400,11 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       close(close_unauthorized, "unauthorized: signed out, or no such account");
       co_return;
     }
+    if (!app_.admit_socket("u:" + c->user_id, app_.config.max_sockets_per_user)) {
+      close(close_policy, "too many connections for this user");
+      co_return;
+    }
+    user_key_ = "u:" + c->user_id;
     user_ = std::move(*c);
     hello_timer_.cancel();
     json::object welcome;
@@ -432,6 +447,10 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         send_error("invalid", "\"since\" must be a non-negative integer", *room_id);
         co_return;
       }
+    }
+    if (!take_join_token()) {
+      send_error("rate_limited", "too many joins: slow down and retry", *room_id);
+      co_return;
     }
     if (rooms_.count(*room_id) == 0 && rooms_.size() >= app_.config.max_rooms_per_connection) {
       send_error("invalid", "too many rooms joined on this connection", *room_id);
@@ -484,6 +503,20 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     it->second.hub->leave(shared_from_this());
     app_.hubs->release(it->second.hub);
     rooms_.erase(it);
+  }
+
+  // Joins: a token bucket of their own (max_join_rate, max_join_burst).
+  bool take_join_token() {
+    const auto now = std::chrono::steady_clock::now();
+    const double elapsed = std::chrono::duration<double>(now - last_join_refill_).count();
+    last_join_refill_ = now;
+    join_tokens_ =
+        std::min(app_.config.max_join_burst, join_tokens_ + elapsed * app_.config.max_join_rate);
+    if (join_tokens_ < 1.0) {
+      return false;
+    }
+    join_tokens_ -= 1.0;
+    return true;
   }
 
   // Token bucket: refills at max_op_rate up to max_op_burst.
@@ -607,6 +640,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   app& app_;
+  std::string address_key_;  // released when the session ends
+  std::string user_key_;
   websocket::stream<beast::tcp_stream> ws_;
   asio::steady_timer wake_;
   asio::steady_timer hello_timer_;
@@ -623,14 +658,17 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   int invalid_in_row_ = 0;
   double tokens_;
   std::chrono::steady_clock::time_point last_refill_;
+  double join_tokens_;
+  std::chrono::steady_clock::time_point last_join_refill_ = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> over_limit_since_;
   std::chrono::steady_clock::time_point last_refused_{};
 };
 
 }  // namespace
 
-void start_ws_session(app& a, beast::tcp_stream stream, http::request<http::string_body> request) {
-  auto session = std::make_shared<ws_session>(a, std::move(stream));
+void start_ws_session(app& a, beast::tcp_stream stream, http::request<http::string_body> request,
+                      std::string address_key) {
+  auto session = std::make_shared<ws_session>(a, std::move(stream), std::move(address_key));
   session->start(std::move(request));
 }
 

@@ -12,7 +12,9 @@ struct app;
 namespace fun_notes::server::net {
 
 // Takes over a connection whose upgrade request has been read and accepted by the HTTP layer.
+// `address_key` was admitted by app::admit_socket; the session releases it when it ends.
 void start_ws_session(app& a, boost::beast::tcp_stream stream,
-                      boost::beast::http::request<boost::beast::http::string_body> request);
+                      boost::beast::http::request<boost::beast::http::string_body> request,
+                      std::string address_key);
 
 }  // namespace fun_notes::server::net

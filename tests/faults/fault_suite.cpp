@@ -52,8 +52,8 @@ std::string join_urls(const std::vector<std::string>& urls) {
 
 std::string describe_note(const core::note& n) {
   std::ostringstream o;
-  o << n.id << "{title=" << n.title << " body=" << n.body.substr(0, 24)
-    << " imp=" << n.is_important << " idx=" << n.current_index << " seq=" << n.seq << "}";
+  o << n.id << "{title=" << n.title << " body=" << n.body.substr(0, 24) << " imp=" << n.is_important
+    << " idx=" << n.current_index << " seq=" << n.seq << "}";
   return o.str();
 }
 
@@ -102,8 +102,8 @@ void write_table(std::ostream& out) {
   out << "| scenario | ops sent | acknowledged | rejected | lost (must be 0) | recovery time | "
          "notes |\n|---|---:|---:|---:|---:|---|---|\n";
   for (const auto& r : rows()) {
-    out << "| " << r.scenario << " | " << r.sent << " | " << r.acked << " | " << r.rejected
-        << " | " << r.lost << " | " << r.recovery << " | " << r.notes << " |\n";
+    out << "| " << r.scenario << " | " << r.sent << " | " << r.acked << " | " << r.rejected << " | "
+        << r.lost << " | " << r.recovery << " | " << r.notes << " |\n";
   }
 }
 
@@ -210,15 +210,18 @@ fleet::~fleet() {
 std::vector<std::string> fleet::server_args() const {
   // Quick flushes so the cold store catches up within a scenario; the op log keeps every op
   // of the run so the checks can read it.
-  std::vector<std::string> args = {"--flush-quiet-ms", "100", "--flush-max-ms", "1000",
-                                   "--hot-log-keep", "100000"};
+  std::vector<std::string> args = {"--flush-quiet-ms", "100",   "--flush-max-ms", "1000",
+                                   "--hot-log-keep",   "100000"};
   if (!options_.embedded) {
     // Strict mode: an op is acknowledged only once a replica holds it, so no failover can
     // lose one.
-    std::vector<std::string> more = {"--postgres", postgres_url_, "--redis",
-                                     join_urls(redis_->urls()), "--redis-wait-replicas", "1"};
+    std::vector<std::string> more = {
+        "--postgres", postgres_url_, "--redis", join_urls(redis_->urls()), "--redis-wait-replicas",
+        "1"};
     args.insert(args.end(), more.begin(), more.end());
   }
+  // A few accounts stand for many people here (a thousand sockets over four users).
+  args.insert(args.end(), {"--max-sockets-per-user", "0"});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }
@@ -406,8 +409,8 @@ fleet::cold_view fleet::read_cold(const std::string& room) {
   }
   sqlite3_busy_timeout(db, 5000);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT last_seq FROM note_rooms WHERE id = ?", -1, &st,
-                         nullptr) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT last_seq FROM note_rooms WHERE id = ?", -1, &st, nullptr) ==
+      SQLITE_OK) {
     sqlite3_bind_text(st, 1, room.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
       v.last_seq = sqlite3_column_int64(st, 0);
@@ -534,9 +537,8 @@ scenario_row fleet::verify(const std::string& scenario, const std::string& recov
   }
   const bool converged = poll_until(
       [&] {
-        return std::all_of(clients_.begin(), clients_.end(), [&](const auto& c) {
-          return c->seq() == final_seq[c->cfg().room];
-        });
+        return std::all_of(clients_.begin(), clients_.end(),
+                           [&](const auto& c) { return c->seq() == final_seq[c->cfg().room]; });
       },
       30000ms);
   for (const auto& c : clients_) {
@@ -723,16 +725,15 @@ scenario_row fleet::verify(const std::string& scenario, const std::string& recov
     if (now == 0 || baseline_rss_[i] == 0) {
       continue;
     }
-    rss << (rss.tellp() > 0 ? ", " : "RSS MiB ") << baseline_rss_[i] / 1024 << "→"
-        << now / 1024;
+    rss << (rss.tellp() > 0 ? ", " : "RSS MiB ") << baseline_rss_[i] / 1024 << "→" << now / 1024;
     // Generous: allocators keep what they once had; a leak per op or per client is far more.
     EXPECT_LE(now, 2 * baseline_rss_[i] + 200 * 1024)
         << "server " << i << " RSS " << now << " KiB, baseline " << baseline_rss_[i];
   }
   row.notes = notes + (notes.empty() || rss.tellp() == 0 ? "" : "; ") + rss.str();
-  std::cout << "[ faults ] " << scenario << ": sent " << row.sent << ", acknowledged "
-            << row.acked << ", rejected " << row.rejected << ", lost " << row.lost
-            << ", recovery " << recovery << "; " << row.notes << "\n";
+  std::cout << "[ faults ] " << scenario << ": sent " << row.sent << ", acknowledged " << row.acked
+            << ", rejected " << row.rejected << ", lost " << row.lost << ", recovery " << recovery
+            << "; " << row.notes << "\n";
   record_row(row);
   return row;
 }

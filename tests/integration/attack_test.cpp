@@ -437,5 +437,52 @@ TEST_F(attacks, user_names_differ_by_more_than_case) {
   EXPECT_EQ(str(obj(login.json.as_object(), "user"), "name"), name) << "the stored spelling";
 }
 
+TEST_F(attacks, sockets_per_user_and_per_address_are_capped_and_joins_rate_limited) {
+  auto& server = start_server(
+      with_args({"--max-sockets-per-user", "3", "--max-join-rate", "1", "--max-join-burst", "3"}));
+  const user u = register_user(server.port(), "many");
+  const user other = register_user(server.port(), "other");
+  std::vector<std::unique_ptr<ws_client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(connect_hello(server.port(), u));
+  }
+  auto fourth = ws_client::connect(server.port());
+  fourth->send(json::value{{"type", "hello"}, {"token", u.token}, {"client", "attacks"}});
+  const auto refused = fourth->wait_closed();
+  ASSERT_TRUE(refused.has_value()) << "a fourth socket of one user was accepted";
+  EXPECT_EQ(refused->code, 1008) << refused->reason;
+  EXPECT_NO_THROW(connect_hello(server.port(), other)) << "another user is not capped";
+  held.back()->close(2000ms);
+  held.pop_back();
+  // The slot comes back once the server has seen the close.
+  bool admitted = false;
+  for (int i = 0; i < 50 && !admitted; ++i) {
+    auto again = ws_client::connect(server.port());
+    again->send(json::value{{"type", "hello"}, {"token", u.token}, {"client", "attacks"}});
+    admitted = again->next_of_type("welcome", 500ms).has_value();
+    if (admitted) {
+      held.push_back(std::move(again));
+    }
+  }
+  EXPECT_TRUE(admitted) << "a closed socket's slot was never given back";
+
+  // Joins: a burst of 3, then one a second.
+  const std::string room = create_room(server.port(), u, "Joins", "private");
+  std::vector<std::string> answers;
+  for (int i = 0; i < 6; ++i) {
+    const auto a = join(*held.front(), room);
+    answers.push_back(type_of(a) == "error" ? str(a, "code") : type_of(a));
+  }
+  EXPECT_NE(std::find(answers.begin(), answers.end(), "rate_limited"), answers.end())
+      << "six joins at once were all answered";
+  EXPECT_EQ(answers.front(), "snapshot");
+
+  auto& capped = start_server(with_args({"--max-sockets-per-address", "2"}));
+  auto a1 = ws_client::connect(capped.port());
+  auto a2 = ws_client::connect(capped.port());
+  EXPECT_EQ(ws_client::upgrade_status(capped.port(), {}), 429);
+  EXPECT_EQ(http_request(capped.port(), "GET", "/healthz").status, 200);
+}
+
 }  // namespace
 }  // namespace fun_notes::test
