@@ -165,7 +165,8 @@ start_server() {
   mkdir -p "$dir/data"
   "$server_bin" --host 127.0.0.1 --port 0 --port-file "$dir/port" --data "$dir/data" \
     --postgres "$(cat "$fleet_dir/postgres.url")" --redis "$(cat "$fleet_dir/redis.urls")" \
-    --jwt-secret-file "$fleet_dir/jwt-secret" --log-level warn ${FLEET_SERVER_ARGS:-} \
+    --jwt-secret-file "$fleet_dir/jwt-secret" --trusted-proxies 127.0.0.1 --log-level warn \
+    ${FLEET_SERVER_ARGS:-} \
     >"$fleet_dir/logs/server$i.log" 2>&1 &
   echo $! >"$fleet_dir/pids/server$i"
   wait_for "fun-notes-server $i (port file)" listening "$!" "$dir/port" "server$i"

@@ -221,7 +221,8 @@ std::vector<std::string> fleet::server_args() const {
     args.insert(args.end(), more.begin(), more.end());
   }
   // A few accounts stand for many people here (a thousand sockets over four users).
-  args.insert(args.end(), {"--max-sockets-per-user", "0"});
+  // All of them come from 127.0.0.1, too.
+  args.insert(args.end(), {"--max-sockets-per-user", "0", "--max-sockets-per-address", "0"});
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   return args;
 }
