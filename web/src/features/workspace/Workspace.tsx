@@ -82,7 +82,7 @@ function AccessLostMessage({ lost, info }: { lost: NonNullable<RoomView['accessL
 const ROLE_LINE: Record<Role, string> = {
   owner: 'You own this room',
   editor: 'You can edit',
-  viewer: 'View only',
+  viewer: 'You can read',
 };
 
 function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView }) {
