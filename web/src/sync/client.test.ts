@@ -3,7 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SyncClient } from './client';
-import type { Note, Op } from './protocol';
+import type { Note, Op, RoomInfo } from './protocol';
 import type { RejectNotice } from './api';
 import { FakeSocket } from './testing/fake-server';
 import { note } from './testing/notes';
@@ -723,6 +723,10 @@ describe('sharing: roles and losing access', () => {
     expect(room.getView().info?.role).toBe('editor');
     room.mergeInfo({ role: 'owner' }, room.infoVersion);
     expect(room.getView().info?.role).toBe('owner');
+    // What the protocol does not know is left alone (a visitor's role may come as null).
+    const before = room.getView().info;
+    room.mergeInfo({ role: null, visibility: 'secret', name: 7 } as unknown as Partial<RoomInfo>);
+    expect(room.getView().info).toBe(before);
   });
 
   it('the dashboard lists rooms with visibility and role, adds rooms from room_stat, drops room_gone', () => {

@@ -239,12 +239,16 @@ export class Room implements RoomHandle {
   mergeInfo(patch: Partial<RoomInfo>, version?: number): void {
     if (this.closed || !this.info) return;
     if (version !== undefined && version !== this.infoVersionValue) return;
+    // An HTTP answer is not checked by the codec: only values the protocol knows are taken (a
+    // visitor's `role` may be null, which must not turn a viewer's page into an editor's).
     const next: RoomInfo = { ...this.info };
-    if (patch.name !== undefined) next.name = patch.name;
-    if (patch.visibility !== undefined) next.visibility = patch.visibility;
-    if (patch.role !== undefined) next.role = patch.role;
-    if (patch.public_role !== undefined) next.public_role = patch.public_role;
-    if (patch.owner_id !== undefined) next.owner_id = patch.owner_id;
+    if (typeof patch.name === 'string') next.name = patch.name;
+    if (patch.visibility === 'private' || patch.visibility === 'link' || patch.visibility === 'public') {
+      next.visibility = patch.visibility;
+    }
+    if (patch.role === 'owner' || patch.role === 'editor' || patch.role === 'viewer') next.role = patch.role;
+    if (patch.public_role === 'viewer' || patch.public_role === 'editor') next.public_role = patch.public_role;
+    if (typeof patch.owner_id === 'string') next.owner_id = patch.owner_id;
     if (JSON.stringify(next) === JSON.stringify(this.info)) return;
     this.info = next;
     this.persistence?.stateChanged();
