@@ -4,7 +4,8 @@
 // 1. invites and roles in a private room: a non-member is refused, a viewer's invite gives a
 //    read-only page (and the server refuses the viewer's op sent around the page), the owner's
 //    promotion lets them write at once, removal shows them out; signed-out invite, used-up and
-//    revoked invites, ownership handed over, the room deleted under a member's page;
+//    revoked invites, an edit made offline by a member demoted meanwhile refused and rolled
+//    back, ownership handed over, the room deleted under a member's page;
 // 2. a stranger's open dashboard: a public room appears live, a private one never does, a room
 //    made public appears and made private goes again, and a visitor's page loses it;
 // 3. hostile text (markup, SQL) in a room name, a note and a username is shown as text.
@@ -19,6 +20,7 @@ import {
   addNote,
   artifactsDir,
   assertNoSeriousViolations,
+  badge,
   checkPrerequisites,
   createRoom,
   distDir,
@@ -263,7 +265,7 @@ test('a private room shared by invite: refused before, read-only as viewer, prom
   assert.equal((await api(await tokenOf(bob), 'GET', `/api/rooms/${roomId}`)).status, 403);
 });
 
-test('invites: signed out first, used up, revoked; ownership handed over; the room deleted under a page', async () => {
+test('invites: signed out first, used up, revoked; demoted while away; ownership handed over; the room deleted under a page', async () => {
   const { page: alice } = world.alice;
   const roomId = world.roomId;
   const dialog = await openShare(alice);
@@ -330,6 +332,42 @@ test('invites: signed out first, used up, revoked; ownership handed over; the ro
   assert.equal(revokedAnswer.status, 404);
   assert.equal((await revoked.textContent()).trim(), revokedAnswer.body.error.message);
   await dave.context.close();
+
+  // Demoted while away: the edit carol made offline reaches the server after the demotion and is
+  // refused; her page rolls it back, says why, and turns read-only (a resume carries no role).
+  // Chromium's offline emulation leaves an open WebSocket alone, so the server goes away too.
+  const carolTitle = carol.page.locator('ul.notes > li').first().getByLabel('Note title');
+  await carol.context.setOffline(true);
+  try {
+    await server.stop();
+    await eventually(async () => (await badge(carol.page).getAttribute('data-status')) === 'offline', {
+      message: "carol's page to be offline",
+    });
+    await carolTitle.focus();
+    await carol.page.keyboard.press('End');
+    await carol.page.keyboard.type(' (carol was here)');
+    await carol.page.keyboard.press('Tab');
+    await eventually(async () => (await badge(carol.page).getAttribute('data-pending')) === '1', { message: 'one unsent change' });
+    await server.start();
+    await eventually(async () => (await badge(alice).getAttribute('data-status')) === 'online', {
+      timeout: 20_000,
+      message: "alice's page to reconnect",
+    });
+    const panel = await openMembers(alice);
+    await panel.getByLabel(`Role of ${carolName}`).selectOption('viewer');
+    await panel.getByRole('status').filter({ hasText: `${carolName} is now a viewer.` }).waitFor();
+  } finally {
+    if (!server.process) await server.start();
+    await carol.context.setOffline(false);
+  }
+  await carol.page
+    .getByRole('region', { name: 'Notifications' })
+    .filter({ hasText: 'A change was not saved: you can only read this room.' })
+    .waitFor({ timeout: 20_000 });
+  await eventually(async () => (await carolTitle.inputValue()) === 'Agenda', { message: 'the refused edit to be rolled back' });
+  await viewOnly(carol.page).waitFor();
+  assert.equal(await badge(carol.page).getAttribute('data-pending'), '0');
+  await waitForTitles(alice, ['Agenda', 'From bob'], 'nothing of the refused edit on the owner page');
 
   // Ownership to carol, confirmed: both pages switch without a reload.
   const members = await openMembers(alice);
