@@ -3,6 +3,7 @@
 
 import { useEffect, useMemo, useState } from 'react';
 import { listRooms } from '../../sync';
+import type { Role } from '../../sync/protocol';
 import { useDashboard } from '../client/client';
 import { useSession } from '../session/session';
 import { Link, navigate, roomPath } from '../router/router';
@@ -16,17 +17,18 @@ const COLUMNS: { key: SortKey; label: string; numeric: boolean }[] = [
 
 const ROLE_TEXT = { owner: 'Owner', editor: 'Editor', viewer: 'Viewer' } as const;
 
-/** The ids of the rooms the user is a member of, asked again when rooms come or go. */
-function useMemberRoomIds(roomIds: string): ReadonlySet<string> | null {
+/** The rooms the user is a member of, with the user's role, asked again when rooms come or go
+ *  (a `room_stat` that adds a room says nothing of the role). */
+function useMemberRoles(roomIds: string): ReadonlyMap<string, Role> | null {
   const { session } = useSession();
-  const [ids, setIds] = useState<ReadonlySet<string> | null>(null);
+  const [roles, setRoles] = useState<ReadonlyMap<string, Role> | null>(null);
   const token = session?.token;
   useEffect(() => {
     if (!token) return;
     let cancelled = false;
     listRooms(token).then(
       (rooms) => {
-        if (!cancelled) setIds(new Set(rooms.map((room) => room.id)));
+        if (!cancelled) setRoles(new Map(rooms.map((room) => [room.id, room.role])));
       },
       () => undefined,
     );
@@ -34,7 +36,7 @@ function useMemberRoomIds(roomIds: string): ReadonlySet<string> | null {
       cancelled = true;
     };
   }, [token, roomIds]);
-  return ids;
+  return roles;
 }
 
 export function Dashboard() {
@@ -43,7 +45,7 @@ export function Dashboard() {
   const rooms = view?.rooms;
   const sorted = useMemo(() => (rooms ? sortRooms(rooms, sort.key, sort.direction) : []), [rooms, sort]);
   const idKey = useMemo(() => (rooms ? rooms.map((room) => room.id).sort().join(',') : ''), [rooms]);
-  const memberIds = useMemberRoomIds(idKey);
+  const memberRoles = useMemberRoles(idKey);
 
   const toggle = (key: SortKey) => {
     setSort((current) =>
@@ -89,7 +91,8 @@ export function Dashboard() {
           </thead>
           <tbody>
             {sorted.map((room) => {
-              const visitor = isVisitor(room, memberIds);
+              const visitor = isVisitor(room, memberRoles);
+              const role = room.role ?? memberRoles?.get(room.id) ?? null;
               return (
                 <tr
                   key={room.id}
@@ -118,7 +121,7 @@ export function Dashboard() {
                     {room.total_notes}
                   </td>
                   <td data-col="role" className="muted">
-                    {visitor ? 'Visitor' : room.role ? ROLE_TEXT[room.role] : ''}
+                    {visitor ? 'Visitor' : role ? ROLE_TEXT[role] : ''}
                   </td>
                 </tr>
               );

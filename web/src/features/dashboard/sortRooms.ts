@@ -31,7 +31,7 @@ export function sortRooms(
  * says so when it is null; `memberRoomIds` (the user's rooms from `GET /api/rooms`, once known)
  * settles it for a server that gives a visitor's role instead.
  */
-export function isVisitor(room: RoomStat, memberRoomIds: ReadonlySet<string> | null): boolean {
+export function isVisitor(room: RoomStat, memberRoomIds: { has(id: string): boolean } | null): boolean {
   if (room.visibility !== 'public') return false;
   if (room.role === null) return true;
   if (room.role === 'owner' || !memberRoomIds) return false;
