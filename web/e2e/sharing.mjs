@@ -8,7 +8,8 @@
 //    back, ownership handed over, the room deleted under a member's page;
 // 2. a stranger's open dashboard: a public room appears live, a private one never does, a room
 //    made public appears and made private goes again, and a visitor's page loses it;
-// 3. hostile text (markup, SQL) in a room name, a note and a username is shown as text.
+// 3. hostile text (markup, SQL) in a room name, a note and a username is shown as text; a
+//    member leaves that room.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -536,7 +537,25 @@ test('markup and SQL in a room name, a note and a username are shown as text', a
   const members = await openMembers(bob);
   await members.getByRole('listitem').filter({ hasText: world.names.alice }).waitFor();
   await bob.getByRole('link', { name: 'Rooms', exact: true }).click();
-  await bob.getByRole('region', { name: 'Your rooms' }).getByRole('link', { name: roomName, exact: true }).waitFor();
+  const yourRooms = bob.getByRole('region', { name: 'Your rooms' });
+  await yourRooms.getByRole('link', { name: roomName, exact: true }).waitFor();
+
+  // Bob leaves (confirmed): the room goes from his rooms and from this device.
+  await yourRooms.getByRole('link', { name: roomName, exact: true }).click();
+  await waitForWorkspace(bob);
+  assert.ok((await cachedRoomIds(bob)).includes(roomId));
+  await (await openMembers(bob)).getByRole('button', { name: 'Leave room' }).click();
+  const leave = bob.getByRole('dialog', { name: `Leave “${roomName}”?` });
+  await leave.waitFor();
+  await leave.getByRole('button', { name: 'Leave room' }).click();
+  await bob.waitForURL((url) => url.pathname === '/');
+  await yourRooms.getByRole('heading', { name: 'Your rooms' }).waitFor();
+  await eventually(async () => (await yourRooms.getByRole('listitem').count()) > 0 || (await yourRooms.textContent()).includes('No rooms yet'), {
+    message: 'the room list to load',
+  });
+  assert.equal(await yourRooms.getByRole('link', { name: roomName, exact: true }).count(), 0);
+  await eventually(async () => !(await cachedRoomIds(bob)).includes(roomId), { message: "bob's copy of the room he left to go" });
+  assert.equal((await api(await tokenOf(bob), 'GET', `/api/rooms/${roomId}`)).body.members.length, 0, 'bob is no member');
 
   for (const page of [alice, bob]) {
     assert.equal(await page.locator('img').count(), 0, 'no element was injected');
