@@ -28,7 +28,8 @@ describe('invite descriptions', () => {
     expect(expiryText('2026-12-08T10:00:00Z', now)).toMatch(/^expires 8 Dec 2026, \d\d:00$/);
     expect(usesText(0, null)).toBe('0 uses, no limit');
     expect(usesText(1, null)).toBe('1 use, no limit');
-    expect(usesText(1, 1)).toBe('1 of 1 use');
+    expect(usesText(0, 1)).toBe('0 of 1 use');
+    expect(usesText(1, 1)).toBe('1 of 1 use, used up');
     expect(usesText(2, 1000)).toBe('2 of 1,000 uses');
     expect(describeInvite({ role: 'viewer', expires_at: null, max_uses: 5, uses: 0 }, now)).toBe('Viewer · never expires · 0 of 5 uses');
   });

@@ -72,11 +72,12 @@ export function expiryText(expiresAt: string | null, now: number): string {
   return at <= now ? 'expired' : `expires ${dateFormat.format(at)}`;
 }
 
-/** "1 of 5 uses", "2 uses, no limit". */
+/** "1 of 5 uses", "2 uses, no limit", "1 of 1 use, used up". */
 export function usesText(uses: number, maxUses: number | null): string {
   const n = uses.toLocaleString('en-US');
   if (maxUses === null) return `${n} ${uses === 1 ? 'use' : 'uses'}, no limit`;
-  return `${n} of ${maxUses.toLocaleString('en-US')} ${maxUses === 1 ? 'use' : 'uses'}`;
+  const text = `${n} of ${maxUses.toLocaleString('en-US')} ${maxUses === 1 ? 'use' : 'uses'}`;
+  return uses >= maxUses ? `${text}, used up` : text;
 }
 
 /** One line per open invite: "Viewer · expires 3 Dec 2026, 10:00 · 0 of 5 uses". */
