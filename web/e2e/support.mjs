@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, createWriteSt
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
+import AxeBuilder from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -151,11 +153,17 @@ export async function signUp(page, username, password = 'correct horse battery')
   await page.getByTestId('user-name').filter({ hasText: username }).waitFor();
 }
 
+const VISIBILITY_LABELS = {
+  link: 'Anyone with the id can join',
+  private: 'Private (members only)',
+  public: 'Public (listed on every dashboard)',
+};
+
 /** Creates a room from the room entry page and opens it; returns its id. */
 export async function createRoom(page, name, visibility = 'link') {
   await page.getByRole('link', { name: 'Rooms', exact: true }).click();
   await page.getByLabel('Room name').fill(name);
-  await page.getByLabel(visibility === 'link' ? 'Anyone with the id can join' : 'Private (members only)').check();
+  await page.getByLabel(VISIBILITY_LABELS[visibility]).check();
   await page.getByRole('button', { name: 'Create room' }).click();
   const roomId = (await page.getByTestId('created-room-id').textContent()).trim();
   // The new room joins the user's list on the same page.
@@ -242,4 +250,18 @@ export function settle(page) {
   return page.evaluate(
     () => new Promise((resolve) => setTimeout(() => requestAnimationFrame(() => resolve(true)), 0)),
   );
+}
+
+/** axe-core on the page as it is: serious or critical violations fail. */
+export async function assertNoSeriousViolations(page, label) {
+  const results = await new AxeBuilder({ page }).analyze();
+  for (const violation of results.violations) {
+    console.log(`# axe ${label}: ${violation.impact} ${violation.id} (${violation.nodes.length})`);
+  }
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const violation of serious) {
+    console.error(`[axe ${label}] ${violation.impact} ${violation.id}: ${violation.help}`);
+    for (const node of violation.nodes) console.error(`    ${node.target.join(' ')}  ${node.failureSummary ?? ''}`);
+  }
+  assert.equal(serious.length, 0, `${label}: ${serious.length} serious or critical accessibility violations`);
 }

@@ -9,6 +9,7 @@ import { AuthPage } from './features/auth/AuthPage';
 import { RoomEntry } from './features/rooms/RoomEntry';
 import { Dashboard } from './features/dashboard/Dashboard';
 import { Workspace } from './features/workspace/Workspace';
+import { InvitePage } from './features/sharing/InvitePage';
 
 // Signed in, the header sits inside the SyncClientProvider: Sign out asks the client about
 // changes not sent yet.
@@ -51,6 +52,8 @@ function Page({ route }: { route: Route }) {
     case 'workspace':
       // Keyed by room, so switching rooms starts from a clean workspace state.
       return <Workspace key={route.roomId} roomId={route.roomId} />;
+    case 'invite':
+      return <InvitePage key={route.token} token={route.token} />;
     default:
       return <RoomEntry />;
   }
@@ -61,7 +64,8 @@ function Shell() {
   const path = usePath();
   const route = parseRoute(path);
 
-  // A signed-in user has nothing to do on /login; a link to a room survives signing in.
+  // A signed-in user has nothing to do on /login; a link to a room or an invite survives
+  // signing in: the sign-in page shows at that path, which stays.
   useEffect(() => {
     if (session && route.page === 'auth') {
       navigate('/', { replace: true });
@@ -78,7 +82,7 @@ function Shell() {
       ) : (
         <>
           <Header session={null} route={route} />
-          <AuthPage />
+          <AuthPage invited={route.page === 'invite'} />
         </>
       )}
     </>

@@ -24,8 +24,13 @@ export interface RoomView {
   /** Local ops not yet acknowledged by the server (sent or not). */
   pendingCount: number;
   status: ConnectionStatus;
-  /** Set when a join failed for good (`forbidden`, `not_found`). */
+  /** Set when a join failed for good (`forbidden`, `not_found`) for a room never open here. */
   joinError: { code: string; message: string } | null;
+  /** Set when the user lost a room that was open here (or shown from this device's copy):
+   *  `forbidden` = removed, or the room is no longer public; `not_found` = deleted. The room is
+   *  no longer synced, its notes and unsent changes are dropped, and this device's copy of it
+   *  deleted. `info` still names it. */
+  accessLost: { code: string; message: string } | null;
 }
 
 /** A rejected local op, rolled back; the UI says why. */
@@ -83,6 +88,14 @@ export interface RoomHandle {
   fieldSize(id: string, field: 'title' | 'body', value: string): FieldSize;
   /** Leaves the room (sends `leave`) and stops updates. */
   close(): void;
+  /** Closes the room and deletes this device's copy of it, unsent changes included (the user
+   *  left the room or deleted it). */
+  forget(): void;
+  /** Room info learned over HTTP (`GET`/`PATCH /api/rooms/{id}`) merged into `view.info`. With
+   *  `version` (read from `infoVersion` before asking), it is dropped when a frame set the info
+   *  since: a `role` frame is newer than an answer requested before it. */
+  mergeInfo(info: Partial<RoomInfo>, version?: number): void;
+  readonly infoVersion: number;
 }
 
 export interface DashboardView {

@@ -228,7 +228,7 @@ describe('IndexedDB cache', () => {
     const t = start('user-dash');
     const dash = t.client.watchRooms();
     await waitFor(() => dash.getView().rooms.length === 1);
-    expect(dash.getView().rooms[0]).toEqual({ id: 'r7', name: 'Cached', active_user_count: 1, total_notes: 2 });
+    expect(dash.getView().rooms[0]).toEqual({ id: 'r7', name: 'Cached', active_user_count: 1, total_notes: 2, visibility: 'private', role: 'editor' });
     const s = t.connect();
     expect(s.sentOf('watch_rooms')).toHaveLength(1);
     s.receive({ type: 'rooms', rooms: [] });
@@ -249,5 +249,54 @@ describe('IndexedDB cache', () => {
     const again = await openRoomCache('user-a');
     expect(await again?.listRooms()).toEqual([]);
     again?.close();
+  });
+
+  it('deletes the copy of a room the user lost, and writes nothing for it afterwards', async () => {
+    const t = start('user-lost');
+    const s = t.connect();
+    const room = t.client.openRoom('r1');
+    await waitFor(() => s.sentOf('join').length === 1);
+    s.receive({ type: 'snapshot', room: 'r1', seq: 2, room_info: info, notes: [note('a', 1024)] });
+    room.updateNote('a', { title: 'unsent' });
+    const cache = await openRoomCache('user-lost');
+    let stored = await cache?.load('r1');
+    for (let i = 0; i < 200 && !(stored && stored.seq === 2 && stored.pending.length === 1); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      stored = await cache?.load('r1');
+    }
+    expect(stored?.seq).toBe(2);
+    s.receive({ type: 'error', code: 'forbidden', room: 'r1', message: 'removed' });
+    // Closing the room (the page goes away) must not write it back.
+    room.close();
+    for (let i = 0; i < 200 && stored !== null; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      stored = (await cache?.load('r1')) ?? null;
+    }
+    expect(stored).toBeNull();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await cache?.load('r1')).toBeNull();
+    expect(await cache?.listRooms()).toEqual([]);
+    cache?.close();
+    t.client.close();
+  });
+
+  it('forgets a cached room that left the dashboard (room_gone), and a room the user left', async () => {
+    const cache = await openRoomCache('user-gone');
+    await cache?.saveState('r5', { seq: 1, notes: [], info: { ...info, id: 'r5', name: 'Gone' } });
+    await cache?.saveState('r6', { seq: 1, notes: [], info: { ...info, id: 'r6', name: 'Left' } });
+    await cache?.savePending('r6', [{ cid: 'c-1', op: { kind: 'delete', id: 'x' } }]);
+    const t = start('user-gone');
+    const s = t.connect();
+    t.client.watchRooms();
+    s.receive({ type: 'room_gone', room: 'r5' });
+    const left = t.client.openRoom('r6');
+    await waitFor(() => left.getView().loaded);
+    left.forget();
+    const ids = async () => ((await cache?.listRooms()) ?? []).map((r) => r.id);
+    for (let i = 0; i < 200 && (await ids()).length > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await ids()).toEqual([]);
+    expect(await cache?.listPending()).toEqual([]);
+    cache?.close();
+    t.client.close();
   });
 });

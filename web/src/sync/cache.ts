@@ -40,6 +40,8 @@ export interface RoomCache {
   /** Deletes the cached state of every room with an empty queue (sign-out that keeps only what
    *  is still to be sent). */
   forgetSentRooms(): Promise<void>;
+  /** Deletes one room's state and queue (the user lost access to it, or left it). */
+  forget(roomId: string): Promise<void>;
   close(): void;
 }
 
@@ -145,6 +147,11 @@ class IdbRoomCache implements RoomCache {
       if (!withQueue.has(roomId)) await rooms.delete(roomId);
     }
     await tx.done;
+  }
+
+  async forget(roomId: string): Promise<void> {
+    const tx = this.db.transaction(['rooms', 'pending'], 'readwrite');
+    await Promise.all([tx.objectStore('rooms').delete(roomId), tx.objectStore('pending').delete(roomId), tx.done]);
   }
 
   close(): void {

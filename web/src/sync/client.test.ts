@@ -3,7 +3,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SyncClient } from './client';
-import type { Note, Op } from './protocol';
+import type { Note, Op, RoomInfo } from './protocol';
 import type { RejectNotice } from './api';
 import { FakeSocket } from './testing/fake-server';
 import { note } from './testing/notes';
@@ -636,5 +636,114 @@ describe('join errors, presence and the dashboard', () => {
     expect(s2.sentOf('watch_rooms')).toHaveLength(1);
     dash.close();
     expect(s2.sentOf('unwatch_rooms')).toHaveLength(1);
+  });
+});
+
+describe('sharing: roles and losing access', () => {
+  it('switches the role live both ways; a viewer cannot queue an edit, an editor can at once', () => {
+    const { s, room } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    s.receive({ type: 'role', room: 'r1', role: 'viewer' });
+    expect(room.getView().info?.role).toBe('viewer');
+    room.updateNote('a', { title: 'nope' });
+    room.createNote({ title: 'nope' });
+    expect(s.sentOf('op')).toHaveLength(0);
+    expect(room.getView().notes.map((n) => n.title)).toEqual(['a', 'b']);
+    expect(room.getView().pendingCount).toBe(0);
+    expect(notices.map((n) => n.code)).toEqual(['forbidden', 'forbidden']);
+
+    s.receive({ type: 'role', room: 'r1', role: 'editor' });
+    expect(room.getView().info?.role).toBe('editor');
+    room.updateNote('a', { title: 'yes' });
+    expect(s.sentOf('op')).toHaveLength(1);
+    expect(room.getView().notes[0]?.title).toBe('yes');
+  });
+
+  it('rolls back an op the server refuses after a demotion, and says why', () => {
+    const { s, room } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    room.updateNote('a', { title: 'raced the demotion' });
+    const [sent] = s.sentOf('op');
+    expect(room.getView().notes[0]?.title).toBe('raced the demotion');
+    s.receive({ type: 'role', room: 'r1', role: 'viewer' });
+    s.receive({ type: 'reject', room: 'r1', cid: sent?.cid as string, code: 'forbidden', message: 'viewer' });
+    expect(room.getView().notes[0]?.title).toBe('a');
+    expect(room.getView().pendingCount).toBe(0);
+    expect(notices).toEqual([{ roomId: 'r1', cid: sent?.cid, code: 'forbidden', message: 'viewer' }]);
+  });
+
+  it.each([
+    ['forbidden', 'you were removed'],
+    ['not_found', 'the room was deleted'],
+  ])('an error %s for a joined room: access lost, notes and queue dropped, never joined again', (code, message) => {
+    const { s, room, last, connect } = joined();
+    const notices: RejectNotice[] = [];
+    room.onReject((n) => notices.push(n));
+    room.updateNote('a', { title: 'in flight' });
+    s.receive({ type: 'error', code, room: 'r1', message });
+    const view = room.getView();
+    expect(view.accessLost).toEqual({ code, message });
+    expect(view.joinError).toBeNull();
+    expect(view.notes).toEqual([]);
+    expect(view.pendingCount).toBe(0);
+    expect(view.info?.name).toBe('Room');
+    // Nothing more goes out for it: no edits, and no join after a reconnect.
+    room.createNote({ title: 'too late' });
+    expect(s.sentOf('op')).toHaveLength(1);
+    expect(notices.map((n) => n.code)).toEqual([code]);
+    s.serverClose(1006);
+    vi.advanceTimersByTime(10_000);
+    const s2 = connect();
+    expect(last()).toBe(s2);
+    expect(s2.sentOf('join')).toEqual([]);
+    // A role frame for it changes nothing.
+    s2.receive({ type: 'role', room: 'r1', role: 'editor' });
+    expect(room.getView()).toBe(view);
+  });
+
+  it('keeps a join refused from the start as joinError (never open here)', () => {
+    const { client, connect } = setup();
+    const s = connect();
+    const room = client.openRoom('r1');
+    s.receive({ type: 'error', code: 'forbidden', room: 'r1', message: 'private room' });
+    expect(room.getView().joinError).toEqual({ code: 'forbidden', message: 'private room' });
+    expect(room.getView().accessLost).toBeNull();
+  });
+
+  it('merges room info from HTTP unless a frame set it since the request', () => {
+    const { s, room } = joined();
+    const asked = room.infoVersion;
+    room.mergeInfo({ name: 'Renamed', visibility: 'public', public_role: 'viewer' });
+    expect(room.getView().info).toMatchObject({ name: 'Renamed', visibility: 'public', public_role: 'viewer', role: 'owner' });
+    // An answer asked for before the role frame is older than it.
+    s.receive({ type: 'role', room: 'r1', role: 'editor' });
+    room.mergeInfo({ role: 'owner' }, asked);
+    expect(room.getView().info?.role).toBe('editor');
+    room.mergeInfo({ role: 'owner' }, room.infoVersion);
+    expect(room.getView().info?.role).toBe('owner');
+    // What the protocol does not know is left alone (a visitor's role may come as null).
+    const before = room.getView().info;
+    room.mergeInfo({ role: null, visibility: 'secret', name: 7 } as unknown as Partial<RoomInfo>);
+    expect(room.getView().info).toBe(before);
+  });
+
+  it('the dashboard lists rooms with visibility and role, adds rooms from room_stat, drops room_gone', () => {
+    const { client, connect } = setup();
+    const s = connect();
+    const dash = client.watchRooms();
+    const mine = { id: 'r1', name: 'Mine', active_user_count: 1, total_notes: 2, visibility: 'private', role: 'owner' } as const;
+    const open = { id: 'r2', name: 'Open', active_user_count: 3, total_notes: 0, visibility: 'public', role: null } as const;
+    s.receive({ type: 'rooms', rooms: [mine, open] });
+    expect(dash.getView().rooms).toEqual([mine, open]);
+    // A count change that leaves the role out keeps it; a room made public appears.
+    s.receive({ type: 'room_stat', room: { id: 'r1', name: 'Mine', active_user_count: 2, total_notes: 2, visibility: 'private' } });
+    const fresh = { id: 'r3', name: 'New', active_user_count: 0, total_notes: 0, visibility: 'public' } as const;
+    s.receive({ type: 'room_stat', room: fresh });
+    expect(dash.getView().rooms).toEqual([{ ...mine, active_user_count: 2 }, open, fresh]);
+    s.receive({ type: 'room_gone', room: 'r2' });
+    s.receive({ type: 'room_gone', room: 'nope' });
+    expect(dash.getView().rooms.map((r) => r.id)).toEqual(['r1', 'r3']);
   });
 });

@@ -190,11 +190,13 @@ export class SyncClient implements SyncClientApi {
         ?.then((c) => (c ? c.listRooms() : []))
         .then((rooms) =>
           this.dashboard.seed(
-            rooms.map(({ id, name, active_user_count, total_notes }) => ({
+            rooms.map(({ id, name, active_user_count, total_notes, visibility, role }) => ({
               id,
               name,
               active_user_count,
               total_notes,
+              visibility,
+              role,
             })),
           ),
         )
@@ -266,11 +268,18 @@ export class SyncClient implements SyncClientApi {
       case 'room_stat':
         this.dashboard.handleFrame(frame);
         return;
+      case 'room_gone':
+        this.dashboard.handleFrame(frame);
+        // Gone from the dashboard means gone for this user: this device's copy is not offered
+        // again. An open room hears it from the server itself (error on the room) and drops it.
+        if (!this.rooms.has(frame.room)) this.forgetCached(frame.room);
+        return;
       case 'snapshot':
       case 'resume':
       case 'op':
       case 'reject':
       case 'presence':
+      case 'role':
         this.rooms.get(frame.room)?.handleFrame(frame);
         return;
       case 'error':
@@ -314,6 +323,15 @@ export class SyncClient implements SyncClientApi {
         room?.close();
       }
     }
+  }
+
+  private forgetCached(roomId: string): void {
+    const cache = this.cache;
+    if (!cache) return;
+    this.queueCacheTask(async () => {
+      const c = await cache;
+      await c?.forget(roomId);
+    });
   }
 
   private cacheQueue: Promise<void> = Promise.resolve();
@@ -366,11 +384,12 @@ function persistenceFor(
 ): RoomPersistence {
   let stateTimer: ReturnType<typeof setTimeout> | null = null;
   let pendingTimer: ReturnType<typeof setTimeout> | null = null;
+  let forgotten = false;
   // The room's data is read when the write runs, so a burst of changes costs one write.
   const write = (what: 'state' | 'pending'): void => {
     queue(async () => {
       const c = await cache;
-      if (!c) return;
+      if (!c || forgotten) return;
       if (what === 'state') {
         const snap = room.cacheSnapshot();
         await c.saveRoom(room.roomId, snap.state, snap.pending);
@@ -397,8 +416,20 @@ function persistenceFor(
       if (stateTimer) clearTimeout(stateTimer);
       if (pendingTimer) clearTimeout(pendingTimer);
       stateTimer = pendingTimer = null;
+      if (forgotten) return;
       write('state');
       write('pending');
+    },
+    forget() {
+      if (stateTimer) clearTimeout(stateTimer);
+      if (pendingTimer) clearTimeout(pendingTimer);
+      stateTimer = pendingTimer = null;
+      forgotten = true;
+      // Behind the writes already queued, which the flag now skips if they have not run.
+      queue(async () => {
+        const c = await cache;
+        await c?.forget(room.roomId);
+      });
     },
   };
 }

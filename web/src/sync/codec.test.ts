@@ -56,6 +56,21 @@ describe('parseServerFrame', () => {
     expect(parseServerFrame(text)).toBeNull();
   });
 
+  it('reads the sharing frames: role, room_gone, public rooms, dashboard entries with a role', () => {
+    expect(parseServerFrame('{"type":"role","room":"r1","role":"viewer"}')).toEqual({ type: 'role', room: 'r1', role: 'viewer' });
+    expect(parseServerFrame('{"type":"role","room":"r1","role":"admin"}')).toBeNull();
+    expect(parseServerFrame('{"type":"room_gone","room":"r1"}')).toEqual({ type: 'room_gone', room: 'r1' });
+    expect(parseServerFrame('{"type":"room_gone"}')).toBeNull();
+    const info = { ...roomInfo, visibility: 'public', public_role: 'editor', owner_id: 'u9' };
+    const snap = parseServerFrame(JSON.stringify({ type: 'snapshot', room: 'r1', seq: 3, room_info: info, notes: [] }));
+    expect(snap).toMatchObject({ room_info: { visibility: 'public', public_role: 'editor', owner_id: 'u9', role: 'viewer' } });
+    const entry = (extra: object) => ({ id: 'r1', name: 'R', active_user_count: 1, total_notes: 0, ...extra });
+    expect(parseServerFrame(JSON.stringify({ type: 'rooms', rooms: [entry({ visibility: 'public', role: null }), entry({ visibility: 'link', role: 'editor' }), entry({ role: 'none' }), entry({})] }))).toEqual({
+      type: 'rooms',
+      rooms: [entry({ visibility: 'public', role: null }), entry({ visibility: 'link', role: 'editor' }), entry({ role: null }), entry({})],
+    });
+  });
+
   it('does not apply client size limits to what the server accepted', () => {
     const big = 'x'.repeat(70_000);
     const frame = parseServerFrame(JSON.stringify({ type: 'op', room: 'r1', seq: 2, cid: 'c', user: 'u', at: 't', op: { kind: 'update', id: 'a', set: { body: big } } }));

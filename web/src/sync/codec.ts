@@ -6,9 +6,11 @@ import type {
   NoteUpdate,
   Op,
   PresenceUser,
+  Role,
   RoomInfo,
   RoomStat,
   ServerFrame,
+  Visibility,
   WelcomeLimits,
 } from './protocol';
 
@@ -370,24 +372,49 @@ function num(o: JsonObject, key: string): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
+function parseVisibility(v: unknown): Visibility | null {
+  return v === 'private' || v === 'link' || v === 'public' ? v : null;
+}
+
+function parseRole(v: unknown): Role | null {
+  return v === 'owner' || v === 'editor' || v === 'viewer' ? v : null;
+}
+
 function parseRoomStat(v: unknown): RoomStat | null {
   if (!isObject(v)) return null;
   const id = str(v, 'id');
   if (id === null) return null;
-  return {
+  const stat: RoomStat = {
     id,
     name: str(v, 'name') ?? '',
     active_user_count: num(v, 'active_user_count'),
     total_notes: num(v, 'total_notes'),
   };
+  const visibility = parseVisibility(v.visibility);
+  if (visibility !== null) stat.visibility = visibility;
+  // Present but not a role (null, "none"): the user is not a member.
+  if (has(v, 'role')) stat.role = parseRole(v.role);
+  return stat;
 }
 
 function parseRoomInfo(v: unknown): RoomInfo | null {
-  const stat = parseRoomStat(v);
-  if (!stat || !isObject(v)) return null;
-  const visibility = v.visibility === 'link' ? 'link' : 'private';
-  const role = v.role === 'owner' || v.role === 'viewer' ? v.role : 'editor';
-  return { ...stat, visibility, role };
+  if (!isObject(v)) return null;
+  const id = str(v, 'id');
+  if (id === null) return null;
+  const info: RoomInfo = {
+    id,
+    name: str(v, 'name') ?? '',
+    visibility: parseVisibility(v.visibility) ?? 'private',
+    // A room the server let us join and did not say more about is writable; the server still
+    // refuses what the role does not allow.
+    role: parseRole(v.role) ?? 'editor',
+    active_user_count: num(v, 'active_user_count'),
+    total_notes: num(v, 'total_notes'),
+  };
+  if (v.public_role === 'viewer' || v.public_role === 'editor') info.public_role = v.public_role;
+  const owner = str(v, 'owner_id');
+  if (owner !== null) info.owner_id = owner;
+  return info;
 }
 
 function parseUsers(v: unknown): PresenceUser[] {
@@ -524,6 +551,15 @@ export function parseServerFrame(text: string): ServerFrame | null {
     case 'room_stat': {
       const stat = parseRoomStat(v.room);
       return stat ? { type: 'room_stat', room: stat } : null;
+    }
+    case 'room_gone': {
+      const room = str(v, 'room');
+      return room === null ? null : { type: 'room_gone', room };
+    }
+    case 'role': {
+      const room = str(v, 'room');
+      const role = parseRole(v.role);
+      return room === null || role === null ? null : { type: 'role', room, role };
     }
     case 'pong':
       return { type: 'pong', t: v.t };

@@ -1,4 +1,5 @@
-// The dashboard's room list: `rooms` replaces it, `room_stat` upserts one room by id.
+// The dashboard's room list: `rooms` replaces it, `room_stat` upserts one room by id (a room that
+// became public appears through it), `room_gone` removes one.
 
 import type { ConnectionStatus, DashboardView } from './api';
 import type { RoomStat, ServerFrame } from './protocol';
@@ -48,8 +49,13 @@ export class Dashboard {
     } else if (frame.type === 'room_stat') {
       const i = this.rooms.findIndex((r) => r.id === frame.room.id);
       const next = [...this.rooms];
-      if (i >= 0) next[i] = frame.room;
+      if (i >= 0) next[i] = mergeStat(next[i] as RoomStat, frame.room);
       else next.push(frame.room);
+      this.rooms = next;
+      this.changed();
+    } else if (frame.type === 'room_gone') {
+      const next = this.rooms.filter((r) => r.id !== frame.room);
+      if (next.length === this.rooms.length) return;
       this.rooms = next;
       this.changed();
     }
@@ -64,4 +70,13 @@ export class Dashboard {
       for (const l of [...this.listeners]) l();
     });
   }
+}
+
+/** A `room_stat` replaces the counts; what it leaves out (the role, for a server that sends it
+ *  only in the full list) stays as the list said. */
+function mergeStat(previous: RoomStat, update: RoomStat): RoomStat {
+  const merged: RoomStat = { ...update };
+  if (update.visibility === undefined && previous.visibility !== undefined) merged.visibility = previous.visibility;
+  if (update.role === undefined && previous.role !== undefined) merged.role = previous.role;
+  return merged;
 }

@@ -1,7 +1,7 @@
 // Fetch helpers for the HTTP API. URLs are relative (the page is served by the server); tests set
 // a base URL with setApiBase.
 
-import type { RoomInfo, Role, Visibility } from './protocol';
+import type { PublicRole, RoomInfo, Role, Visibility } from './protocol';
 
 /** An HTTP API failure: `status` 0 with code `offline` when the server could not be reached. */
 export class ApiError extends Error {
@@ -100,14 +100,114 @@ export async function createRoom(
   token: string,
   name: string,
   visibility: Visibility = 'private',
+  publicRole?: PublicRole,
 ): Promise<RoomInfo> {
-  const r = await request<{ room: RoomInfo }>('POST', '/api/rooms', {
-    token,
-    body: { name, visibility },
-  });
+  const body: Record<string, string> = { name, visibility };
+  if (visibility === 'public' && publicRole) body.public_role = publicRole;
+  const r = await request<{ room: RoomInfo }>('POST', '/api/rooms', { token, body });
   return r.room;
 }
 
+const roomUrl = (roomId: string) => `/api/rooms/${encodeURIComponent(roomId)}`;
+
 export function getRoom(token: string, roomId: string): Promise<RoomDetails> {
-  return request<RoomDetails>('GET', `/api/rooms/${encodeURIComponent(roomId)}`, { token });
+  return request<RoomDetails>('GET', roomUrl(roomId), { token });
+}
+
+// ---- Sharing (docs/protocol.md, "Sharing: roles, visibility, invites") ----------------------
+
+export interface RoomChanges {
+  name?: string;
+  visibility?: Visibility;
+  public_role?: PublicRole;
+}
+
+/** Renames the room or changes who may open it (owner only). */
+export async function updateRoom(token: string, roomId: string, changes: RoomChanges): Promise<RoomInfo> {
+  const r = await request<{ room: RoomInfo }>('PATCH', roomUrl(roomId), { token, body: changes });
+  return r.room;
+}
+
+/** Deletes the room with its notes, members and invites (owner only). */
+export async function deleteRoom(token: string, roomId: string): Promise<void> {
+  await request<null>('DELETE', roomUrl(roomId), { token });
+}
+
+/** Public rooms, most active first. */
+export async function listPublicRooms(token: string): Promise<RoomInfo[]> {
+  const r = await request<{ rooms: RoomInfo[] }>('GET', '/api/public-rooms', { token });
+  return r.rooms;
+}
+
+/** Adds a member or changes a member's role; `owner` transfers ownership (owner only). */
+export async function setMemberRole(token: string, roomId: string, userId: string, role: Role): Promise<RoomMember> {
+  const r = await request<{ member: RoomMember }>('PUT', `${roomUrl(roomId)}/members/${encodeURIComponent(userId)}`, {
+    token,
+    body: { role },
+  });
+  return r.member;
+}
+
+/** Removes a member (owner), or leaves the room (the member themself). */
+export async function removeMember(token: string, roomId: string, userId: string): Promise<void> {
+  await request<null>('DELETE', `${roomUrl(roomId)}/members/${encodeURIComponent(userId)}`, { token });
+}
+
+export interface Invite {
+  token: string;
+  role: Exclude<Role, 'owner'>;
+  /** RFC 3339; null = never. */
+  expires_at: string | null;
+  /** null = unlimited. */
+  max_uses: number | null;
+  uses: number;
+  created_at: string;
+}
+
+export interface NewInvite {
+  role: Exclude<Role, 'owner'>;
+  /** Seconds (60 to 31,536,000); null = never; absent = the server's default (a week). */
+  expires_in?: number | null;
+  /** 1 to 100,000; null or absent = unlimited. */
+  max_uses?: number | null;
+}
+
+export interface CreatedInvite {
+  invite: Invite;
+  token: string;
+  /** The path `/invite/<token>` on the server's own origin. */
+  url: string;
+}
+
+export function createInvite(token: string, roomId: string, invite: NewInvite): Promise<CreatedInvite> {
+  return request<CreatedInvite>('POST', `${roomUrl(roomId)}/invites`, { token, body: invite });
+}
+
+/** The room's open invites, newest first (owner only). */
+export async function listInvites(token: string, roomId: string): Promise<Invite[]> {
+  const r = await request<{ invites: Invite[] }>('GET', `${roomUrl(roomId)}/invites`, { token });
+  return r.invites;
+}
+
+export async function revokeInvite(token: string, roomId: string, inviteToken: string): Promise<void> {
+  await request<null>('DELETE', `${roomUrl(roomId)}/invites/${encodeURIComponent(inviteToken)}`, { token });
+}
+
+/** What accepting an invite would give. */
+export interface InvitePreview {
+  room: { id: string; name: string };
+  role: Exclude<Role, 'owner'>;
+  expires_at: string | null;
+}
+
+const inviteUrl = (inviteToken: string) => `/api/invites/${encodeURIComponent(inviteToken)}`;
+
+export function getInvite(token: string, inviteToken: string): Promise<InvitePreview> {
+  return request<InvitePreview>('GET', inviteUrl(inviteToken), { token });
+}
+
+/** Makes the caller a member with the invite's role; returns the room. */
+export async function acceptInvite(token: string, inviteToken: string): Promise<RoomInfo> {
+  const r = await request<{ room: RoomInfo }>('POST', `${inviteUrl(inviteToken)}/accept`, { token });
+  return r.room;
 }

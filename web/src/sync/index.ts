@@ -9,8 +9,35 @@ export function createSyncClient(opts: SyncClientOptions): SyncClientApi {
 
 export type * from './api';
 export type * from './protocol';
-export { ApiError, createRoom, getRoom, listRooms, login, register, setApiBase } from './http';
-export type { AuthResult, RoomDetails, RoomMember } from './http';
+export {
+  ApiError,
+  acceptInvite,
+  createInvite,
+  createRoom,
+  deleteRoom,
+  getInvite,
+  getRoom,
+  listInvites,
+  listPublicRooms,
+  listRooms,
+  login,
+  register,
+  removeMember,
+  revokeInvite,
+  setApiBase,
+  setMemberRole,
+  updateRoom,
+} from './http';
+export type {
+  AuthResult,
+  CreatedInvite,
+  Invite,
+  InvitePreview,
+  NewInvite,
+  RoomChanges,
+  RoomDetails,
+  RoomMember,
+} from './http';
 export type { SocketFactory, SocketLike } from './socket';
 export { between, indexForMove, precisionExhausted, spreadIndexes } from './order';
 export { clearCache } from './cache';

@@ -1,5 +1,6 @@
 // SyncClients against the real server binary: concurrent edits of one room, and edits made
-// while the server restarts, end with the state the server reports over HTTP. The project's
+// while the server restarts, end with the state the server reports over HTTP; a member's role
+// and access follow the owner's changes live. The project's
 // test run names the binary in FUN_NOTES_SERVER_BIN and so always runs these; a bare
 // `npx vitest run` without a build skips them.
 
@@ -10,9 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { RoomHandle } from './api';
+import type { RejectNotice, RoomHandle } from './api';
 import { SyncClient } from './client';
-import { createRoom, register, setApiBase } from './http';
+import { acceptInvite, createInvite, createRoom, register, removeMember, setApiBase, setMemberRole } from './http';
 import type { Note } from './protocol';
 import type { SocketLike } from './socket';
 
@@ -104,6 +105,42 @@ describe.skipIf(!process.env.FUN_NOTES_SERVER_BIN && !existsSync(binary))('live 
       // Presence is coalesced (at most 4 a second), so it may trail the ops a little.
       await waitFor(() => b.getView().presence.active_user_count === 2);
       expect(b.getView().presence.users).toHaveLength(2);
+    } finally {
+      clientA.close();
+      clientB.close();
+    }
+  }, 30_000);
+
+  it('a viewer by invite is read-only, promoted writes at once, removed loses the room', async () => {
+    const suffix = Math.floor(Math.random() * 1e6);
+    const owner = await register(`own${suffix}`, 'password-own');
+    const guest = await register(`gst${suffix}`, 'password-gst');
+    const info = await createRoom(owner.token, 'Shared', 'private');
+    const invite = await createInvite(owner.token, info.id, { role: 'viewer', expires_in: 3600 });
+    expect((await acceptInvite(guest.token, invite.token)).role).toBe('viewer');
+    const factory = (url: string) => new WebSocket(url) as unknown as SocketLike;
+    const clientA = new SyncClient({ url: `ws://${base}/ws`, token: owner.token, userId: null, socketFactory: factory });
+    const clientB = new SyncClient({ url: `ws://${base}/ws`, token: guest.token, userId: null, socketFactory: factory });
+    const a = clientA.openRoom(info.id);
+    const b = clientB.openRoom(info.id);
+    const notices: RejectNotice[] = [];
+    b.onReject((n) => notices.push(n));
+    try {
+      await waitFor(() => a.getView().status === 'online' && b.getView().loaded);
+      expect(b.getView().info?.role).toBe('viewer');
+      b.createNote({ title: 'refused' });
+      expect(notices.map((n) => n.code)).toEqual(['forbidden']);
+      expect(b.getView().notes).toEqual([]);
+
+      await setMemberRole(owner.token, info.id, guest.user.id, 'editor');
+      await waitFor(() => b.getView().info?.role === 'editor');
+      const id = b.createNote({ title: 'from the guest' });
+      await waitFor(() => a.getView().notes.some((n) => n.id === id));
+
+      await removeMember(owner.token, info.id, guest.user.id);
+      await waitFor(() => b.getView().accessLost !== null);
+      expect(b.getView().accessLost?.code).toBe('forbidden');
+      expect(b.getView().notes).toEqual([]);
     } finally {
       clientA.close();
       clientB.close();

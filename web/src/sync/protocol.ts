@@ -23,16 +23,22 @@ export type Op =
   | { kind: 'rebalance'; indexes: Record<string, number> }
   | { kind: 'delete'; id: string };
 
-export type Visibility = 'private' | 'link';
+export type Visibility = 'private' | 'link' | 'public';
 export type Role = 'owner' | 'editor' | 'viewer';
+/** What a signed-in non-member gets in a `public` room. */
+export type PublicRole = 'viewer' | 'editor';
 
 export interface RoomInfo {
   id: string;
   name: string;
   visibility: Visibility;
+  /** The caller's role in the room (for a public room's non-member: its `public_role`). */
   role: Role;
   active_user_count: number;
   total_notes: number;
+  /** Present in HTTP room objects (docs/protocol.md, "Sharing"). */
+  public_role?: PublicRole;
+  owner_id?: string;
 }
 
 export interface RoomStat {
@@ -40,6 +46,11 @@ export interface RoomStat {
   name: string;
   active_user_count: number;
   total_notes: number;
+  /** Dashboard entries carry the room's visibility and the user's role in it (docs/protocol.md,
+   *  "Sharing"); `role` is null for a public room the user is not a member of, and both are
+   *  absent when a server (or an older cache) did not say. */
+  visibility?: Visibility;
+  role?: Role | null;
 }
 
 export interface PresenceUser {
@@ -76,6 +87,10 @@ export type ServerFrame =
     }
   | { type: 'rooms'; rooms: RoomStat[] }
   | { type: 'room_stat'; room: RoomStat }
+  /** The room left this user's dashboard (deleted, made private, or the user removed). */
+  | { type: 'room_gone'; room: string }
+  /** This socket's role in a joined room changed. */
+  | { type: 'role'; room: string; role: Role }
   | { type: 'pong'; t: unknown };
 
 export type ClientFrame =

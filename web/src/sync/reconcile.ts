@@ -75,6 +75,7 @@ export function sameView(a: RoomView, b: RoomView): boolean {
     a.presence === b.presence &&
     a.pendingCount === b.pendingCount &&
     a.status === b.status &&
-    a.joinError === b.joinError
+    a.joinError === b.joinError &&
+    a.accessLost === b.accessLost
   );
 }

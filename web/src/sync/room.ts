@@ -43,6 +43,8 @@ export interface RoomPersistence {
   pendingChanged(): void;
   /** Writes whatever is outstanding now (the room is closing). */
   flush(): void;
+  /** Deletes the room's durable copy; nothing is written for it afterwards. */
+  forget(): void;
 }
 
 interface PendingOp extends LocalOp {
@@ -75,6 +77,10 @@ export class Room implements RoomHandle {
   private info: RoomInfo | null = null;
   private presence: Presence = NO_PRESENCE;
   private joinError: RoomView['joinError'] = null;
+  private accessLost: RoomView['accessLost'] = null;
+  /** Bumped whenever a frame sets the room info (snapshot, role): an answer over HTTP asked for
+   *  before that is older than what the frame said. */
+  private infoVersionValue = 0;
   private loaded = false;
   private fromCache = false;
   private joinState: JoinState = 'idle';
@@ -226,6 +232,36 @@ export class Room implements RoomHandle {
     return { bytes, limit };
   }
 
+  get infoVersion(): number {
+    return this.infoVersionValue;
+  }
+
+  mergeInfo(patch: Partial<RoomInfo>, version?: number): void {
+    if (this.closed || !this.info) return;
+    if (version !== undefined && version !== this.infoVersionValue) return;
+    // An HTTP answer is not checked by the codec: only values the protocol knows are taken (a
+    // visitor's `role` may be null, which must not turn a viewer's page into an editor's).
+    const next: RoomInfo = { ...this.info };
+    if (typeof patch.name === 'string') next.name = patch.name;
+    if (patch.visibility === 'private' || patch.visibility === 'link' || patch.visibility === 'public') {
+      next.visibility = patch.visibility;
+    }
+    if (patch.role === 'owner' || patch.role === 'editor' || patch.role === 'viewer') next.role = patch.role;
+    if (patch.public_role === 'viewer' || patch.public_role === 'editor') next.public_role = patch.public_role;
+    if (typeof patch.owner_id === 'string') next.owner_id = patch.owner_id;
+    if (JSON.stringify(next) === JSON.stringify(this.info)) return;
+    this.info = next;
+    this.persistence?.stateChanged();
+    this.changed();
+  }
+
+  forget(): void {
+    if (this.closed) return;
+    this.persistence?.forget();
+    this.dropPending();
+    this.close();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -363,6 +399,7 @@ export class Room implements RoomHandle {
         if (this.joinState !== 'joining') return;
         this.confirmed = createRoomState(frame.seq, frame.notes);
         this.info = frame.room_info;
+        this.infoVersionValue++;
         this.loaded = true;
         this.fromCache = false;
         this.persistence?.stateChanged();
@@ -387,6 +424,9 @@ export class Room implements RoomHandle {
         return;
       case 'error':
         this.handleJoinError(frame.code, frame.message ?? '');
+        return;
+      case 'role':
+        this.handleRole(frame.role);
         return;
       case 'presence':
         // The end of a join's answer: the resume replay, if any, is complete.
@@ -455,8 +495,21 @@ export class Room implements RoomHandle {
 
   private handleJoinError(code: string, message: string): void {
     if (code === 'forbidden' || code === 'not_found') {
+      // Refused for good. A room that was open here (joined, or shown from this device's copy)
+      // was lost: the user was removed, it stopped being public, or it was deleted. Either way
+      // its copy on this device goes, and so do the changes that can no longer be sent.
+      const lost = this.joinState === 'joined' || this.loaded;
       this.joinState = 'failed';
-      this.joinError = { code, message };
+      if (lost) {
+        this.accessLost = { code, message };
+        this.confirmed = emptyRoomState;
+        this.dropPending();
+      } else {
+        this.joinError = { code, message };
+      }
+      this.clearTimers();
+      this.awaitingReplayEnd = false;
+      this.persistence?.forget();
       this.changed();
       return;
     }
@@ -470,6 +523,23 @@ export class Room implements RoomHandle {
       }, delay);
       this.changed();
     }
+  }
+
+  private handleRole(role: RoomInfo['role']): void {
+    // Before a snapshot there is no info to change; the snapshot carries the role.
+    if (!this.info || this.joinState === 'failed') return;
+    this.infoVersionValue++;
+    if (this.info.role === role) return;
+    this.info = { ...this.info, role };
+    this.persistence?.stateChanged();
+    this.changed();
+  }
+
+  private dropPending(): void {
+    if (this.pending.length === 0 && this.ackedUnsaved.length === 0) return;
+    this.pending = [];
+    this.ackedUnsaved = [];
+    this.pendingVersion++;
   }
 
   // ---- Ops from the server ------------------------------------------------------------------
@@ -533,6 +603,16 @@ export class Room implements RoomHandle {
 
   private enqueue(op: Op): void {
     if (this.closed) return;
+    if (this.joinState === 'failed') {
+      this.emitReject({ roomId: this.roomId, cid: '', code: this.accessLost?.code ?? 'forbidden', message: 'the room is no longer available' });
+      return;
+    }
+    if (this.info?.role === 'viewer') {
+      // The server would refuse it (`forbidden`); a viewer's page offers no way to edit, so
+      // this is an edit that raced a demotion.
+      this.emitReject({ roomId: this.roomId, cid: '', code: 'forbidden', message: 'viewers cannot change this room' });
+      return;
+    }
     const checked = parseOp(opToJson(op), this.host.limits());
     if (!checked.ok) {
       // The server would reject it the same way; say so now and change nothing.
@@ -650,6 +730,7 @@ export class Room implements RoomHandle {
       pendingCount: this.pending.length,
       status: this.status(),
       joinError: this.joinError,
+      accessLost: this.accessLost,
     };
   }
 

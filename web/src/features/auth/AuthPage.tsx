@@ -21,7 +21,8 @@ function describeError(error: unknown, mode: 'login' | 'register'): string {
   return 'Something went wrong. Please try again.';
 }
 
-export function AuthPage() {
+/** `invited`: the page opened an invite link; after signing in it shows the invite. */
+export function AuthPage({ invited = false }: { invited?: boolean }) {
   const { signIn, endedBecause } = useSession();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -52,6 +53,11 @@ export function AuthPage() {
       {endedBecause && (
         <p className="notice" role="status">
           {endedBecause}
+        </p>
+      )}
+      {invited && (
+        <p className="notice" role="status" data-testid="invite-sign-in">
+          You have an invitation to a room. Log in or sign up first; the invitation opens right after.
         </p>
       )}
       <form className="card form" onSubmit={submit} aria-labelledby="auth-heading">

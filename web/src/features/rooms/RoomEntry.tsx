@@ -1,4 +1,5 @@
-// Room entry: join a room by its id, create one, or pick one of the user's rooms.
+// Room entry: join a room by its id, create one (private, anyone with the id, or public), or
+// pick one of the user's rooms.
 
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, createRoom, listRooms } from '../../sync';
@@ -6,6 +7,7 @@ import type { RoomInfo, Visibility } from '../../sync/protocol';
 import { useSession } from '../session/session';
 import { Link, navigate, roomPath } from '../router/router';
 import { CopyButton } from '../../components/CopyButton';
+import { visibilityText } from '../sharing/invites';
 
 function errorText(error: unknown): string {
   if (error instanceof ApiError) {
@@ -50,6 +52,7 @@ function CreateForm({ onCreated }: { onCreated(): void }) {
   const { session } = useSession();
   const [name, setName] = useState('');
   const [visibility, setVisibility] = useState<Visibility>('link');
+  const [visitorsEdit, setVisitorsEdit] = useState(false);
   const [created, setCreated] = useState<RoomInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -62,7 +65,7 @@ function CreateForm({ onCreated }: { onCreated(): void }) {
     setBusy(true);
     setError(null);
     try {
-      setCreated(await createRoom(session.token, name.trim(), visibility));
+      setCreated(await createRoom(session.token, name.trim(), visibility, visitorsEdit ? 'editor' : 'viewer'));
       setName('');
       onCreated();
     } catch (caught) {
@@ -107,6 +110,22 @@ function CreateForm({ onCreated }: { onCreated(): void }) {
           />
           Private (members only)
         </label>
+        <label className="choice">
+          <input
+            type="radio"
+            name="visibility"
+            value="public"
+            checked={visibility === 'public'}
+            onChange={() => setVisibility('public')}
+          />
+          Public (listed on every dashboard)
+        </label>
+        {visibility === 'public' && (
+          <label className="choice nested-choice">
+            <input type="checkbox" checked={visitorsEdit} onChange={(event) => setVisitorsEdit(event.target.checked)} />
+            Visitors may edit (otherwise they can only read)
+          </label>
+        )}
       </fieldset>
       {error && (
         <p className="error" role="alert">
@@ -178,7 +197,7 @@ function MyRooms({ version }: { version: number }) {
           {rooms.map((room) => (
             <li key={room.id}>
               <Link href={roomPath(room.id)}>{room.name}</Link>
-              <span className="muted"> · {room.visibility === 'link' ? 'anyone with the id' : 'private'}</span>
+              <span className="muted"> · {visibilityText(room.visibility)}</span>
             </li>
           ))}
         </ul>

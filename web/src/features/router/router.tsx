@@ -36,7 +36,8 @@ export type Route =
   | { page: 'auth' }
   | { page: 'rooms' }
   | { page: 'dashboard' }
-  | { page: 'workspace'; roomId: string };
+  | { page: 'workspace'; roomId: string }
+  | { page: 'invite'; token: string };
 
 /** Maps a path to a page; unknown paths fall back to the room entry. */
 export function parseRoute(path: string): Route {
@@ -48,12 +49,29 @@ export function parseRoute(path: string): Route {
   }
   const room = /^\/r\/([^/]+)\/?$/.exec(path);
   if (room) {
-    return { page: 'workspace', roomId: decodeURIComponent(room[1]) };
+    const roomId = decode(room[1]);
+    if (roomId !== null) return { page: 'workspace', roomId };
+  }
+  // An invite link: what the server's `POST /api/rooms/{id}/invites` answers as `url`.
+  const invite = /^\/invite\/([^/]+)\/?$/.exec(path);
+  if (invite) {
+    const token = decode(invite[1]);
+    if (token !== null) return { page: 'invite', token };
   }
   return { page: 'rooms' };
 }
 
+function decode(segment: string | undefined): string | null {
+  try {
+    return segment ? decodeURIComponent(segment) : null;
+  } catch {
+    // A malformed escape (a link cut short) is not a room or an invite.
+    return null;
+  }
+}
+
 export const roomPath = (roomId: string): string => `/r/${encodeURIComponent(roomId)}`;
+export const invitePath = (token: string): string => `/invite/${encodeURIComponent(token)}`;
 
 /** An anchor that navigates in-page on a plain left click and behaves normally otherwise
  *  (middle click, modifier keys open a new tab). */

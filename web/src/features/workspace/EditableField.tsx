@@ -15,9 +15,11 @@ interface EditableFieldProps {
   autoFocus?: boolean;
   /** The size of a text against the most the server takes for this field. */
   measure?(value: string): FieldSize;
+  /** A viewer's field: readable, selectable, not editable. */
+  readOnly?: boolean;
 }
 
-export function EditableField({ value, onCommit, label, field, placeholder, autoFocus, measure }: EditableFieldProps) {
+export function EditableField({ value, onCommit, label, field, placeholder, autoFocus, measure, readOnly = false }: EditableFieldProps) {
   const fits = useCallback(
     (text: string) => {
       if (!measure) return true;
@@ -45,7 +47,8 @@ export function EditableField({ value, onCommit, label, field, placeholder, auto
     'aria-describedby': message ? messageId : undefined,
     'data-field': field,
     className: `note-${field}`,
-    placeholder,
+    placeholder: readOnly ? undefined : placeholder,
+    readOnly,
     value: state.value,
     onFocus: state.onFocus,
     onBlur: state.onBlur,

@@ -1,4 +1,5 @@
 // One note in the list: drag handle, inline title and body, important / done toggles, delete.
+// Read-only (a viewer): the text and the flags only, no controls.
 
 import { memo } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
@@ -16,17 +17,19 @@ interface NoteItemProps {
   onUpdate(id: string, set: NoteUpdate): void;
   onDelete(note: Note): void;
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
+  readOnly: boolean;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure }: NoteItemProps) {
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, readOnly }: NoteItemProps) {
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
-    useSortable({ id: note.id });
+    useSortable({ id: note.id, disabled: readOnly });
   const label = noteLabel(note);
 
   const classes = ['note'];
   if (note.is_important) classes.push('is-important');
   if (note.is_completed) classes.push('is-completed');
   if (isDragging) classes.push('is-dragging');
+  if (readOnly) classes.push('read-only');
 
   return (
     <li
@@ -36,16 +39,18 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure }:
       style={{ transform: CSS.Translate.toString(transform), transition }}
     >
       <div className={classes.join(' ')} ref={flipRef}>
-        <button
-          type="button"
-          className="handle"
-          ref={setActivatorNodeRef}
-          {...attributes}
-          {...listeners}
-          aria-label={`Move note ${label}`}
-        >
-          <span aria-hidden="true">⠿</span>
-        </button>
+        {!readOnly && (
+          <button
+            type="button"
+            className="handle"
+            ref={setActivatorNodeRef}
+            {...attributes}
+            {...listeners}
+            aria-label={`Move note ${label}`}
+          >
+            <span aria-hidden="true">⠿</span>
+          </button>
+        )}
         <div className="note-fields">
           <EditableField
             field="title"
@@ -54,6 +59,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure }:
             measure={(value) => measure(note.id, 'title', value)}
             value={note.title}
             autoFocus={autoFocus}
+            readOnly={readOnly}
             onCommit={(title) => onUpdate(note.id, { title })}
           />
           <EditableField
@@ -62,37 +68,49 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure }:
             placeholder="Write something…"
             measure={(value) => measure(note.id, 'body', value)}
             value={note.body}
+            readOnly={readOnly}
             onCommit={(body) => onUpdate(note.id, { body })}
           />
         </div>
-        <div className="note-actions">
-          <button
-            type="button"
-            className="toggle small"
-            aria-pressed={note.is_important}
-            aria-label={`Important: ${label}`}
-            onClick={() => onUpdate(note.id, { is_important: !note.is_important })}
-          >
-            <span aria-hidden="true">{note.is_important ? '★' : '☆'}</span> Important
-          </button>
-          <label className="check small">
-            <input
-              type="checkbox"
-              checked={note.is_completed}
-              onChange={(event) => onUpdate(note.id, { is_completed: event.target.checked })}
-              aria-label={`Done: ${label}`}
-            />
-            <span aria-hidden="true">Done</span>
-          </label>
-          <button
-            type="button"
-            className="small danger"
-            aria-label={`Delete note ${label}`}
-            onClick={() => onDelete(note)}
-          >
-            Delete
-          </button>
-        </div>
+        {readOnly ? (
+          <div className="note-flags">
+            {note.is_important && (
+              <span className="flag flag-important">
+                <span aria-hidden="true">★</span> Important
+              </span>
+            )}
+            {note.is_completed && <span className="flag flag-done">Done</span>}
+          </div>
+        ) : (
+          <div className="note-actions">
+            <button
+              type="button"
+              className="toggle small"
+              aria-pressed={note.is_important}
+              aria-label={`Important: ${label}`}
+              onClick={() => onUpdate(note.id, { is_important: !note.is_important })}
+            >
+              <span aria-hidden="true">{note.is_important ? '★' : '☆'}</span> Important
+            </button>
+            <label className="check small">
+              <input
+                type="checkbox"
+                checked={note.is_completed}
+                onChange={(event) => onUpdate(note.id, { is_completed: event.target.checked })}
+                aria-label={`Done: ${label}`}
+              />
+              <span aria-hidden="true">Done</span>
+            </label>
+            <button
+              type="button"
+              className="small danger"
+              aria-label={`Delete note ${label}`}
+              onClick={() => onDelete(note)}
+            >
+              Delete
+            </button>
+          </div>
+        )}
       </div>
     </li>
   );

@@ -26,6 +26,8 @@ interface NoteListProps {
   onMove(id: string, toIndex: number): void;
   onDelete(note: Note): void;
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
+  /** A viewer's list: no dragging, no editing. */
+  readOnly?: boolean;
 }
 
 const screenReaderInstructions = {
@@ -34,7 +36,7 @@ const screenReaderInstructions = {
     'move it, Space or Enter to drop it in its new place, or Escape to cancel.',
 };
 
-export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure }: NoteListProps) {
+export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, readOnly = false }: NoteListProps) {
   const ids = useMemo(() => notes.map((note) => note.id), [notes]);
   const suppressFlip = useRef(false);
   const flipRef = useFlipAnimation(ids, suppressFlip);
@@ -122,6 +124,7 @@ export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure }
               onUpdate={onUpdate}
               onDelete={onDelete}
               measure={measure}
+              readOnly={readOnly}
             />
           ))}
         </ul>

@@ -1,10 +1,16 @@
-// A room's workspace: live notes, presence, connection state, undo and reject notices.
+// A room's workspace: live notes, presence, connection state, undo and reject notices; the
+// owner's Share dialog and the members panel; a viewer's read-only state, switched live by the
+// server; and what happens when the user loses the room while it is open.
 
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { getRoom } from '../../sync';
 import type { RoomHandle, RoomView } from '../../sync/api';
-import type { Note, NoteUpdate } from '../../sync/protocol';
+import type { Note, NoteUpdate, Role, RoomInfo } from '../../sync/protocol';
 import { useEditLimits, useRoom } from '../client/client';
+import { useSession } from '../session/session';
 import { Link } from '../router/router';
+import { MembersPanel } from '../sharing/MembersPanel';
+import { ShareDialog } from '../sharing/ShareDialog';
 import { ConnectionBadge } from '../../components/ConnectionBadge';
 import { CopyButton } from '../../components/CopyButton';
 import { Toasts } from '../../components/Toasts';
@@ -22,6 +28,8 @@ function rejectText(code: string, message: string): string {
       return 'A change was not saved: it is bigger than the server accepts.';
     case 'forbidden':
       return 'A change was not saved: you can only read this room.';
+    case 'not_found':
+      return 'A change was not saved: this room was deleted.';
     default:
       return `A change was not saved: ${message || code}`;
   }
@@ -46,7 +54,39 @@ function JoinErrorMessage({ roomId, error }: { roomId: string; error: NonNullabl
   );
 }
 
+/** The room was open here and the user lost it: removed, no longer public, or deleted. */
+function AccessLostMessage({ lost, info }: { lost: NonNullable<RoomView['accessLost']>; info: RoomInfo | null }) {
+  let headline: string;
+  let text: string;
+  if (lost.code === 'not_found') {
+    headline = 'This room was deleted';
+    text = 'Its owner deleted it, with all its notes.';
+  } else if (info?.visibility === 'public' && info.role !== 'owner') {
+    headline = 'This room is no longer public';
+    text = 'Its owner closed it to visitors; only its members can open it now.';
+  } else {
+    headline = 'You were removed from this room';
+    text = 'You are no longer a member. To come back, ask its owner for a new invite.';
+  }
+  return (
+    <div className="card join-error" role="alert" data-testid="access-lost">
+      <h2>{headline}</h2>
+      <p>{text} Its copy on this device was deleted.</p>
+      <Link className="button" href="/">
+        Back to rooms
+      </Link>
+    </div>
+  );
+}
+
+const ROLE_LINE: Record<Role, string> = {
+  owner: 'You own this room',
+  editor: 'You can edit',
+  viewer: 'You can read',
+};
+
 function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView }) {
+  const readOnly = view.info?.role === 'viewer';
   const toasts = useToasts();
   const [focusId, setFocusId] = useState<string | null>(null);
   const { push } = toasts;
@@ -94,17 +134,31 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
   return (
     <>
       <div className="toolbar">
-        <button type="button" className="primary" onClick={create} ref={newNoteButton}>
-          New note
-        </button>
+        {readOnly ? (
+          <p className="notice view-only" role="status" data-testid="view-only">
+            <strong>View only.</strong> You can read this room but not change it.
+          </p>
+        ) : (
+          <button type="button" className="primary" onClick={create} ref={newNoteButton}>
+            New note
+          </button>
+        )}
         <span className="muted" data-testid="note-count">
           {view.notes.length} {view.notes.length === 1 ? 'note' : 'notes'}
         </span>
       </div>
       {view.notes.length === 0 ? (
-        <p className="empty muted">No notes yet. Add the first one.</p>
+        <p className="empty muted">{readOnly ? 'No notes yet.' : 'No notes yet. Add the first one.'}</p>
       ) : (
-        <NoteList notes={view.notes} focusId={focusId} onUpdate={update} onMove={move} onDelete={remove} measure={measure} />
+        <NoteList
+          notes={view.notes}
+          focusId={focusId}
+          onUpdate={update}
+          onMove={move}
+          onDelete={remove}
+          measure={measure}
+          readOnly={readOnly}
+        />
       )}
       <Toasts items={toasts.items} onDismiss={toasts.dismiss} />
     </>
@@ -113,7 +167,15 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
 
 export function Workspace({ roomId }: { roomId: string }) {
   const { handle, view } = useRoom(roomId);
-  const title = view?.joinError ? 'Room unavailable' : (view?.info?.name ?? 'Room');
+  const { session } = useSession();
+  const [sharing, setSharing] = useState(false);
+  const [membersOpen, setMembersOpen] = useState(false);
+  const lost = view?.accessLost ?? null;
+  const joinError = view?.joinError ?? null;
+  const info = view?.info ?? null;
+  const title = joinError ? 'Room unavailable' : (info?.name ?? 'Room');
+  const usable = Boolean(handle && view?.loaded && !joinError && !lost);
+  const role = usable ? (info?.role ?? null) : null;
 
   useEffect(() => {
     document.title = `${title} · fun-notes`;
@@ -122,28 +184,90 @@ export function Workspace({ roomId }: { roomId: string }) {
     };
   }, [title]);
 
+  // A `resume` carries no room info, so what changed while this page was away (a new role, a
+  // new name) comes over HTTP once per connection; a `role` frame newer than the answer wins.
+  const connected = view !== null && view.status !== 'offline';
+  const fromServer = Boolean(view?.loaded && !view.fromCache);
+  const token = session?.token;
+  useEffect(() => {
+    if (!handle || !token || !connected || !fromServer || lost || joinError) return;
+    const version = handle.infoVersion;
+    let cancelled = false;
+    getRoom(token, roomId).then(
+      (details) => {
+        if (!cancelled) handle.mergeInfo(details.room, version);
+      },
+      // Refused or offline: the socket says what matters (error frames, role frames).
+      () => undefined,
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [handle, token, connected, fromServer, lost, joinError, roomId]);
+
+  // Losing the room (or owning it no longer) closes what only made sense with it.
+  useEffect(() => {
+    if (role !== 'owner') setSharing(false);
+    if (!usable) setMembersOpen(false);
+  }, [role, usable]);
+
   return (
     <main id="main" className="page workspace">
       <div className="workspace-header">
         <div>
           <h1>{title}</h1>
-          {!view?.joinError && (
+          {usable && (
             <p className="room-id-line">
               <span className="muted">Room id</span> <code className="room-id">{roomId}</code>
               <CopyButton text={roomId} label="Copy room id" />
             </p>
           )}
+          {role && (
+            <p className={`role-line role-${role}`} data-testid="role-line" data-role={role}>
+              {ROLE_LINE[role]}
+            </p>
+          )}
         </div>
-        {view && !view.joinError && <ConnectionBadge status={view.status} pending={view.pendingCount} />}
+        <div className="workspace-actions">
+          {role === 'owner' && (
+            <button type="button" onClick={() => setSharing(true)} aria-haspopup="dialog">
+              Share
+            </button>
+          )}
+          {usable && (
+            <button
+              type="button"
+              aria-expanded={membersOpen}
+              aria-controls={membersOpen ? 'members-panel' : undefined}
+              onClick={() => setMembersOpen((open) => !open)}
+            >
+              Members
+            </button>
+          )}
+          {view && !joinError && !lost && <ConnectionBadge status={view.status} pending={view.pendingCount} />}
+        </div>
       </div>
-      {view?.joinError ? (
-        <JoinErrorMessage roomId={roomId} error={view.joinError} />
+      {lost ? (
+        <AccessLostMessage lost={lost} info={info} />
+      ) : joinError ? (
+        <JoinErrorMessage roomId={roomId} error={joinError} />
       ) : !handle || !view || !view.loaded ? (
         <p className="muted" role="status">
           {view?.status === 'offline' ? 'Offline, and this room is not saved on this device yet.' : 'Loading notes…'}
         </p>
       ) : (
         <>
+          {membersOpen && session && role && (
+            <MembersPanel
+              id="members-panel"
+              token={session.token}
+              me={session.user}
+              handle={handle}
+              roomName={info?.name ?? roomId}
+              myRole={role}
+              present={view.presence.users}
+            />
+          )}
           <Presence
             count={view.presence.active_user_count}
             users={view.presence.users}
@@ -156,6 +280,9 @@ export function Workspace({ roomId }: { roomId: string }) {
           )}
           <WorkspaceBody handle={handle} view={view} />
         </>
+      )}
+      {sharing && session && handle && info && role === 'owner' && (
+        <ShareDialog token={session.token} handle={handle} info={info} onClose={() => setSharing(false)} />
       )}
     </main>
   );
