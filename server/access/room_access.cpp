@@ -258,6 +258,13 @@ invite_preview room_access::preview_invite(std::string_view token) {
   if (!inv) {
     throw not_found("this invite does not exist or was revoked");
   }
+  // The same refusals as accepting, so a page can say so before anyone clicks.
+  if (inv->expires_at && *inv->expires_at <= core::format_time(core::now_millis())) {
+    throw forbidden("this invite has expired: ask the room's owner for a new one");
+  }
+  if (inv->max_uses && inv->uses >= *inv->max_uses) {
+    throw forbidden("this invite has been used as many times as it allows");
+  }
   return invite_preview{existing_room(inv->room_id), *inv};
 }
 

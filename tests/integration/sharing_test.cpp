@@ -155,6 +155,7 @@ TEST_F(sharing, invites_past_their_uses_expiry_or_revoked_are_refused) {
 
   const std::string once = invite(room, owner, json::object{{"role", "editor"}, {"max_uses", 1}});
   EXPECT_EQ(accept(once, a).status, 200);
+  EXPECT_EQ(call("GET", "/api/invites/" + once, b).status, 403) << "the preview says it too";
   const auto used_up = accept(once, b);
   EXPECT_EQ(used_up.status, 403) << used_up.body;
   EXPECT_EQ(used_up.error_code(), "forbidden");
@@ -162,6 +163,7 @@ TEST_F(sharing, invites_past_their_uses_expiry_or_revoked_are_refused) {
   const std::string brief =
       invite(room, owner, json::object{{"role", "viewer"}, {"expires_in", 1}});
   std::this_thread::sleep_for(1100ms);  // the invite's own lifetime, not a synchronisation
+  EXPECT_EQ(call("GET", "/api/invites/" + brief, b).status, 403);
   const auto expired = accept(brief, b);
   EXPECT_EQ(expired.status, 403) << expired.body;
   EXPECT_NE(expired.body.find("expired"), std::string::npos) << expired.body;
