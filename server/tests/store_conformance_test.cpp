@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <set>
 #include <string>
@@ -292,6 +293,7 @@ void expect_same_user(const std::optional<user>& actual, const user& expected) {
   EXPECT_EQ(actual->name, expected.name);
   EXPECT_EQ(actual->password_hash, expected.password_hash);
   EXPECT_EQ(actual->created_at, expected.created_at);
+  EXPECT_EQ(actual->token_version, expected.token_version);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,6 +336,15 @@ TEST_P(cold_store_conformance, refuses_a_taken_user_name) {
   EXPECT_FALSE(store().find_user("u-other").has_value());
 }
 
+TEST_P(cold_store_conformance, a_taken_user_id_is_an_error_not_a_taken_name) {
+  ASSERT_TRUE(store().create_user(make_user("u-alice", "alice")));
+  EXPECT_THROW(store().create_user(make_user("u-alice", "someone")), store_error);
+  EXPECT_FALSE(store().find_user_by_name("someone").has_value());
+  // Both taken: the name is what a sign-up is told about.
+  EXPECT_FALSE(store().create_user(make_user("u-alice", "ALICE")));
+  expect_same_user(store().find_user("u-alice"), make_user("u-alice", "alice"));
+}
+
 TEST_P(cold_store_conformance, concurrent_sign_ups_for_one_name_make_one_user) {
   std::atomic<int> created = 0;
   std::vector<std::thread> threads;
@@ -349,6 +360,161 @@ TEST_P(cold_store_conformance, concurrent_sign_ups_for_one_name_make_one_user) {
   }
   EXPECT_EQ(created.load(), 1);
   EXPECT_TRUE(store().find_user_by_name("same-name").has_value());
+}
+
+TEST_P(cold_store_conformance, user_names_are_unique_without_case_and_keep_their_spelling) {
+  const user alice = make_user("u-alice", "Alice");
+  ASSERT_TRUE(store().create_user(alice));
+
+  EXPECT_FALSE(store().create_user(make_user("u-upper", "ALICE")));
+  EXPECT_FALSE(store().create_user(make_user("u-lower", "alice")));
+  EXPECT_EQ(store().import_user(make_user("u-mixed", "aLiCe")), user_import::name_taken);
+  for (const char* spelling : {"Alice", "alice", "ALICE", "aLICE"}) {
+    expect_same_user(store().find_user_by_name(spelling), alice);
+  }
+  EXPECT_EQ(store().all_users().size(), 1U);
+  // Equal without case, nothing looser: other names are still other names.
+  EXPECT_TRUE(store().create_user(make_user("u-alice2", "Alice2")));
+  EXPECT_FALSE(store().find_user_by_name("alic").has_value());
+}
+
+TEST_P(cold_store_conformance, concurrent_sign_ups_for_one_name_in_any_case_make_one_user) {
+  std::atomic<int> created = 0;
+  std::vector<std::thread> threads;
+  const std::vector<std::string> spellings = {"same-name", "SAME-NAME", "Same-Name", "same-name"};
+  for (std::size_t t = 0; t < spellings.size(); ++t) {
+    threads.emplace_back([&, t] {
+      if (store().create_user(make_user("u-" + std::to_string(t), spellings[t]))) {
+        ++created;
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(created.load(), 1);
+  EXPECT_EQ(store().all_users().size(), 1U);
+}
+
+TEST_P(cold_store_conformance, a_password_change_sets_the_hash_and_moves_the_token_version_on) {
+  seed();
+  EXPECT_EQ(store().find_user("u-alice")->token_version, 0);
+
+  EXPECT_EQ(store().set_password("u-alice", "$argon2id$new"), std::optional<std::int64_t>(1));
+  user alice = make_user("u-alice", "alice");
+  alice.password_hash = "$argon2id$new";
+  alice.token_version = 1;
+  expect_same_user(store().find_user("u-alice"), alice);
+  expect_same_user(store().find_user_by_name("ALICE"), alice);
+  EXPECT_EQ(store().set_password("u-alice", "$argon2id$newer"), std::optional<std::int64_t>(2));
+  EXPECT_EQ(store().find_user("u-alice")->password_hash, "$argon2id$newer");
+
+  expect_same_user(store().find_user("u-bob"), make_user("u-bob", "bob"));
+  EXPECT_EQ(store().set_password("u-ghost", "$argon2id$x"), std::nullopt);
+  EXPECT_FALSE(store().find_user("u-ghost").has_value());
+}
+
+TEST_P(cold_store_conformance, bumping_the_token_version_keeps_the_password) {
+  seed();
+  EXPECT_EQ(store().bump_token_version("u-bob"), std::optional<std::int64_t>(1));
+  EXPECT_EQ(store().bump_token_version("u-bob"), std::optional<std::int64_t>(2));
+  EXPECT_EQ(store().set_password("u-bob", "$argon2id$new"), std::optional<std::int64_t>(3));
+  EXPECT_EQ(store().bump_token_version("u-bob"), std::optional<std::int64_t>(4));
+
+  user bob = make_user("u-bob", "bob");
+  bob.password_hash = "$argon2id$new";
+  bob.token_version = 4;
+  expect_same_user(store().find_user_by_name("bob"), bob);
+  const auto users = store().all_users();  // u-alice, u-bob
+  ASSERT_EQ(users.size(), 2U);
+  expect_same_user(users[0], make_user("u-alice", "alice"));
+  expect_same_user(users[1], bob);
+  EXPECT_EQ(store().bump_token_version("u-ghost"), std::nullopt);
+}
+
+TEST_P(cold_store_conformance, concurrent_token_version_changes_each_move_it_once) {
+  seed();
+  constexpr int threads_n = 4;
+  constexpr int changes_each = 10;
+  std::mutex seen_mutex;
+  std::set<std::int64_t> seen;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < threads_n; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < changes_each; ++i) {
+        const auto v = t % 2 == 0
+                           ? store().bump_token_version("u-alice")
+                           : store().set_password("u-alice", "$argon2id$" + std::to_string(t));
+        ASSERT_TRUE(v.has_value());
+        std::lock_guard lock(seen_mutex);
+        EXPECT_TRUE(seen.insert(*v).second) << "version " << *v << " handed out twice";
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(store().find_user("u-alice")->token_version, threads_n * changes_each);
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(threads_n * changes_each));
+}
+
+TEST_P(cold_store_conformance, deleting_a_user_takes_their_rooms_and_memberships_and_nothing_else) {
+  seed();  // alice owns r1; bob exists
+  store().create_room(make_room("r0", "Also alice's", "u-alice"));
+  store().create_room(make_room("r2", "Bob's", "u-bob"));
+  store().set_member("r1", "u-bob", role::editor);
+  store().set_member("r2", "u-alice", role::editor);
+  ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 2, {make_note("a", 1.0, 2)}, {}}),
+            flush_outcome::applied);
+  ASSERT_EQ(store().apply_flush(flush_batch{"r2", 0, 3, {make_note("b", 1.0, 3)}, {}}),
+            flush_outcome::applied);
+  store().create_invite(invite{"tok-1", "r1", role::viewer, std::nullopt, std::nullopt, 0});
+  store().create_invite(invite{"tok-2", "r2", role::viewer, std::nullopt, std::nullopt, 0});
+  store().record_gap(room_gap{"r0", 1, 1, "lost", ""});
+  store().record_gap(room_gap{"r2", 4, 5, "kept", ""});
+
+  EXPECT_EQ(store().delete_user("u-alice"), std::optional<std::vector<std::string>>({"r0", "r1"}));
+
+  EXPECT_FALSE(store().find_user("u-alice").has_value());
+  EXPECT_FALSE(store().find_user_by_name("alice").has_value());
+  for (const char* id : {"r0", "r1"}) {
+    EXPECT_FALSE(store().find_room(id).has_value()) << id;
+    EXPECT_TRUE(store().members(id).empty()) << id;
+    EXPECT_TRUE(store().invites(id).empty()) << id;
+    EXPECT_TRUE(store().gaps(id).empty()) << id;
+  }
+  EXPECT_FALSE(store().find_invite("tok-1").has_value());
+  EXPECT_EQ(store().rooms_of_user("u-alice").size(), 0U);
+  EXPECT_EQ(store().role_of("r2", "u-alice"), role::none);
+
+  // Bob, his room and everything in it stay; he lost only his membership of alice's room.
+  expect_same_user(store().find_user("u-bob"), make_user("u-bob", "bob"));
+  const auto bobs = store().rooms_of_user("u-bob");
+  ASSERT_EQ(bobs.size(), 1U);
+  EXPECT_EQ(bobs[0].meta.id, "r2");
+  EXPECT_EQ(bobs[0].member_role, role::owner);
+  EXPECT_EQ(store().members("r2").size(), 1U);
+  EXPECT_EQ(ids_of(store().load_snapshot("r2")->notes), (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(store().find_invite("tok-2").has_value());
+  EXPECT_EQ(store().gaps("r2").size(), 1U);
+  EXPECT_EQ(store().all_users().size(), 1U);
+  EXPECT_EQ(store().all_rooms().size(), 1U);
+
+  // The name is free again, in any case; the old user is gone for good.
+  EXPECT_TRUE(store().create_user(make_user("u-alice-2", "ALICE")));
+  EXPECT_EQ(store().delete_user("u-alice"), std::nullopt);
+  EXPECT_EQ(store().set_password("u-alice", "$argon2id$x"), std::nullopt);
+}
+
+TEST_P(cold_store_conformance, deleting_a_user_who_owns_nothing_returns_no_rooms) {
+  seed();  // alice owns r1; bob exists
+  store().set_member("r1", "u-bob", role::viewer);
+  EXPECT_EQ(store().delete_user("u-bob"), std::make_optional(std::vector<std::string>{}));
+  EXPECT_FALSE(store().find_user("u-bob").has_value());
+  EXPECT_EQ(store().role_of("r1", "u-bob"), role::none);
+  EXPECT_EQ(store().members("r1").size(), 1U);
+  EXPECT_TRUE(store().find_room("r1").has_value());
+  EXPECT_EQ(store().delete_user("u-nobody"), std::nullopt);
 }
 
 TEST_P(cold_store_conformance, creating_a_room_makes_its_owner_a_member) {
@@ -1029,11 +1195,14 @@ TEST_P(cold_store_conformance, everything_survives_a_reopen) {
   store().update_room("r1", room_changes{std::nullopt, "public", role::editor});
   const invite inv{"tok", "r1", role::editor, "2030-01-01T00:00:00.000Z", 3, 1};
   store().create_invite(inv);
+  ASSERT_EQ(store().bump_token_version("u-bob"), std::optional<std::int64_t>(1));
   if (!harness_->reopen()) {
     GTEST_SKIP() << GetParam().name << " keeps nothing across instances";
   }
 
-  expect_same_user(store().find_user_by_name("bob"), make_user("u-bob", "bob"));
+  user bob = make_user("u-bob", "bob");
+  bob.token_version = 1;
+  expect_same_user(store().find_user_by_name("BOB"), bob);
   EXPECT_EQ(store().role_of("r1", "u-bob"), role::editor);
   auto snap = store().load_snapshot("r1");
   ASSERT_TRUE(snap.has_value());
@@ -1074,11 +1243,13 @@ TEST_P(cold_store_conformance, lists_every_user_and_room_by_id) {
 TEST_P(cold_store_conformance, imports_a_user_as_given_once) {
   user carol = make_user("u-carol", "carol");
   carol.created_at = "2023-01-02T03:04:05.678Z";
+  carol.token_version = 7;
   EXPECT_EQ(store().import_user(carol), user_import::created);
   expect_same_user(store().find_user_by_name("carol"), carol);
   // Again: the stored user stays as it was, whatever the second copy says.
   user changed = carol;
   changed.password_hash = "$argon2id$other";
+  changed.token_version = 0;
   EXPECT_EQ(store().import_user(changed), user_import::exists);
   expect_same_user(store().find_user("u-carol"), carol);
   EXPECT_EQ(store().import_user(make_user("u-other", "carol")), user_import::name_taken);

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "case_duplicate_users.hpp"
 #include "pg_test_server.hpp"
 #include "store/postgres/pg_connection.hpp"
 #include "store/postgres/postgres_cold_store.hpp"
@@ -44,10 +46,85 @@ TEST(postgres_cold_store, servers_starting_together_migrate_once) {
   pg::connection raw(url);
   const auto versions = raw.exec("SELECT version FROM schema_migrations ORDER BY version");
   // Every migration once, in order.
-  ASSERT_EQ(versions.rows(), 3);
-  EXPECT_EQ(versions.int64(0, 0), 1);
-  EXPECT_EQ(versions.int64(1, 0), 2);
-  EXPECT_EQ(versions.int64(2, 0), 3);
+  ASSERT_EQ(versions.rows(), 4);
+  for (int row = 0; row < versions.rows(); ++row) {
+    EXPECT_EQ(versions.int64(row, 0), row + 1);
+  }
+}
+
+// The cold store's schema at version 3, as released before names were unique without case.
+constexpr std::string_view schema_v3 = R"sql(
+CREATE TABLE schema_migrations (
+  version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+INSERT INTO schema_migrations (version) VALUES (1), (2), (3);
+CREATE TABLE users (
+  id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE note_rooms (
+  id TEXT COLLATE "C" PRIMARY KEY, name TEXT COLLATE "C" NOT NULL,
+  visibility TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'link', 'public')),
+  owner_id TEXT COLLATE "C" NOT NULL REFERENCES users (id),
+  active_user_count INTEGER NOT NULL DEFAULT 0, total_notes BIGINT NOT NULL DEFAULT 0,
+  last_seq BIGINT NOT NULL DEFAULT 0, created_at TIMESTAMPTZ NOT NULL,
+  public_role TEXT NOT NULL DEFAULT 'viewer' CHECK (public_role IN ('viewer', 'editor')));
+CREATE INDEX note_rooms_public ON note_rooms (active_user_count DESC, name, id)
+  WHERE visibility = 'public';
+CREATE TABLE notes (
+  id TEXT COLLATE "C" NOT NULL,
+  note_room_id TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  title TEXT NOT NULL DEFAULT '', body TEXT NOT NULL DEFAULT '',
+  is_important BOOLEAN NOT NULL DEFAULT false, is_completed BOOLEAN NOT NULL DEFAULT false,
+  current_index DOUBLE PRECISION NOT NULL DEFAULT 0, sequence_id BIGINT NOT NULL DEFAULT 0,
+  updated_at TIMESTAMPTZ, PRIMARY KEY (note_room_id, id));
+CREATE INDEX notes_by_room ON notes USING btree (note_room_id, current_index, id);
+CREATE TABLE room_members (
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  user_id TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')), PRIMARY KEY (room_id, user_id));
+CREATE INDEX room_members_by_user ON room_members (user_id);
+CREATE TABLE invites (
+  token TEXT PRIMARY KEY,
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'owner')), expires_at TIMESTAMPTZ,
+  max_uses INTEGER, uses INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX invites_by_room ON invites (room_id);
+CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE room_gaps (
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  from_seq BIGINT NOT NULL, to_seq BIGINT NOT NULL, reason TEXT NOT NULL,
+  recorded_at TIMESTAMPTZ NOT NULL DEFAULT now());
+CREATE INDEX room_gaps_by_room ON room_gaps (room_id, from_seq);
+)sql";
+
+TEST(postgres_cold_store, migrating_renames_every_case_duplicate_name_but_the_oldest) {
+  const std::string url = testing::fresh_postgres_database();
+  pg::connection raw(url);
+  raw.exec_script(std::string(schema_v3) + std::string(testing::case_duplicate_users));
+
+  postgres_cold_store store(url, 1);
+  EXPECT_EQ(raw.exec("SELECT max(version) FROM schema_migrations").int64(0, 0), 4);
+  const auto renames = raw.exec(
+      "SELECT user_id || ' ' || old_name || ' ' || new_name, renamed_at IS NOT NULL "
+      R"(FROM user_renames ORDER BY user_id COLLATE "C")");
+  std::vector<std::string> records;
+  for (int row = 0; row < renames.rows(); ++row) {
+    records.push_back(renames.text(row, 0));
+    EXPECT_TRUE(renames.boolean(row, 1));
+  }
+  EXPECT_EQ(records, testing::expected_user_renames);
+
+  // The unique index is in place and lookups by name can use it.
+  const auto index =
+      raw.exec("SELECT indexdef FROM pg_indexes WHERE indexname = 'users_name_lower'");
+  ASSERT_EQ(index.rows(), 1);
+  EXPECT_EQ(index.text(0, 0),
+            "CREATE UNIQUE INDEX users_name_lower ON public.users USING btree (lower(name))");
+  raw.exec("SET enable_seqscan = off");
+  const auto plan =
+      raw.exec("EXPLAIN SELECT id FROM users WHERE lower(name) = lower($1)", {"alice"});
+  EXPECT_NE(plan.text(0, 0).find("users_name_lower"), std::string::npos) << plan.text(0, 0);
+
+  testing::expect_case_duplicates_renamed(store);
 }
 
 TEST(postgres_cold_store, refuses_a_schema_newer_than_it_knows) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "case_duplicate_users.hpp"
 #include "store/memory/memory_bus.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
@@ -45,8 +46,8 @@ class raw_db {
     sqlite3_free(error);
   }
 
-  // The first column of every row, as text.
-  std::vector<std::string> column(const std::string& sql) {
+  // One column (the first unless told) of every row, as text.
+  std::vector<std::string> column(const std::string& sql, int index = 0) {
     std::vector<std::string> values;
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
@@ -54,7 +55,7 @@ class raw_db {
       return values;
     }
     while (sqlite3_step(st) == SQLITE_ROW) {
-      const auto* text = sqlite3_column_text(st, 0);
+      const auto* text = sqlite3_column_text(st, index);
       values.emplace_back(text != nullptr ? reinterpret_cast<const char*>(text) : "");
     }
     sqlite3_finalize(st);
@@ -65,6 +66,9 @@ class raw_db {
   sqlite3* db_ = nullptr;
 };
 
+// Every schema version this build knows.
+const std::vector<std::string> all_versions = {"1", "2", "3", "4"};
+
 TEST(sqlite_cold_store, migrates_a_new_file_once) {
   temp_dir dir;
   const auto path = dir.path() / "fun-notes.db";
@@ -72,13 +76,12 @@ TEST(sqlite_cold_store, migrates_a_new_file_once) {
   { sqlite_cold_store again(path); }  // reopening must not re-apply a migration
 
   raw_db db(path);
-  EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"), all_versions);
   EXPECT_EQ(db.column("PRAGMA journal_mode"), (std::vector<std::string>{"wal"}));
   const auto tables = db.column("SELECT name FROM sqlite_schema WHERE type = 'table'");
   const std::set<std::string> present(tables.begin(), tables.end());
-  for (const char* table :
-       {"users", "note_rooms", "notes", "room_members", "invites", "settings", "room_gaps"}) {
+  for (const char* table : {"users", "note_rooms", "notes", "room_members", "invites", "settings",
+                            "room_gaps", "user_renames"}) {
     EXPECT_TRUE(present.contains(table)) << "missing table " << table;
   }
 }
@@ -142,8 +145,7 @@ TEST(sqlite_cold_store, migrates_a_database_of_the_previous_schema_keeping_every
 
   sqlite_cold_store store(path);
   raw_db db(path);
-  EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"),
-            (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"), all_versions);
   EXPECT_TRUE(db.column("PRAGMA foreign_key_check").empty());
   EXPECT_EQ(db.column("PRAGMA integrity_check"), (std::vector<std::string>{"ok"}));
 
@@ -184,6 +186,54 @@ TEST(sqlite_cold_store, migrates_a_database_of_the_previous_schema_keeping_every
             (std::vector<std::string>{"r2"}));
   EXPECT_EQ(db.column("SELECT count(*) FROM invites"), (std::vector<std::string>{"0"}));
   EXPECT_EQ(db.column("SELECT count(*) FROM room_gaps"), (std::vector<std::string>{"0"}));
+}
+
+// Version 3 on top of version 2, as released: note_rooms rebuilt for public rooms.
+constexpr std::string_view schema_v3_from_v2 = R"sql(
+CREATE TABLE note_rooms_new (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL,
+  visibility TEXT NOT NULL DEFAULT 'private' CHECK (visibility IN ('private', 'link', 'public')),
+  public_role TEXT NOT NULL DEFAULT 'viewer' CHECK (public_role IN ('viewer', 'editor')),
+  owner_id TEXT NOT NULL REFERENCES users (id), active_user_count INTEGER NOT NULL DEFAULT 0,
+  total_notes INTEGER NOT NULL DEFAULT 0, last_seq INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL);
+INSERT INTO note_rooms_new (id, name, visibility, owner_id, active_user_count, total_notes,
+                            last_seq, created_at)
+  SELECT id, name, visibility, owner_id, active_user_count, total_notes, last_seq, created_at
+  FROM note_rooms;
+DROP TABLE note_rooms;
+ALTER TABLE note_rooms_new RENAME TO note_rooms;
+CREATE INDEX note_rooms_public ON note_rooms (active_user_count DESC, name, id)
+  WHERE visibility = 'public';
+INSERT INTO schema_migrations (version) VALUES (3);
+)sql";
+
+TEST(sqlite_cold_store, migrating_renames_every_case_duplicate_name_but_the_oldest) {
+  temp_dir dir;
+  const auto path = dir.path() / "fun-notes.db";
+  raw_db(path).exec(std::string(schema_v2) + std::string(schema_v3_from_v2) +
+                    std::string(testing::case_duplicate_users));
+
+  sqlite_cold_store store(path);
+  raw_db db(path);
+  EXPECT_EQ(db.column("SELECT version FROM schema_migrations ORDER BY version"), all_versions);
+  EXPECT_TRUE(db.column("PRAGMA foreign_key_check").empty());
+  EXPECT_EQ(db.column("SELECT user_id || ' ' || old_name || ' ' || new_name FROM user_renames "
+                      "ORDER BY user_id"),
+            testing::expected_user_renames);
+  EXPECT_EQ(db.column("SELECT count(*) FROM user_renames WHERE renamed_at LIKE '20%Z'"),
+            (std::vector<std::string>{"3"}));
+
+  // The unique index is in place and lookups by name use it.
+  EXPECT_EQ(db.column("SELECT sql FROM sqlite_schema WHERE name = 'users_name_nocase'"),
+            (std::vector<std::string>{
+                "CREATE UNIQUE INDEX users_name_nocase ON users (name COLLATE NOCASE)"}));
+  const auto plan =
+      db.column("EXPLAIN QUERY PLAN SELECT id FROM users WHERE name = ?1 COLLATE NOCASE", 3);
+  ASSERT_EQ(plan.size(), 1U);
+  EXPECT_NE(plan[0].find("users_name_nocase"), std::string::npos) << plan[0];
+
+  testing::expect_case_duplicates_renamed(store);
 }
 
 TEST(sqlite_cold_store, refuses_a_schema_newer_than_it_knows) {

@@ -37,24 +37,35 @@ bool erase_key(Map& map, std::string_view key) {
   return true;
 }
 
+// The key of user_by_name_: names are ASCII, so folding A-Z is all "without case" takes.
+std::string folded(std::string_view name) {
+  std::string key(name);
+  for (char& c : key) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return key;
+}
+
 }  // namespace
 
 bool memory_cold_store::create_user(const user& u) {
   std::lock_guard lock(mutex_);
-  if (user_by_name_.contains(u.name)) {
+  if (user_by_name_.contains(folded(u.name))) {
     return false;
   }
   if (users_.contains(u.id)) {
     throw store_error("memory: duplicate user id '" + u.id + "'");
   }
   users_.emplace(u.id, u);
-  user_by_name_.emplace(u.name, u.id);
+  user_by_name_.emplace(folded(u.name), u.id);
   return true;
 }
 
 std::optional<user> memory_cold_store::find_user_by_name(std::string_view name) {
   std::lock_guard lock(mutex_);
-  auto it = user_by_name_.find(name);
+  auto it = user_by_name_.find(folded(name));
   if (it == user_by_name_.end()) {
     return std::nullopt;
   }
@@ -68,6 +79,53 @@ std::optional<user> memory_cold_store::find_user(std::string_view user_id) {
     return std::nullopt;
   }
   return it->second;
+}
+
+std::optional<std::int64_t> memory_cold_store::set_password(std::string_view user_id,
+                                                            std::string_view password_hash) {
+  return next_token_version(user_id, password_hash);
+}
+
+std::optional<std::int64_t> memory_cold_store::bump_token_version(std::string_view user_id) {
+  return next_token_version(user_id, std::nullopt);
+}
+
+std::optional<std::int64_t> memory_cold_store::next_token_version(
+    std::string_view user_id, std::optional<std::string_view> password_hash) {
+  std::lock_guard lock(mutex_);
+  auto it = users_.find(user_id);
+  if (it == users_.end()) {
+    return std::nullopt;
+  }
+  if (password_hash) {
+    it->second.password_hash = *password_hash;
+  }
+  return ++it->second.token_version;
+}
+
+std::optional<std::vector<std::string>> memory_cold_store::delete_user(std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  auto u = users_.find(user_id);
+  if (u == users_.end()) {
+    return std::nullopt;
+  }
+  // rooms_ is ordered by id, so the ids come out sorted.
+  std::vector<std::string> deleted;
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    if (it->second.meta.owner_id == user_id) {
+      deleted.push_back(it->first);
+      it = rooms_.erase(it);  // its members, notes and invites live in the record
+    } else {
+      erase_key(it->second.members, user_id);
+      ++it;
+    }
+  }
+  std::erase_if(gaps_, [&](const room_gap& g) {
+    return std::binary_search(deleted.begin(), deleted.end(), g.room_id);
+  });
+  user_by_name_.erase(folded(u->second.name));
+  users_.erase(u);
+  return deleted;
 }
 
 void memory_cold_store::create_room(const room_meta& meta) {
@@ -406,11 +464,11 @@ user_import memory_cold_store::import_user(const user& u) {
   if (users_.contains(u.id)) {
     return user_import::exists;
   }
-  if (user_by_name_.contains(u.name)) {
+  if (user_by_name_.contains(folded(u.name))) {
     return user_import::name_taken;
   }
   users_.emplace(u.id, u);
-  user_by_name_.emplace(u.name, u.id);
+  user_by_name_.emplace(folded(u.name), u.id);
   return user_import::created;
 }
 

@@ -14,6 +14,10 @@ class memory_cold_store : public cold_store {
   bool create_user(const user& u) override;
   std::optional<user> find_user_by_name(std::string_view name) override;
   std::optional<user> find_user(std::string_view user_id) override;
+  std::optional<std::int64_t> set_password(std::string_view user_id,
+                                           std::string_view password_hash) override;
+  std::optional<std::int64_t> bump_token_version(std::string_view user_id) override;
+  std::optional<std::vector<std::string>> delete_user(std::string_view user_id) override;
 
   void create_room(const room_meta& meta) override;
   std::optional<room_meta> find_room(std::string_view room_id) override;
@@ -62,12 +66,16 @@ class memory_cold_store : public cold_store {
     std::map<std::string, invite, std::less<>> invites;    // by token
   };
 
+  // set_password (with a hash) and bump_token_version (without): the new version, or nullopt.
+  std::optional<std::int64_t> next_token_version(std::string_view user_id,
+                                                 std::optional<std::string_view> password_hash);
   // The invite with `token` in whichever room holds it; nullptr when there is none.
   invite* find_invite_locked(std::string_view token);
 
   std::mutex mutex_;
-  std::map<std::string, user, std::less<>> users_;                // by id
-  std::map<std::string, std::string, std::less<>> user_by_name_;  // name -> id
+  std::map<std::string, user, std::less<>> users_;  // by id
+  // Name without ASCII case -> id: one entry per name, however it is spelled.
+  std::map<std::string, std::string, std::less<>> user_by_name_;
   std::map<std::string, room_record, std::less<>> rooms_;
   std::map<std::string, std::string, std::less<>> secrets_;
   std::vector<room_gap> gaps_;

@@ -16,7 +16,7 @@ namespace {
 // Append-only: a released migration is never edited, a schema change is a new entry.
 // Ids and names sort by bytes (COLLATE "C"), as in SQLite, whatever the database's locale: the
 // order users see must not depend on the deployment, and the snapshot index stays usable.
-constexpr std::array<std::string_view, 3> migrations = {
+constexpr std::array<std::string_view, 4> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT COLLATE "C" PRIMARY KEY,
@@ -99,6 +99,54 @@ ALTER TABLE note_rooms ADD COLUMN public_role TEXT NOT NULL DEFAULT 'viewer'
 CREATE INDEX note_rooms_public ON note_rooms (active_user_count DESC, name, id)
   WHERE visibility = 'public';
 )sql",
+    R"sql(
+-- Accounts: a token version per user (tokens issued under an older one stop working), and names
+-- unique without ASCII case.
+ALTER TABLE users ADD COLUMN token_version BIGINT NOT NULL DEFAULT 0;
+-- The accounts this migration renamed because their name equalled an older one's without case.
+CREATE TABLE user_renames (
+  user_id    TEXT COLLATE "C" NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  old_name   TEXT COLLATE "C" NOT NULL,
+  new_name   TEXT COLLATE "C" NOT NULL,
+  renamed_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX user_renames_by_user ON user_renames (user_id);
+-- Of each set of names equal without case, the oldest account (created_at, then id) keeps its
+-- name; every other becomes <name>-<the first 6 characters of its id after "u_">, the name cut
+-- so the whole fits 32 characters. While that name is held by an account, or is one another
+-- renamed account could get, one more character of the id is taken. (SQLite's migration 4
+-- makes the same choices.)
+WITH
+  duplicates AS (
+    SELECT id, name, CASE WHEN substr(id, 1, 2) = 'u_' THEN substr(id, 3) ELSE id END AS tail
+    FROM (SELECT id, name,
+                 row_number() OVER (PARTITION BY lower(name) ORDER BY created_at, id) AS age
+          FROM users) AS ranked
+    WHERE age > 1),
+  candidates AS (
+    SELECT d.id, d.name, k,
+           substr(d.name, 1, 31 - least(k, length(d.tail))) || '-' || substr(d.tail, 1, k)
+             AS new_name
+    FROM duplicates d CROSS JOIN generate_series(6, 30) AS k
+    WHERE k <= greatest(6, length(d.tail))),
+  shared AS (
+    SELECT lower(new_name) AS folded FROM candidates GROUP BY lower(new_name)
+    HAVING count(DISTINCT id) > 1),
+  free AS (
+    SELECT id, name, new_name, row_number() OVER (PARTITION BY id ORDER BY k) AS pick
+    FROM candidates
+    WHERE lower(new_name) NOT IN (SELECT lower(name) FROM users)
+      AND lower(new_name) NOT IN (SELECT folded FROM shared))
+INSERT INTO user_renames (user_id, old_name, new_name)
+  SELECT id, name, new_name FROM free WHERE pick = 1;
+UPDATE users SET name = r.new_name FROM user_renames r WHERE r.user_id = users.id;
+-- Serves every lookup by name. The first migration's case-sensitive UNIQUE stays: this index
+-- implies it, and servers of the previous version, still running during a rolling upgrade,
+-- name it in their sign-up's ON CONFLICT.
+CREATE UNIQUE INDEX users_name_lower ON users (lower(name));
+-- delete_user finds the rooms a user owns (and deleting a user checks note_rooms by owner).
+CREATE INDEX note_rooms_by_owner ON note_rooms (owner_id);
+)sql",
 };
 
 // Any constant shared by every server of the deployment; "fun_note" in ASCII.
@@ -158,19 +206,23 @@ core::note read_note(const pg::result& r, int row) {
   return n;
 }
 
-const std::string& user_query(std::string_view key_column) {
-  static const std::string by_id =
-      "SELECT id, name, password_hash, " + utc_text("created_at") + " FROM users WHERE id = $1";
-  static const std::string by_name =
-      "SELECT id, name, password_hash, " + utc_text("created_at") + " FROM users WHERE name = $1";
-  return key_column == "id" ? by_id : by_name;
+const std::string& user_columns() {
+  static const std::string columns =
+      "id, name, password_hash, " + utc_text("created_at") + ", token_version";
+  return columns;
 }
 
-std::optional<user> read_user(const pg::result& r) {
+user read_user(const pg::result& r, int row) {
+  return user{r.text(row, 0), r.text(row, 1), r.text(row, 2), r.text(row, 3), r.int64(row, 4)};
+}
+
+std::optional<user> find_one_user(pg::connection& conn, const std::string& sql,
+                                  std::string_view key) {
+  const auto r = conn.exec(sql, {key});
   if (r.rows() == 0) {
     return std::nullopt;
   }
-  return user{r.text(0, 0), r.text(0, 1), r.text(0, 2), r.text(0, 3)};
+  return read_user(r, 0);
 }
 
 std::optional<room_meta> find_room_on(pg::connection& conn, std::string_view room_id) {
@@ -186,6 +238,17 @@ role role_on(pg::connection& conn, std::string_view room_id, std::string_view us
   const auto r = conn.exec("SELECT role FROM room_members WHERE room_id = $1 AND user_id = $2",
                            {room_id, user_id});
   return r.rows() == 0 ? role::none : read_role(r, 0, 0);
+}
+
+// False when a unique key is taken (the id, or the name with or without case); then ask which.
+// DO NOTHING for every unique index: naming only lower(name) would let two inserts of one exact
+// name race into a unique violation on the case-sensitive one.
+bool insert_user(pg::connection& conn, const user& u) {
+  return conn.exec(
+                 "INSERT INTO users (id, name, password_hash, created_at, token_version) "
+                 "VALUES ($1, $2, $3, $4::timestamptz, $5) ON CONFLICT DO NOTHING",
+                 {u.id, u.name, u.password_hash, u.created_at, u.token_version})
+             .affected() == 1;
 }
 
 void upsert_member(pg::connection& conn, std::string_view room_id, std::string_view user_id,
@@ -281,22 +344,74 @@ void postgres_cold_store::migrate() {
 
 bool postgres_cold_store::create_user(const user& u) {
   auto conn = pool_.acquire();
+  if (insert_user(*conn, u)) {
+    return true;
+  }
   // Only a taken name is an expected outcome; a duplicate id is a bug and throws.
-  const auto r = conn->exec(
-      "INSERT INTO users (id, name, password_hash, created_at) "
-      "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT (name) DO NOTHING",
-      {u.id, u.name, u.password_hash, u.created_at});
-  return r.affected() == 1;
+  if (conn->exec("SELECT 1 FROM users WHERE lower(name) = lower($1)", {u.name}).rows() == 0) {
+    throw store_error("postgres: duplicate user id '" + u.id + "'");
+  }
+  return false;
 }
 
 std::optional<user> postgres_cold_store::find_user_by_name(std::string_view name) {
+  // lower(name): the expression users_name_lower indexes.
+  static const std::string sql =
+      "SELECT " + user_columns() + " FROM users WHERE lower(name) = lower($1)";
   auto conn = pool_.acquire();
-  return read_user(conn->exec(user_query("name"), {name}));
+  return find_one_user(*conn, sql, name);
 }
 
 std::optional<user> postgres_cold_store::find_user(std::string_view user_id) {
+  static const std::string sql = "SELECT " + user_columns() + " FROM users WHERE id = $1";
   auto conn = pool_.acquire();
-  return read_user(conn->exec(user_query("id"), {user_id}));
+  return find_one_user(*conn, sql, user_id);
+}
+
+std::optional<std::int64_t> postgres_cold_store::set_password(std::string_view user_id,
+                                                              std::string_view password_hash) {
+  return next_token_version(user_id, std::string(password_hash));
+}
+
+std::optional<std::int64_t> postgres_cold_store::bump_token_version(std::string_view user_id) {
+  return next_token_version(user_id, std::nullopt);
+}
+
+std::optional<std::int64_t> postgres_cold_store::next_token_version(
+    std::string_view user_id, const std::optional<std::string>& password_hash) {
+  auto conn = pool_.acquire();
+  // One statement: concurrent changes queue on the row lock, each moving the version once. A
+  // NULL hash keeps the stored one.
+  const auto r = conn->exec(
+      "UPDATE users SET password_hash = coalesce($2, password_hash), "
+      "token_version = token_version + 1 WHERE id = $1 RETURNING token_version",
+      {user_id, password_hash});
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  return r.int64(0, 0);
+}
+
+std::optional<std::vector<std::string>> postgres_cold_store::delete_user(std::string_view user_id) {
+  auto conn = pool_.acquire();
+  pg::transaction tx(*conn);
+  // The row lock makes a room created or handed over to the user meanwhile wait for the
+  // deletion, then fail its foreign key, instead of making the deletion fail.
+  if (conn->exec("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", {user_id}).rows() == 0) {
+    return std::nullopt;
+  }
+  // The rooms first: rooms.owner_id does not cascade. Deleting them takes their notes,
+  // members, invites and gaps; deleting the user takes their other memberships.
+  const auto r = conn->exec("DELETE FROM note_rooms WHERE owner_id = $1 RETURNING id", {user_id});
+  conn->exec("DELETE FROM users WHERE id = $1", {user_id});
+  tx.commit();
+  std::vector<std::string> rooms;
+  rooms.reserve(static_cast<std::size_t>(r.rows()));
+  for (int row = 0; row < r.rows(); ++row) {
+    rooms.push_back(r.text(row, 0));
+  }
+  std::sort(rooms.begin(), rooms.end());
+  return rooms;
 }
 
 void postgres_cold_store::create_room(const room_meta& meta) {
@@ -606,14 +721,14 @@ constexpr std::size_t progress_every = 5000;
 }  // namespace
 
 std::vector<user> postgres_cold_store::all_users() {
-  static const std::string sql = "SELECT id, name, password_hash, " + utc_text("created_at") +
-                                 R"( FROM users ORDER BY id COLLATE "C")";
+  static const std::string sql =
+      "SELECT " + user_columns() + R"( FROM users ORDER BY id COLLATE "C")";
   auto conn = pool_.acquire();
   const auto r = conn->exec(sql);
   std::vector<user> result;
   result.reserve(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
-    result.push_back(user{r.text(row, 0), r.text(row, 1), r.text(row, 2), r.text(row, 3)});
+    result.push_back(read_user(r, row));
   }
   return result;
 }
@@ -656,12 +771,7 @@ std::optional<std::string> postgres_cold_store::find_secret(std::string_view nam
 
 user_import postgres_cold_store::import_user(const user& u) {
   auto conn = pool_.acquire();
-  // Either unique key may be taken: DO NOTHING for both, then ask which one it was.
-  const auto inserted = conn->exec(
-      "INSERT INTO users (id, name, password_hash, created_at) "
-      "VALUES ($1, $2, $3, $4::timestamptz) ON CONFLICT DO NOTHING",
-      {u.id, u.name, u.password_hash, u.created_at});
-  if (inserted.affected() == 1) {
+  if (insert_user(*conn, u)) {
     return user_import::created;
   }
   const auto same_id = conn->exec("SELECT 1 FROM users WHERE id = $1", {u.id});

@@ -18,6 +18,10 @@ class postgres_cold_store final : public cold_store {
   bool create_user(const user& u) override;
   std::optional<user> find_user_by_name(std::string_view name) override;
   std::optional<user> find_user(std::string_view user_id) override;
+  std::optional<std::int64_t> set_password(std::string_view user_id,
+                                           std::string_view password_hash) override;
+  std::optional<std::int64_t> bump_token_version(std::string_view user_id) override;
+  std::optional<std::vector<std::string>> delete_user(std::string_view user_id) override;
 
   void create_room(const room_meta& meta) override;
   std::optional<room_meta> find_room(std::string_view room_id) override;
@@ -60,6 +64,9 @@ class postgres_cold_store final : public cold_store {
 
  private:
   void migrate();
+  // set_password (with a hash) and bump_token_version (without): the new version, or nullopt.
+  std::optional<std::int64_t> next_token_version(std::string_view user_id,
+                                                 const std::optional<std::string>& password_hash);
 
   // Blocking libpq calls, each on the calling worker thread with a connection of its own.
   pg::pool pool_;

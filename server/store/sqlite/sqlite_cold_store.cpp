@@ -12,7 +12,7 @@ namespace fun_notes::store {
 namespace {
 
 // Append-only: a released migration is never edited, a schema change is a new entry.
-constexpr std::array<std::string_view, 3> migrations = {
+constexpr std::array<std::string_view, 4> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT PRIMARY KEY,
@@ -110,6 +110,54 @@ ALTER TABLE note_rooms_new RENAME TO note_rooms;
 CREATE INDEX note_rooms_public ON note_rooms (active_user_count DESC, name, id)
   WHERE visibility = 'public';
 )sql",
+    R"sql(
+-- Accounts: a token version per user (tokens issued under an older one stop working), and names
+-- unique without ASCII case.
+ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0;
+-- The accounts this migration renamed because their name equalled an older one's without case.
+CREATE TABLE user_renames (
+  user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  old_name   TEXT NOT NULL,
+  new_name   TEXT NOT NULL,
+  renamed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX user_renames_by_user ON user_renames (user_id);
+-- Of each set of names equal without case, the oldest account (created_at, then id) keeps its
+-- name; every other becomes <name>-<the first 6 characters of its id after "u_">, the name cut
+-- so the whole fits 32 characters. While that name is held by an account, or is one another
+-- renamed account could get, one more character of the id is taken. (PostgreSQL's migration 4
+-- makes the same choices.)
+WITH RECURSIVE
+  duplicates AS (
+    SELECT id, name, CASE WHEN substr(id, 1, 2) = 'u_' THEN substr(id, 3) ELSE id END AS tail
+    FROM (SELECT id, name,
+                 row_number() OVER (PARTITION BY lower(name) ORDER BY created_at, id) AS age
+          FROM users)
+    WHERE age > 1),
+  lengths (k) AS (SELECT 6 UNION ALL SELECT k + 1 FROM lengths WHERE k < 30),
+  candidates AS (
+    SELECT d.id, d.name, k,
+           substr(d.name, 1, 31 - min(k, length(d.tail))) || '-' || substr(d.tail, 1, k)
+             AS new_name
+    FROM duplicates d CROSS JOIN lengths
+    WHERE k <= max(6, length(d.tail))),
+  shared AS (
+    SELECT lower(new_name) AS folded FROM candidates GROUP BY lower(new_name)
+    HAVING count(DISTINCT id) > 1),
+  free AS (
+    SELECT id, name, new_name, row_number() OVER (PARTITION BY id ORDER BY k) AS pick
+    FROM candidates
+    WHERE lower(new_name) NOT IN (SELECT lower(name) FROM users)
+      AND lower(new_name) NOT IN (SELECT folded FROM shared))
+INSERT INTO user_renames (user_id, old_name, new_name)
+  SELECT id, name, new_name FROM free WHERE pick = 1;
+UPDATE users SET name = r.new_name FROM user_renames r WHERE r.user_id = users.id;
+-- Serves every lookup by name. The first migration's case-sensitive UNIQUE stays (this index
+-- implies it; dropping it would mean rebuilding the table).
+CREATE UNIQUE INDEX users_name_nocase ON users (name COLLATE NOCASE);
+-- delete_user finds the rooms a user owns.
+CREATE INDEX note_rooms_by_owner ON note_rooms (owner_id);
+)sql",
 };
 
 constexpr std::string_view room_columns =
@@ -151,8 +199,24 @@ core::note read_note(const sqlite::statement& st) {
   return n;
 }
 
+constexpr std::string_view user_columns = "id, name, password_hash, created_at, token_version";
+
 user read_user(const sqlite::statement& st) {
-  return user{st.column_text(0), st.column_text(1), st.column_text(2), st.column_text(3)};
+  return user{st.column_text(0), st.column_text(1), st.column_text(2), st.column_text(3),
+              st.column_int64(4)};
+}
+
+std::string select_users_where(std::string_view condition) {
+  return "SELECT " + std::string(user_columns) + " FROM users WHERE " + std::string(condition);
+}
+
+std::optional<user> find_one_user(sqlite::database& db, const std::string& sql,
+                                  std::string_view key) {
+  auto st = db.query(sql, key);
+  if (!st.step()) {
+    return std::nullopt;
+  }
+  return read_user(st);
 }
 
 std::string select_rooms_where(std::string_view condition) {
@@ -196,6 +260,16 @@ void insert_room(sqlite::database& db, const room_meta& meta, std::int64_t total
       .run();
 }
 
+// `conflict` is the INSERT's ON CONFLICT clause, or empty.
+void insert_user(sqlite::database& db, const user& u, std::string_view conflict) {
+  db.query(
+        "INSERT INTO users (id, name, password_hash, created_at, token_version) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)" +
+            std::string(conflict),
+        u.id, u.name, u.password_hash, u.created_at, u.token_version)
+      .run();
+}
+
 void insert_invite(sqlite::database& db, const invite& inv, std::string_view room_id) {
   db.query(
         "INSERT INTO invites (token, room_id, role, expires_at, max_uses, uses) "
@@ -223,32 +297,68 @@ sqlite_cold_store::sqlite_cold_store(const std::filesystem::path& path)
 bool sqlite_cold_store::create_user(const user& u) {
   std::lock_guard lock(mutex_);
   // Only a taken name is an expected outcome; a duplicate id is a bug and throws.
-  db_.query(
-         "INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) "
-         "ON CONFLICT (name) DO NOTHING",
-         u.id, u.name, u.password_hash, u.created_at)
-      .run();
+  insert_user(db_, u, " ON CONFLICT (name COLLATE NOCASE) DO NOTHING");
   return db_.changes() == 1;
 }
 
 std::optional<user> sqlite_cold_store::find_user_by_name(std::string_view name) {
+  // COLLATE NOCASE: the comparison users_name_nocase serves.
+  static const std::string sql = select_users_where("name = ?1 COLLATE NOCASE");
   std::lock_guard lock(mutex_);
-  auto st =
-      db_.query("SELECT id, name, password_hash, created_at FROM users WHERE name = ?1", name);
-  if (!st.step()) {
-    return std::nullopt;
-  }
-  return read_user(st);
+  return find_one_user(db_, sql, name);
 }
 
 std::optional<user> sqlite_cold_store::find_user(std::string_view user_id) {
+  static const std::string sql = select_users_where("id = ?1");
   std::lock_guard lock(mutex_);
-  auto st =
-      db_.query("SELECT id, name, password_hash, created_at FROM users WHERE id = ?1", user_id);
+  return find_one_user(db_, sql, user_id);
+}
+
+std::optional<std::int64_t> sqlite_cold_store::set_password(std::string_view user_id,
+                                                            std::string_view password_hash) {
+  return next_token_version(user_id, password_hash);
+}
+
+std::optional<std::int64_t> sqlite_cold_store::bump_token_version(std::string_view user_id) {
+  return next_token_version(user_id, std::nullopt);
+}
+
+std::optional<std::int64_t> sqlite_cold_store::next_token_version(
+    std::string_view user_id, std::optional<std::string_view> password_hash) {
+  std::lock_guard lock(mutex_);
+  // One statement: two changes at once cannot both read the same version. A hash bound as
+  // NULL keeps the stored one.
+  auto st = db_.query(
+      "UPDATE users SET password_hash = coalesce(?2, password_hash), "
+      "token_version = token_version + 1 WHERE id = ?1 RETURNING token_version",
+      user_id, password_hash);
   if (!st.step()) {
     return std::nullopt;
   }
-  return read_user(st);
+  const std::int64_t version = st.column_int64(0);
+  st.run();
+  return version;
+}
+
+std::optional<std::vector<std::string>> sqlite_cold_store::delete_user(std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
+  if (!db_.query("SELECT 1 FROM users WHERE id = ?1", user_id).step()) {
+    return std::nullopt;
+  }
+  // The rooms first: rooms.owner_id does not cascade. Deleting them takes their notes,
+  // members, invites and gaps; deleting the user takes their other memberships.
+  std::vector<std::string> rooms;
+  {
+    auto st = db_.query("DELETE FROM note_rooms WHERE owner_id = ?1 RETURNING id", user_id);
+    while (st.step()) {
+      rooms.push_back(st.column_text(0));
+    }
+  }
+  db_.query("DELETE FROM users WHERE id = ?1", user_id).run();
+  tx.commit();
+  std::sort(rooms.begin(), rooms.end());
+  return rooms;
 }
 
 void sqlite_cold_store::create_room(const room_meta& meta) {
@@ -539,8 +649,9 @@ constexpr std::size_t progress_every = 5000;
 }  // namespace
 
 std::vector<user> sqlite_cold_store::all_users() {
+  static const std::string sql = "SELECT " + std::string(user_columns) + " FROM users ORDER BY id";
   std::lock_guard lock(mutex_);
-  auto st = db_.query("SELECT id, name, password_hash, created_at FROM users ORDER BY id");
+  auto st = db_.query(sql);
   std::vector<user> result;
   while (st.step()) {
     result.push_back(read_user(st));
@@ -585,7 +696,8 @@ user_import sqlite_cold_store::import_user(const user& u) {
   std::lock_guard lock(mutex_);
   sqlite::transaction tx(db_, sqlite::transaction::kind::immediate);
   {
-    auto st = db_.query("SELECT id = ?1 FROM users WHERE id = ?1 OR name = ?2", u.id, u.name);
+    auto st = db_.query("SELECT id = ?1 FROM users WHERE id = ?1 OR name = ?2 COLLATE NOCASE", u.id,
+                        u.name);
     // A user with the id wins over one holding the name: the id is what members point at.
     bool same_id = false;
     bool found = false;
@@ -597,9 +709,7 @@ user_import sqlite_cold_store::import_user(const user& u) {
       return same_id ? user_import::exists : user_import::name_taken;
     }
   }
-  db_.query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)", u.id,
-            u.name, u.password_hash, u.created_at)
-      .run();
+  insert_user(db_, u, "");
   tx.commit();
   return user_import::created;
 }

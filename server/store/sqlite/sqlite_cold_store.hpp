@@ -17,6 +17,10 @@ class sqlite_cold_store final : public cold_store {
   bool create_user(const user& u) override;
   std::optional<user> find_user_by_name(std::string_view name) override;
   std::optional<user> find_user(std::string_view user_id) override;
+  std::optional<std::int64_t> set_password(std::string_view user_id,
+                                           std::string_view password_hash) override;
+  std::optional<std::int64_t> bump_token_version(std::string_view user_id) override;
+  std::optional<std::vector<std::string>> delete_user(std::string_view user_id) override;
 
   void create_room(const room_meta& meta) override;
   std::optional<room_meta> find_room(std::string_view room_id) override;
@@ -58,6 +62,9 @@ class sqlite_cold_store final : public cold_store {
                                    const std::function<std::string()>& make) override;
 
  private:
+  // set_password (with a hash) and bump_token_version (without): the new version, or nullopt.
+  std::optional<std::int64_t> next_token_version(std::string_view user_id,
+                                                 std::optional<std::string_view> password_hash);
   std::optional<room_meta> find_room_locked(std::string_view room_id);
   std::optional<invite> find_invite_locked(std::string_view token);
   role role_of_locked(std::string_view room_id, std::string_view user_id);
