@@ -147,8 +147,9 @@ commands::commands(CLI::App& cli) {
   migrate_ = cli.add_subcommand(
       "migrate",
       "Copy a whole embedded instance (--data) into PostgreSQL: users with their password "
-      "hashes, rooms at their latest seq (unflushed op-log ops folded in), members, invites "
-      "and the JWT secret. Running it again changes nothing. Stop the embedded server first.");
+      "hashes and token versions, rooms at their latest seq (unflushed op-log ops folded in), "
+      "members, invites and the JWT secret. Running it again changes nothing. Stop the "
+      "embedded server first.");
   migrate_->add_option("--to-postgres", to_postgres_, "PostgreSQL URL of the target")->required();
   migrate_->add_flag("--replace", migrate_replace_,
                      "Overwrite rooms PostgreSQL holds in another state (default: report them)");

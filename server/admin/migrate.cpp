@@ -69,8 +69,10 @@ migrate_report migrate(store::cold_store& source, store::hot_log& source_log,
         target_users.insert(u.id);
         break;
       case store::user_import::name_taken:
-        report.problems.push_back("user " + u.name + " (" + u.id +
-                                  "): PostgreSQL has another account with this name; not copied");
+        report.problems.push_back(
+            "user " + u.name + " (" + u.id +
+            "): PostgreSQL has another account with this name (names are compared "
+            "without case); not copied");
         break;
     }
     if ((i + 1) % 1000 == 0 || i + 1 == users.size()) {

@@ -30,9 +30,10 @@ struct migrate_report {
   }
 };
 
-// Copies every user (with the password hash), room (its state at the latest seq: snapshot plus
-// the op log's unpersisted ops, folded with the core apply function), member, invite and the
-// JWT secret from `source` into `target`. What the target already holds in the same state is
+// Copies every user (with the password hash and the token version, so tokens revoked in the
+// source stay revoked), room (its state at the latest seq: snapshot plus the op log's
+// unpersisted ops, folded with the core apply function), member, invite and the JWT secret
+// from `source` into `target`. What the target already holds in the same state is
 // left alone, so a second run changes nothing. Progress goes to `log`. Throws store_error.
 migrate_report migrate(store::cold_store& source, store::hot_log& source_log,
                        store::cold_store& target, const migrate_options& options,

@@ -1,13 +1,16 @@
 // export / import on the memory adapters: the whole file round-trips byte for byte when the
-// accounts are the same, unflushed ops are folded in, and bad files are refused clearly.
+// accounts are the same, unflushed ops are folded in, and bad files are refused clearly; migrate
+// copies accounts as they are.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
 #include <future>
+#include <sstream>
 #include <string>
 #include <utility>
 
+#include "admin/migrate.hpp"
 #include "admin/room_archive.hpp"
 #include "store/memory/memory_bus.hpp"
 #include "store/memory/memory_cold_store.hpp"
@@ -233,6 +236,38 @@ TEST(admin_archive, refuses_a_note_id_twice_even_when_the_copies_sort_apart) {
   const auto parsed = parse_archive(boost::json::serialize(doc));
   ASSERT_FALSE(parsed.ok());
   EXPECT_NE(parsed.err().message.find("twice"), std::string::npos) << parsed.err().message;
+}
+
+TEST(admin_migrate, copies_every_user_with_its_password_hash_and_token_version) {
+  instance a;
+  add_users(a.cold);  // ann, bo and cy, at token version 0
+  ASSERT_EQ(a.cold.set_password("u-bo", "$argon2id$changed"), std::optional<std::int64_t>(1));
+  ASSERT_EQ(a.cold.bump_token_version("u-bo"), std::optional<std::int64_t>(2));
+  ASSERT_EQ(a.cold.bump_token_version("u-cy"), std::optional<std::int64_t>(1));
+
+  store::memory_cold_store target;
+  std::ostringstream log;
+  const auto report = migrate(a.cold, a.hot, target, migrate_options{}, log);
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(report.users_created, 3U);
+  const auto source = a.cold.all_users();
+  const auto copied = target.all_users();
+  ASSERT_EQ(copied.size(), source.size());
+  for (std::size_t i = 0; i < copied.size(); ++i) {
+    EXPECT_EQ(copied[i].id, source[i].id);
+    EXPECT_EQ(copied[i].name, source[i].name);
+    EXPECT_EQ(copied[i].password_hash, source[i].password_hash);
+    EXPECT_EQ(copied[i].created_at, source[i].created_at);
+    EXPECT_EQ(copied[i].token_version, source[i].token_version) << copied[i].id;
+  }
+  // Tokens the old instance revoked stay revoked: bo is at 2 there and here.
+  EXPECT_EQ(target.find_user("u-bo")->token_version, 2);
+  EXPECT_EQ(target.find_user_by_name("BO")->password_hash, "$argon2id$changed");
+  EXPECT_EQ(target.find_user("u-ann")->token_version, 0);
+
+  const auto again = migrate(a.cold, a.hot, target, migrate_options{}, log);
+  EXPECT_FALSE(again.changed_anything());
+  EXPECT_EQ(again.users_present, 3U);
 }
 
 TEST(admin_archive, progress_numbers_read_well) {
