@@ -84,22 +84,18 @@ const json::array& arr(const json::object& o, std::string_view name) {
 }
 
 namespace {
+// OpenSSL's base64, made URL-safe and unpadded as JWTs want it.
 std::string base64url(std::string_view in) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned val = 0;
-  int bits = -6;
-  for (unsigned char c : in) {
-    val = (val << 8) + c;
-    bits += 8;
-    while (bits >= 0) {
-      out.push_back(table[(val >> bits) & 0x3F]);
-      bits -= 6;
-    }
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  while (!out.empty() && out.back() == '=') {
+    out.pop_back();
   }
-  if (bits > -6) {
-    out.push_back(table[((val << 8) >> (bits + 8)) & 0x3F]);
+  for (auto& c : out) {
+    c = c == '+' ? '-' : c == '/' ? '_' : c;
   }
   return out;
 }
