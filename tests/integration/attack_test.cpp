@@ -8,13 +8,22 @@
 #include <boost/asio/write.hpp>
 #include <thread>
 
-#include "fixture.hpp"
+#include "fleet.hpp"
 
 namespace fun_notes::test {
 namespace {
 
-class attacks : public server_test {
+// Every attack against an embedded server and against one of a fleet on PostgreSQL and Redis.
+class attacks : public fleet_test, public ::testing::WithParamInterface<std::string> {
  protected:
+  server_process& serve(std::vector<std::string> args = {}) {
+    if (GetParam() == "distributed") {
+      auto fleet = fleet_args();
+      args.insert(args.begin(), fleet.begin(), fleet.end());
+    }
+    return start_server(with_args(std::move(args)));
+  }
+
   static constexpr std::string_view secret = "integration-test-secret-0123456789abcdef";
 
   // Everything the server answers a token with: the WebSocket hello and an HTTP call.
@@ -51,8 +60,8 @@ class attacks : public server_test {
   }
 };
 
-TEST_F(attacks, forged_tokens_are_refused_on_the_socket_and_over_http) {
-  auto& server = start_server();
+TEST_P(attacks, forged_tokens_are_refused_on_the_socket_and_over_http) {
+  auto& server = serve();
   const user u = register_user(server.port(), "victim");
   const auto now = unix_now();
   const std::string good_payload = payload(u, now - 10, now + 3600);
@@ -107,8 +116,8 @@ TEST_F(attacks, forged_tokens_are_refused_on_the_socket_and_over_http) {
   EXPECT_EQ(try_token(server.port(), u.token).close_code, 0);
 }
 
-TEST_F(attacks, a_thousand_wrong_passwords_meet_the_throttle_the_same_way_for_any_name) {
-  auto& server = start_server(with_args({"--trusted-proxies", "127.0.0.1"}));
+TEST_P(attacks, a_thousand_wrong_passwords_meet_the_throttle_the_same_way_for_any_name) {
+  auto& server = serve({"--trusted-proxies", "127.0.0.1"});
   const user real = register_user(server.port(), "target");
   // The same attempts against a real name and a name with no account, each from its own
   // address: the same answers, one for one.
@@ -151,8 +160,8 @@ TEST_F(attacks, a_thousand_wrong_passwords_meet_the_throttle_the_same_way_for_an
   EXPECT_EQ(login_from(server.port(), "198.51.100.21", real.name, real.password).status, 200);
 }
 
-TEST_F(attacks, foreign_origins_and_host_names_are_refused) {
-  auto& server = start_server();
+TEST_P(attacks, foreign_origins_and_host_names_are_refused) {
+  auto& server = serve();
   const user u = register_user(server.port(), "origin");
   const std::string self = "http://127.0.0.1:" + std::to_string(server.port());
   for (const std::string& origin :
@@ -188,7 +197,7 @@ TEST_F(attacks, foreign_origins_and_host_names_are_refused) {
         200)
         << host;
   }
-  auto& named = start_server(with_args({"--allowed-hosts", "notes.example"}));
+  auto& named = serve({"--allowed-hosts", "notes.example"});
   EXPECT_EQ(http_request_with(named.port(), "GET", "/healthz", std::nullopt, {},
                               {{"Host", "notes.example"}})
                 .status,
@@ -232,8 +241,8 @@ class raw_socket {
   boost::asio::ip::tcp::socket socket_;
 };
 
-TEST_F(attacks, a_request_trickled_byte_by_byte_is_closed_within_fifteen_seconds) {
-  auto& server = start_server();
+TEST_P(attacks, a_request_trickled_byte_by_byte_is_closed_within_fifteen_seconds) {
+  auto& server = serve();
   raw_socket slow(server.port());
   const std::string request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ";
   const auto start = std::chrono::steady_clock::now();
@@ -257,8 +266,8 @@ TEST_F(attacks, a_request_trickled_byte_by_byte_is_closed_within_fifteen_seconds
   EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
 }
 
-TEST_F(attacks, path_traversal_never_leaves_the_web_directory) {
-  auto& server = start_server();
+TEST_P(attacks, path_traversal_never_leaves_the_web_directory) {
+  auto& server = serve();
   for (const char* path : {"/../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
                            "/..%2f..%2f..%2fetc%2fpasswd", "/assets/../../../../etc/passwd",
                            "//etc/passwd", "/%252e%252e/etc/passwd"}) {
@@ -273,8 +282,8 @@ TEST_F(attacks, path_traversal_never_leaves_the_web_directory) {
   }
 }
 
-TEST_F(attacks, deeply_nested_and_huge_json_is_refused_and_changes_nothing) {
-  auto& server = start_server();
+TEST_P(attacks, deeply_nested_and_huge_json_is_refused_and_changes_nothing) {
+  auto& server = serve();
   const user u = register_user(server.port(), "nest");
   const std::string room = create_room(server.port(), u, "Nest", "private");
   std::string deep;
@@ -308,8 +317,8 @@ TEST_F(attacks, deeply_nested_and_huge_json_is_refused_and_changes_nothing) {
   EXPECT_EQ(arr(get_notes(server.port(), u, room), "notes").size(), 1U);
 }
 
-TEST_F(attacks, sql_and_markup_in_names_and_notes_are_stored_verbatim) {
-  auto& server = start_server();
+TEST_P(attacks, sql_and_markup_in_names_and_notes_are_stored_verbatim) {
+  auto& server = serve();
   const user u = register_user(server.port(), "inj");
   const std::string nasty_name = R"('; DROP TABLE notes; -- <img src=x onerror=alert(1)>)";
   const std::string nasty_body = R"(<script>alert("x")</script> ' OR 1=1; --)";
@@ -333,8 +342,8 @@ TEST_F(attacks, sql_and_markup_in_names_and_notes_are_stored_verbatim) {
   EXPECT_EQ(bad.status, 400);
 }
 
-TEST_F(attacks, a_token_from_before_a_password_change_or_a_sign_out_everywhere_is_refused) {
-  auto& server = start_server();
+TEST_P(attacks, a_token_from_before_a_password_change_or_a_sign_out_everywhere_is_refused) {
+  auto& server = serve();
   const user u = register_user(server.port(), "rotate");
   const std::string room = create_room(server.port(), u, "Mine", "private");
   auto open_socket = connect_hello(server.port(), u);
@@ -385,8 +394,8 @@ TEST_F(attacks, a_token_from_before_a_password_change_or_a_sign_out_everywhere_i
             0U);
 }
 
-TEST_F(attacks, a_deleted_account_takes_its_rooms_and_frees_nothing_else) {
-  auto& server = start_server();
+TEST_P(attacks, a_deleted_account_takes_its_rooms_and_frees_nothing_else) {
+  auto& server = serve();
   const user owner = register_user(server.port(), "leaver");
   const user other = register_user(server.port(), "stayer");
   const std::string owned = create_room(server.port(), owner, "Owned", "link");
@@ -419,8 +428,8 @@ TEST_F(attacks, a_deleted_account_takes_its_rooms_and_frees_nothing_else) {
             401);
 }
 
-TEST_F(attacks, user_names_differ_by_more_than_case) {
-  auto& server = start_server();
+TEST_P(attacks, user_names_differ_by_more_than_case) {
+  auto& server = serve();
   const std::string name = unique_username("Case");
   const auto first = http_request(server.port(), "POST", "/api/register",
                                   json::value{{"username", name}, {"password", "password123"}});
@@ -437,9 +446,9 @@ TEST_F(attacks, user_names_differ_by_more_than_case) {
   EXPECT_EQ(str(obj(login.json.as_object(), "user"), "name"), name) << "the stored spelling";
 }
 
-TEST_F(attacks, sockets_per_user_and_per_address_are_capped_and_joins_rate_limited) {
-  auto& server = start_server(
-      with_args({"--max-sockets-per-user", "3", "--max-join-rate", "1", "--max-join-burst", "3"}));
+TEST_P(attacks, sockets_per_user_and_per_address_are_capped_and_joins_rate_limited) {
+  auto& server =
+      serve({"--max-sockets-per-user", "3", "--max-join-rate", "1", "--max-join-burst", "3"});
   const user u = register_user(server.port(), "many");
   const user other = register_user(server.port(), "other");
   std::vector<std::unique_ptr<ws_client>> held;
@@ -477,12 +486,15 @@ TEST_F(attacks, sockets_per_user_and_per_address_are_capped_and_joins_rate_limit
       << "six joins at once were all answered";
   EXPECT_EQ(answers.front(), "snapshot");
 
-  auto& capped = start_server(with_args({"--max-sockets-per-address", "2"}));
+  auto& capped = serve({"--max-sockets-per-address", "2"});
   auto a1 = ws_client::connect(capped.port());
   auto a2 = ws_client::connect(capped.port());
   EXPECT_EQ(ws_client::upgrade_status(capped.port(), {}), 429);
   EXPECT_EQ(http_request(capped.port(), "GET", "/healthz").status, 200);
 }
+
+INSTANTIATE_TEST_SUITE_P(modes, attacks, ::testing::Values("embedded", "distributed"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace fun_notes::test
