@@ -212,6 +212,13 @@ core::result<server_msg> parse_object(const json::object& o) {
   if (type == "pong") {
     return server_msg{pong_msg{}};
   }
+  if (type == "role") {
+    auto room = required_string(o, "room", type);
+    if (!room) {
+      return room.err();
+    }
+    return server_msg{role_msg{std::move(*room), str(o, "role")}};
+  }
   return core::invalid("unknown frame type \"" + type + "\"");
 }
 

@@ -84,9 +84,15 @@ struct room_stat_msg {
   room_stat room;
 };
 struct pong_msg {};
+// The socket's role in a joined room changed (promoted, demoted, the room's public role).
+struct role_msg {
+  std::string room;
+  std::string role;
+};
 
-using server_msg = std::variant<welcome_msg, snapshot_msg, resume_msg, op_msg, reject_msg,
-                                error_msg, presence_msg, rooms_msg, room_stat_msg, pong_msg>;
+using server_msg =
+    std::variant<welcome_msg, snapshot_msg, resume_msg, op_msg, reject_msg, error_msg, presence_msg,
+                 rooms_msg, room_stat_msg, pong_msg, role_msg>;
 
 // Parses one text frame from the server. A frame that is not valid protocol is an error value
 // (the caller drops it), never an exception.

@@ -380,12 +380,34 @@ effects replica::on_message(const server_msg& msg) {
           [&](const presence_msg& m) { return on_presence(m); },
           [&](const error_msg& m) {
             effects fx;
-            if (state_ == link_state::joining && (m.code == "forbidden" || m.code == "not_found")) {
+            const bool refused = m.code == "forbidden" || m.code == "not_found";
+            if (refused && state_ == link_state::joining) {
               join_error_ = m;
               state_ = link_state::offline;
               fx.notices.push_back({{},
                                     m.code == "forbidden" ? "you may not open this room"
                                                           : "no such room on the server"});
+            } else if (refused && state_ == link_state::live && m.room == room_id_) {
+              // Access lost while in the room: removed, no longer public, or deleted.
+              join_error_ = m;
+              state_ = link_state::offline;
+              fx.notices.push_back({{},
+                                    m.code == "forbidden" ? "you no longer have access to this room"
+                                                          : "this room was deleted"});
+              fx.view_changed = true;
+            }
+            return fx;
+          },
+          [&](const role_msg& m) {
+            effects fx;
+            if (m.room == room_id_ && !m.role.empty() && m.role != info_.role) {
+              info_.role = m.role;
+              fx.notices.push_back({{},
+                                    m.role == "viewer" ? "you can now only read this room"
+                                                       : "you are now " + m.role + " here"});
+              mark_view_dirty();
+              fx.view_changed = true;
+              fx.persist = true;
             }
             return fx;
           },

@@ -352,6 +352,34 @@ TEST(replica, a_join_refused_keeps_the_room_offline_with_its_cache) {
   EXPECT_EQ(titles(r).size(), 3U);
 }
 
+TEST(replica, a_role_message_makes_the_room_read_only_and_back) {
+  replica r = cached();
+  go_live(r);
+  effects fx = r.on_message(role_msg{"r1", "viewer"});
+  EXPECT_TRUE(r.read_only());
+  EXPECT_EQ(fx.notices.size(), 1U);
+  EXPECT_TRUE(r.update(set_title("a", "x"), "c1", "t").frames.empty());
+  (void)r.on_message(role_msg{"r1", "editor"});
+  EXPECT_FALSE(r.read_only());
+  EXPECT_FALSE(r.update(set_title("a", "x"), "c2", "t").frames.empty());
+  (void)r.on_message(role_msg{"another-room", "viewer"});
+  EXPECT_FALSE(r.read_only()) << "another room's role";
+}
+
+TEST(replica, losing_access_while_live_takes_the_room_offline_and_says_why) {
+  replica r = cached();
+  go_live(r);
+  effects fx = r.on_message(error_msg{"forbidden", "r1", "you no longer have access"});
+  EXPECT_EQ(r.state(), link_state::offline);
+  ASSERT_TRUE(r.join_error().has_value());
+  ASSERT_EQ(fx.notices.size(), 1U);
+  EXPECT_NE(fx.notices[0].message.find("no longer have access"), std::string::npos);
+  replica other = cached();
+  go_live(other);
+  (void)other.on_message(error_msg{"forbidden", "elsewhere", "not yours"});
+  EXPECT_EQ(other.state(), link_state::live) << "an error about another room";
+}
+
 TEST(replica, dirty_tracking_names_the_notes_an_op_touched) {
   replica r = cached();
   go_live(r);
