@@ -224,11 +224,15 @@ std::string resolve_room(const context& ctx, sync::cache& cache, const std::stri
 // A note by its position in `notes` (1-based) or by a unique prefix of its id.
 const core::note& resolve_note(sync::replica& room, const std::string& ref) {
   const auto& notes = room.view();
-  if (!ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit) && ref.size() < 9) {
+  // A short number is a position, never an id prefix: "9" in a room of two notes is an error,
+  // not whichever note's id happens to start with 9.
+  if (!ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit) && ref.size() <= 5) {
     const std::size_t position = std::stoul(ref);
     if (position >= 1 && position <= notes.size()) {
       return notes[position - 1];
     }
+    throw failure{exit_not_found, "no note at position " + ref + " (the room has " +
+                                      std::to_string(notes.size()) + "; see `fun-notes notes`)"};
   }
   const core::note* found = nullptr;
   for (const auto& n : notes) {
@@ -507,9 +511,10 @@ int run(int argc, char** argv) {
   CLI::App app{
       "fun-notes: shared notes in the terminal, live and offline.\n"
       "Without a command (or with `tui`) it opens the full-screen client.\n\n"
-      "ROOM is a room's id or name; NOTE is a note's position in `fun-notes notes` or a unique\n"
-      "prefix of its id. Changes made while the server cannot be reached are kept on this\n"
-      "device and sent later (`fun-notes sync`, or any command that reaches the server).\n\n"
+      "ROOM is a room's id or name; NOTE is a note's position in `fun-notes notes` (a number of up\n"
+      "to five digits is always a position) or a unique prefix of its id. Changes made while\n"
+      "the server cannot be reached are kept on this device and sent later (`fun-notes sync`,\n"
+      "or any command that reaches the server).\n\n"
       "Exit codes: 0 done (a change queued offline counts as done), 1 refused or failed,\n"
       "2 bad arguments, 3 not signed in or sign-in refused, 4 server unreachable (and the\n"
       "command needs it), 5 no such room or note (or an ambiguous note reference).",
