@@ -3,7 +3,7 @@ PORT ?= 8080
 DATA ?= ./data
 JOBS ?= $(shell nproc)
 
-.PHONY: setup build run test test-debug clean
+.PHONY: setup build run test test-debug fuzz clean
 
 setup:
 	bash scripts/setup.sh
@@ -26,5 +26,9 @@ test-debug: setup
 	bash scripts/web.sh
 	bash scripts/test.sh build-debug
 
+# Only the fuzz targets (clang, build-fuzz/), for FUZZ_SECONDS each; `make test` runs them too.
+fuzz: setup
+	bash scripts/fuzz.sh
+
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-fuzz

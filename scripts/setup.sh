@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency from Debian's packages (idempotent, non-interactive).
+# scripts/fuzz.sh needs clang and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, which
+# clang only recommends, so --no-install-recommends would leave them out).
 set -euo pipefail
 
 packages=(
@@ -14,6 +16,7 @@ packages=(
   haproxy
   libncurses-dev tmux openssl
   nodejs chromium fonts-dejavu-core
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -428,6 +428,29 @@ result<json::value> parse_json(std::string_view text) {
   return parser.handler().stack.release();
 }
 
+json::value json_compatible(const json::value& v) {
+  if (v.is_double()) {
+    return std::isfinite(v.get_double()) ? v : json::value(nullptr);
+  }
+  if (const json::object* o = v.if_object()) {
+    json::object out;
+    out.reserve(o->size());
+    for (const auto& [key, member] : *o) {
+      out.emplace(key, json_compatible(member));
+    }
+    return out;
+  }
+  if (const json::array* a = v.if_array()) {
+    json::array out;
+    out.reserve(a->size());
+    for (const json::value& element : *a) {
+      out.push_back(json_compatible(element));
+    }
+    return out;
+  }
+  return v;
+}
+
 result<op> parse_op(const json::value& v, const limits& lim) {
   if (!v.is_object()) {
     return invalid("op must be an object");

@@ -466,6 +466,24 @@ TEST(ParseJson, RejectsMalformedInput) {
   EXPECT_TRUE(parse_json(" {} \n").ok());
 }
 
+// Found by fuzz/fuzz_codec: 1e999 parses as infinity, which Boost.JSON writes as `Infinity`, so a
+// value echoed back to a client (pong's "t") was not JSON.
+TEST(JsonCompatible, NonFiniteNumbersBecomeNullAndTheTextParses) {
+  const std::string text = R"({"t":[1e999,{"x":-1e999,"y":0.5},-7,18446744073709551615,"s"]})";
+  const auto v = parse_json(text);
+  ASSERT_TRUE(v.ok());
+  const std::string out = json::serialize(json_compatible(*v));
+  EXPECT_EQ(out, R"({"t":[null,{"x":null,"y":5E-1},-7,18446744073709551615,"s"]})");
+  EXPECT_TRUE(parse_json(out).ok()) << out;
+}
+
+TEST(JsonCompatible, KeepsFiniteValuesExactly) {
+  const auto v = parse_json(R"({"a":[1,-0.0,2.2463674438476562E4,{"b":null,"c":true}],"d":"x"})");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(json_compatible(*v), *v);
+  EXPECT_EQ(json::serialize(json_compatible(*v)), json::serialize(*v));
+}
+
 TEST(FormatTime, Rfc3339UtcWithMilliseconds) {
   EXPECT_EQ(format_time(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(format_time(1'795'598'016'123), "2026-11-25T09:13:36.123Z");  // date -u -d

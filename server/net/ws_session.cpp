@@ -374,7 +374,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     json::object pong;
     pong["type"] = "pong";
     if (const auto* t = msg.if_contains("t")) {
-      pong["t"] = *t;
+      // 1e999 parsed as infinity would go back as `Infinity`, which is not JSON.
+      pong["t"] = core::json_compatible(*t);
     }
     invalid_in_row_ = 0;
     send(json::serialize(pong));

@@ -121,6 +121,19 @@ TEST_F(bad_input, an_unknown_type_gets_error_invalid_and_the_socket_stays) {
   expect_unchanged_and_alive("unknown types");
 }
 
+// Found by fuzz/fuzz_codec: "t" is echoed, and 1e999 (read as infinity) used to go back as
+// `Infinity`, which no JSON parser accepts. As JSON.stringify does, it goes back as null.
+TEST_F(bad_input, a_ping_with_out_of_range_numbers_gets_a_pong_that_is_json) {
+  actor_->send_text(R"({"type":"ping","t":[1e999,{"x":-1e999},2.5]})");
+  auto f = actor_->next_skipping({"presence", "room_stat", "op"});
+  ASSERT_TRUE(f.has_value()) << "no pong: connection "
+                             << (actor_->is_closed() ? "closed" : "silent");
+  EXPECT_EQ(type_of(*f), "pong") << to_string(*f);
+  const json::value nulled = json::array{nullptr, json::object{{"x", nullptr}}, 2.5};
+  EXPECT_EQ(f->at("t"), nulled) << to_string(*f);
+  expect_unchanged_and_alive("a ping with out-of-range numbers");
+}
+
 TEST_F(bad_input, malformed_ops_are_rejected_invalid_with_their_cid_and_change_nothing) {
   const json::object good_note{{"id", "fresh"},         {"title", "t"},
                                {"body", "b"},           {"is_important", false},

@@ -20,8 +20,7 @@ constexpr std::chrono::steady_clock::duration max_backoff = 2s;
 
 connection::connection(asio::io_context& io, endpoint where, hooks callbacks,
                        std::chrono::steady_clock::duration timeout)
-    : io_(io),
-      where_(std::move(where)),
+    : where_(std::move(where)),
       name_(where_.host + ":" + std::to_string(where_.port)),
       hooks_(std::move(callbacks)),
       resolver_(io),

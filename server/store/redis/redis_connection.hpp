@@ -61,7 +61,6 @@ class connection {
   void watch_subscriber(std::uint64_t generation);
   std::string no_reply_reason() const;
 
-  boost::asio::io_context& io_;
   endpoint where_;
   std::string name_;
   hooks hooks_;

@@ -29,6 +29,11 @@ bool valid_id(std::string_view id);
 // request body and stored state that holds an index with this. Error code "invalid".
 result<boost::json::value> parse_json(std::string_view text);
 
+// `v` with every non-finite number replaced by null, as JSON.stringify does. parse_json reads an
+// out-of-range literal such as 1e999 as infinity, which Boost.JSON would write as `Infinity`
+// (not JSON): echo a client's value through this before serializing it.
+boost::json::value json_compatible(const boost::json::value& v);
+
 // Parses the "op" object of a client `op` message. Errors: code "invalid" (shape, types,
 // missing fields, bad ids, non-finite numbers, unknown kind, duplicate rebalance ids) or
 // "too_large" (title/body over the limits). Unknown fields are ignored.
