@@ -167,32 +167,25 @@ void app::remove_session(const closable* s) {
   sessions_.erase(s);
 }
 
-void app::close_all_sessions() {
+std::vector<std::shared_ptr<closable>> app::live_sessions() {
   std::vector<std::shared_ptr<closable>> live;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    for (auto& [_, weak] : sessions_) {
-      if (auto s = weak.lock()) {
-        live.push_back(std::move(s));
-      }
+  std::lock_guard lock(sessions_mutex_);
+  for (auto& [_, weak] : sessions_) {
+    if (auto s = weak.lock()) {
+      live.push_back(std::move(s));
     }
   }
-  for (auto& s : live) {
+  return live;
+}
+
+void app::close_all_sessions() {
+  for (auto& s : live_sessions()) {
     s->close_going_away();
   }
 }
 
 void app::revoke_sessions(const std::string& user_id, std::int64_t version) {
-  std::vector<std::shared_ptr<closable>> live;
-  {
-    std::lock_guard lock(sessions_mutex_);
-    for (auto& [_, weak] : sessions_) {
-      if (auto s = weak.lock()) {
-        live.push_back(std::move(s));
-      }
-    }
-  }
-  for (auto& s : live) {
+  for (auto& s : live_sessions()) {
     s->revoke(user_id, version);
   }
 }

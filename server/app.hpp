@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "auth/auth.hpp"
 #include "auth/login_throttle.hpp"
@@ -105,6 +106,9 @@ struct app {
   std::size_t session_count();
 
  private:
+  // The sessions still alive, taken under the lock and used outside it.
+  std::vector<std::shared_ptr<closable>> live_sessions();
+
   std::mutex sessions_mutex_;
   std::map<const closable*, std::weak_ptr<closable>> sessions_;
   std::mutex sockets_mutex_;

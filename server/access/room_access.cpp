@@ -163,13 +163,12 @@ void room_access::delete_room(std::string_view room_id, std::string_view user_id
   events_.room_deleted(std::string(room_id));
 }
 
-std::vector<store::member> room_access::members(std::string_view room_id,
-                                                std::string_view user_id) {
-  const auto g = require(room_id, user_id, store::role::viewer);
-  if (g.member_role == store::role::none) {
-    return {};  // a public room's visitor does not see who its members are
-  }
-  return cold_.members(room_id);
+std::pair<grant, std::vector<store::member>> room_access::members(std::string_view room_id,
+                                                                  std::string_view user_id) {
+  auto g = require(room_id, user_id, store::role::viewer);
+  auto list =
+      g.member_role == store::role::none ? std::vector<store::member>{} : cold_.members(room_id);
+  return {std::move(g), std::move(list)};
 }
 
 store::member room_access::set_member(std::string_view room_id, std::string_view owner_id,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/cold_store.hpp"
@@ -91,7 +92,10 @@ class room_access {
                                const store::room_changes& changes);
   void delete_room(std::string_view room_id, std::string_view user_id);
 
-  std::vector<store::member> members(std::string_view room_id, std::string_view user_id);
+  // The caller's standing (at least viewer) and the room's members; a public room's visitor
+  // does not see who its members are.
+  std::pair<grant, std::vector<store::member>> members(std::string_view room_id,
+                                                       std::string_view user_id);
   // role owner transfers ownership (the previous owner becomes an editor).
   store::member set_member(std::string_view room_id, std::string_view owner_id,
                            std::string_view target_id, store::role r);
