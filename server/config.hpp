@@ -41,6 +41,9 @@ struct server_config {
   std::vector<std::string> allowed_hosts;
   // Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (HAProxy in front).
   std::vector<std::string> trusted_proxies;
+  // PEM certificate chain and private key: set, the port speaks only TLS (https, wss).
+  std::string tls_cert;
+  std::string tls_key;
 
   // Limits (ARCHITECTURE.md "Limits").
   std::size_t max_frame_bytes = 64 * 1024;

@@ -88,6 +88,11 @@ int main(int argc, char** argv) {
   cli.add_option("--trusted-proxies", cfg.trusted_proxies,
                  "Addresses of proxies whose X-Forwarded-For/-Proto headers are believed")
       ->delimiter(',');
+  cli.add_option("--tls-cert", cfg.tls_cert,
+                 "PEM certificate chain: the port then speaks only TLS (https://, wss://)")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--tls-key", cfg.tls_key, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
   cli.add_option("--max-join-rate", cfg.max_join_rate, "Joins per second per connection");
   cli.add_option("--max-join-burst", cfg.max_join_burst, "Join burst per connection");
   cli.add_option("--max-sockets-per-user", cfg.max_sockets_per_user,
@@ -151,9 +156,9 @@ int main(int argc, char** argv) {
   if (!cfg.port_file.empty()) {
     write_port_file(cfg.port_file, listener->port());
   }
-  spdlog::info("fun-notes-server {} listening on http://{}:{} (cold store: {}; op log: {})",
-               app->instance_id, cfg.host, listener->port(),
-               cfg.postgres_url.empty() ? "SQLite" : "PostgreSQL",
+  spdlog::info("fun-notes-server {} listening on {}://{}:{} (cold store: {}; op log: {})",
+               app->instance_id, cfg.tls_cert.empty() ? "http" : "https", cfg.host,
+               listener->port(), cfg.postgres_url.empty() ? "SQLite" : "PostgreSQL",
                cfg.redis_urls.empty() ? "SQLite in " + cfg.data_dir : std::string("Redis"));
 
   auto& a = *app;

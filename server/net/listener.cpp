@@ -1,4 +1,4 @@
-// HTTP/1.1 sessions on Beast; WebSocket upgrades on /ws go to ws_session.
+// HTTP/1.1 sessions on Beast, over TCP or TLS; WebSocket upgrades on /ws go to ws_session.
 #include "net/listener.hpp"
 
 #include <spdlog/spdlog.h>
@@ -8,12 +8,16 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <filesystem>
@@ -34,6 +38,7 @@ namespace fs = std::filesystem;
 using asio::awaitable;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -222,7 +227,7 @@ bool origin_allowed(const app& a, const http::request<http::string_body>& req,
 }
 
 http::response<http::string_body> to_beast(const http_response& r, unsigned version,
-                                           bool keep_alive) {
+                                           bool keep_alive, bool tls = false) {
   http::response<http::string_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "fun-notes");
   res.set(http::field::content_type, r.content_type);
@@ -232,6 +237,10 @@ http::response<http::string_body> to_beast(const http_response& r, unsigned vers
   res.set("X-Content-Type-Options", "nosniff");
   res.set("Referrer-Policy", "no-referrer");
   res.set("X-Frame-Options", "DENY");
+  if (tls) {
+    // Served over TLS by this server: browsers keep to https for this host from now on.
+    res.set(http::field::strict_transport_security, "max-age=31536000");
+  }
   if (r.content_type.rfind("text/html", 0) == 0) {
     res.set("Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -267,8 +276,9 @@ struct client_info {
 };
 
 client_info client_of(const app& a, beast::tcp_stream& stream,
-                      const http::request<http::string_body>& req) {
+                      const http::request<http::string_body>& req, bool tls) {
   client_info c;
+  c.scheme = tls ? "https" : "http";
   boost::system::error_code ec;
   const auto peer = stream.socket().remote_endpoint(ec);
   if (!ec) {
@@ -290,10 +300,44 @@ client_info client_of(const app& a, beast::tcp_stream& stream,
       c.address = std::string(last);
     }
   }
-  if (const auto proto = req.find("X-Forwarded-Proto"); proto != req.end()) {
+  if (const auto proto = req.find("X-Forwarded-Proto"); proto != req.end() && !tls) {
     c.scheme = lower(proto->value()) == "https" ? "https" : "http";
   }
   return c;
+}
+
+// The server's certificate chain and key (PEM), TLS 1.2 and later only. Throws
+// std::runtime_error naming the file that cannot be used.
+std::unique_ptr<asio::ssl::context> make_tls_context(const server_config& cfg) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  boost::system::error_code ec;
+  ctx->use_certificate_chain_file(cfg.tls_cert, ec);
+  if (ec) {
+    throw std::runtime_error("--tls-cert " + cfg.tls_cert +
+                             ": not a readable PEM certificate chain (" + ec.message() + ")");
+  }
+  ctx->use_private_key_file(cfg.tls_key, asio::ssl::context::pem, ec);
+  if (ec && ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+    throw std::runtime_error("--tls-key " + cfg.tls_key + " does not belong to the certificate " +
+                             cfg.tls_cert);
+  }
+  if (ec) {
+    throw std::runtime_error("--tls-key " + cfg.tls_key + ": not a readable PEM private key (" +
+                             ec.message() + ")");
+  }
+  return ctx;
+}
+
+// The TCP layer under either stream.
+beast::tcp_stream& tcp_of(beast::tcp_stream& s) {
+  return s;
+}
+beast::tcp_stream& tcp_of(tls_stream& s) {
+  return beast::get_lowest_layer(s);
 }
 
 class tcp_listener : public listener {
@@ -301,6 +345,12 @@ class tcp_listener : public listener {
   explicit tcp_listener(app& a) : app_(a), acceptor_(asio::make_strand(a.io)) {}
 
   void open() {
+    if (!app_.config.tls_cert.empty() || !app_.config.tls_key.empty()) {
+      if (app_.config.tls_cert.empty() || app_.config.tls_key.empty()) {
+        throw std::runtime_error("--tls-cert and --tls-key go together");
+      }
+      tls_ = make_tls_context(app_.config);
+    }
     web_dir_ = resolve_web_dir(app_);
     const auto address = asio::ip::make_address(app_.config.host);
     tcp::endpoint endpoint(address, app_.config.port);
@@ -343,12 +393,35 @@ class tcp_listener : public listener {
       }
       socket.set_option(tcp::no_delay(true), ec);
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, http_session(app_, web_dir_, beast::tcp_stream(std::move(socket))),
-                     asio::detached);
+      if (tls_) {
+        asio::co_spawn(executor, tls_session(app_, web_dir_, std::move(socket), *tls_),
+                       asio::detached);
+      } else {
+        asio::co_spawn(executor, http_session(app_, web_dir_, beast::tcp_stream(std::move(socket))),
+                       asio::detached);
+      }
     }
   }
 
-  static awaitable<void> http_session(app& a, fs::path web_dir, beast::tcp_stream stream) {
+  static awaitable<void> tls_session(app& a, fs::path web_dir, tcp::socket socket,
+                                     asio::ssl::context& ctx) {
+    tls_stream stream(std::move(socket), ctx);
+    // The handshake has the time of a request: a peer that never finishes it is dropped.
+    beast::get_lowest_layer(stream).expires_after(a.config.http_request_timeout);
+    boost::system::error_code ec;
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // Plain HTTP sent to the TLS port, an old protocol version, an untrusted client...
+      spdlog::debug("TLS handshake failed: {}", ec.message());
+      co_return;
+    }
+    co_await http_session(a, std::move(web_dir), std::move(stream));
+  }
+
+  template <class Stream>
+  static awaitable<void> http_session(app& a, fs::path web_dir, Stream stream) {
+    constexpr bool tls = std::is_same_v<Stream, tls_stream>;
     beast::flat_buffer buffer;
     try {
       for (;;) {
@@ -356,7 +429,7 @@ class tcp_listener : public listener {
         parser.body_limit(max_http_body);
         parser.header_limit(16 * 1024);
         // A request must arrive whole within this, however slowly it trickles in.
-        stream.expires_after(a.config.http_request_timeout);
+        tcp_of(stream).expires_after(a.config.http_request_timeout);
         boost::system::error_code ec;
         co_await http::async_read(stream, buffer, parser,
                                   asio::redirect_error(asio::use_awaitable, ec));
@@ -364,21 +437,22 @@ class tcp_listener : public listener {
           break;
         }
         if (ec == http::error::body_limit) {
-          auto res = to_beast(json_error(413, "too_large", "request body over 1 MiB"), 11, false);
+          auto res =
+              to_beast(json_error(413, "too_large", "request body over 1 MiB"), 11, false, tls);
           co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
           break;
         }
         if (ec) {
-          auto res = to_beast(json_error(400, "invalid", "malformed HTTP request"), 11, false);
+          auto res = to_beast(json_error(400, "invalid", "malformed HTTP request"), 11, false, tls);
           co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
           break;
         }
         auto req = parser.release();
-        const auto client = client_of(a, stream, req);
+        const auto client = client_of(a, tcp_of(stream), req, tls);
         if (!host_allowed(a, req[http::field::host])) {
           auto res = to_beast(
               json_error(403, "forbidden", "this server does not answer to that host name"),
-              req.version(), false);
+              req.version(), false, tls);
           co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
           break;
         }
@@ -387,19 +461,19 @@ class tcp_listener : public listener {
         if (beast::websocket::is_upgrade(req)) {
           if (path != "/ws") {
             auto res = to_beast(json_error(404, "not_found", "WebSocket endpoint is /ws"),
-                                req.version(), false);
+                                req.version(), false, tls);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
           if (!origin_allowed(a, req, client.scheme)) {
-            auto res =
-                to_beast(json_error(403, "forbidden", "origin not allowed"), req.version(), false);
+            auto res = to_beast(json_error(403, "forbidden", "origin not allowed"), req.version(),
+                                false, tls);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
           if (a.shutting_down) {
-            auto res =
-                to_beast(json_error(503, "unavailable", "shutting down"), req.version(), false);
+            auto res = to_beast(json_error(503, "unavailable", "shutting down"), req.version(),
+                                false, tls);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
@@ -407,7 +481,7 @@ class tcp_listener : public listener {
           if (!a.admit_socket(address_key, a.config.max_sockets_per_address)) {
             auto res =
                 to_beast(json_error(429, "rate_limited", "too many connections from this address"),
-                         req.version(), false);
+                         req.version(), false, tls);
             co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
             break;
           }
@@ -426,7 +500,7 @@ class tcp_listener : public listener {
           response = json_error(405, "invalid", "method not allowed");
         }
         const bool keep_alive = req.keep_alive() && !a.shutting_down;
-        auto res = to_beast(response, req.version(), keep_alive);
+        auto res = to_beast(response, req.version(), keep_alive, tls);
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
         if (ec || !keep_alive) {
           break;
@@ -436,10 +510,16 @@ class tcp_listener : public listener {
       spdlog::debug("http session ended: {}", e.what());
     }
     boost::system::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (tls) {
+      tcp_of(stream).expires_after(2s);  // close_notify, but not waiting long for the peer's
+      co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
   app& app_;
+  std::unique_ptr<asio::ssl::context> tls_;
   tcp::acceptor acceptor_;
   fs::path web_dir_;
   std::uint16_t port_ = 0;

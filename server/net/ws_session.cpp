@@ -10,7 +10,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
 #include <deque>
 #include <map>
@@ -48,16 +50,75 @@ constexpr std::uint16_t close_unauthorized = 4001;
 constexpr std::uint16_t close_slow_consumer = 4008;
 constexpr std::uint16_t close_rate_limited = 4029;
 
+// The WebSocket stream over plain TCP or over TLS, behind the few calls a session makes, so the
+// session is written (and compiled) once. The calls hand back Beast's own awaitables: no
+// coroutine frame is added per read or write.
+class ws_transport {
+ public:
+  using executor_type = asio::any_io_executor;
+  virtual ~ws_transport() = default;
+  virtual executor_type get_executor() = 0;
+  virtual void set_options(const websocket::stream_base::timeout& timeouts,
+                           std::size_t read_message_max) = 0;
+  virtual awaitable<void> accept(const http::request<http::string_body>& req) = 0;
+  virtual awaitable<std::size_t> read(beast::flat_buffer& buffer,
+                                      boost::system::error_code& ec) = 0;
+  virtual bool got_text() const = 0;
+  virtual awaitable<std::size_t> write(asio::const_buffer frame, boost::system::error_code& ec) = 0;
+  virtual awaitable<void> close(const websocket::close_reason& reason,
+                                boost::system::error_code& ec) = 0;
+  // Bounds the next operations on the TCP connection (none: the WebSocket timeouts rule).
+  virtual void expires_after(std::chrono::steady_clock::duration d) = 0;
+  virtual void expires_never() = 0;
+};
+
+template <class NextLayer>
+class ws_transport_of final : public ws_transport {
+ public:
+  explicit ws_transport_of(NextLayer&& next) : ws_(std::move(next)) {}
+  executor_type get_executor() override { return ws_.get_executor(); }
+  void set_options(const websocket::stream_base::timeout& timeouts,
+                   std::size_t read_message_max) override {
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "fun-notes"); }));
+    ws_.read_message_max(read_message_max);
+    ws_.text(true);
+  }
+  awaitable<void> accept(const http::request<http::string_body>& req) override {
+    return ws_.async_accept(req, asio::use_awaitable);
+  }
+  awaitable<std::size_t> read(beast::flat_buffer& buffer, boost::system::error_code& ec) override {
+    return ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  bool got_text() const override { return ws_.got_text(); }
+  awaitable<std::size_t> write(asio::const_buffer frame, boost::system::error_code& ec) override {
+    return ws_.async_write(frame, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  awaitable<void> close(const websocket::close_reason& reason,
+                        boost::system::error_code& ec) override {
+    return ws_.async_close(reason, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  void expires_after(std::chrono::steady_clock::duration d) override {
+    beast::get_lowest_layer(ws_).expires_after(d);
+  }
+  void expires_never() override { beast::get_lowest_layer(ws_).expires_never(); }
+
+ private:
+  websocket::stream<NextLayer> ws_;
+};
+
 class ws_session : public std::enable_shared_from_this<ws_session>,
                    public rooms::session_sink,
                    public closable {
  public:
-  ws_session(app& a, beast::tcp_stream&& stream, std::string address_key)
+  ws_session(app& a, std::unique_ptr<ws_transport> transport, std::string address_key)
       : app_(a),
         address_key_(std::move(address_key)),
-        ws_(std::move(stream)),
-        wake_(ws_.get_executor()),
-        hello_timer_(ws_.get_executor()),
+        ws_(std::move(transport)),
+        executor_(ws_->get_executor()),
+        wake_(executor_),
+        hello_timer_(executor_),
         tokens_(a.config.max_op_burst),
         last_refill_(std::chrono::steady_clock::now()),
         join_tokens_(a.config.max_join_burst) {}
@@ -66,17 +127,17 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     ++app_.stats.connections;
     ++app_.stats.connections_total;
     app_.add_session(shared_from_this());
-    asio::co_spawn(ws_.get_executor(), run(shared_from_this(), std::move(req)), asio::detached);
+    asio::co_spawn(executor_, run(shared_from_this(), std::move(req)), asio::detached);
   }
 
   void deliver(frame_ptr frame) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+    asio::post(executor_, [self = shared_from_this(), f = std::move(frame)]() mutable {
       self->enqueue(std::move(f));
     });
   }
 
   void deliver_snapshot(frame_ptr frame) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+    asio::post(executor_, [self = shared_from_this(), f = std::move(frame)]() mutable {
       self->enqueue(std::move(f), false);
     });
   }
@@ -84,7 +145,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   std::size_t resume_budget() const override { return app_.config.max_outbound_bytes / 2; }
 
   void join_failed(const std::string& room_id) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), room_id] {
+    asio::post(executor_, [self = shared_from_this(), room_id] {
       auto it = self->rooms_.find(room_id);
       if (it != self->rooms_.end()) {
         self->app_.hubs->release(it->second.hub);
@@ -94,7 +155,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   void role_changed(const std::string& room_id, store::role r) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), room_id, r] {
+    asio::post(executor_, [self = shared_from_this(), room_id, r] {
       auto it = self->rooms_.find(room_id);
       if (it == self->rooms_.end()) {
         return;
@@ -106,7 +167,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   void access_lost(const std::string& room_id, bool room_deleted) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), room_id, room_deleted] {
+    asio::post(executor_, [self = shared_from_this(), room_id, room_deleted] {
       auto it = self->rooms_.find(room_id);
       if (it == self->rooms_.end()) {
         return;
@@ -123,7 +184,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   void revoke(const std::string& user_id, std::int64_t version) override {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), user_id, version] {
+    asio::post(executor_, [self = shared_from_this(), user_id, version] {
       if (self->user_ && self->user_->user_id == user_id && self->user_->token_version < version) {
         self->close(close_unauthorized, "unauthorized: signed out");
       }
@@ -131,7 +192,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   void close_going_away() override {
-    asio::post(ws_.get_executor(), [self = shared_from_this()] {
+    asio::post(executor_, [self = shared_from_this()] {
       self->close(close_going_away_code, "server going away");
     });
   }
@@ -153,22 +214,18 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   awaitable<void> serve(http::request<http::string_body> req) {
-    beast::get_lowest_layer(ws_).expires_never();
+    ws_->expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = 30s;
     timeouts.idle_timeout = 60s;  // a ping every 30 s; a peer silent for two is dropped
     timeouts.keep_alive_pings = true;
-    ws_.set_option(timeouts);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "fun-notes"); }));
     // Frames up to the drain limit are read whole and then refused with 1009, so the peer gets
     // the close frame instead of a reset caused by unread data; larger ones are refused from
     // their header alone.
-    ws_.read_message_max(std::max(app_.config.max_frame_bytes, drain_limit));
-    ws_.text(true);
-    co_await ws_.async_accept(req, asio::use_awaitable);
+    ws_->set_options(timeouts, std::max(app_.config.max_frame_bytes, drain_limit));
+    co_await ws_->accept(req);
 
-    asio::co_spawn(ws_.get_executor(), writer(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_, writer(shared_from_this()), asio::detached);
     hello_timer_.expires_after(app_.config.hello_timeout);
     hello_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec && !self->user_) {
@@ -179,7 +236,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     beast::flat_buffer buffer;
     for (;;) {
       boost::system::error_code ec;
-      co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      co_await ws_->read(buffer, ec);
       if (ec) {
         // message_too_big: Beast has already failed the connection with close code 1009.
         break;
@@ -196,7 +253,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         close(close_too_big, "frame too big");
         continue;
       }
-      const bool text = ws_.got_text();
+      const bool text = ws_->got_text();
       std::string message = beast::buffers_to_string(buffer.data());
       buffer.consume(buffer.size());
       if (!text) {
@@ -235,10 +292,9 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       if (self->close_code_ && !self->close_sent_ && self->queue_.empty()) {
         self->close_sent_ = true;
         boost::system::error_code ec;
-        co_await self->ws_.async_close(
-            websocket::close_reason(static_cast<websocket::close_code>(*self->close_code_),
-                                    self->close_reason_),
-            asio::redirect_error(asio::use_awaitable, ec));
+        const websocket::close_reason reason(static_cast<websocket::close_code>(*self->close_code_),
+                                             self->close_reason_);
+        co_await self->ws_->close(reason, ec);
         break;
       }
       if (self->queue_.empty()) {
@@ -257,8 +313,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         self->queued_bytes_ -= frame->size();
       }
       boost::system::error_code ec;
-      co_await self->ws_.async_write(asio::buffer(*frame),
-                                     asio::redirect_error(asio::use_awaitable, ec));
+      co_await self->ws_->write(asio::buffer(*frame), ec);
       if (ec) {
         break;
       }
@@ -295,7 +350,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     close_reason_ = std::move(reason);
     wake_.cancel();
     // A peer that does not read cannot block the close handshake for long.
-    beast::get_lowest_layer(ws_).expires_after(5s);
+    ws_->expires_after(5s);
   }
 
   awaitable<void> on_invalid_frame(std::string_view message) {
@@ -617,7 +672,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     app_.hot->append(std::move(request), [self = shared_from_this(), room_id,
                                           cid](core::result<store::append_result> r) {
       if (!r) {
-        asio::post(self->ws_.get_executor(), [self, room_id, cid, message = r.err().message] {
+        asio::post(self->executor_, [self, room_id, cid, message = r.err().message] {
           self->reject(room_id, cid, "unavailable", "the op log is unavailable: " + message);
         });
         return;
@@ -643,7 +698,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   app& app_;
   std::string address_key_;  // released when the session ends
   std::string user_key_;
-  websocket::stream<beast::tcp_stream> ws_;
+  std::unique_ptr<ws_transport> ws_;
+  ws_transport::executor_type executor_;  // the connection's strand
   asio::steady_timer wake_;
   asio::steady_timer hello_timer_;
   std::deque<std::pair<frame_ptr, bool>> queue_;  // the frame, and whether queued_bytes_ has it
@@ -669,7 +725,17 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
 
 void start_ws_session(app& a, beast::tcp_stream stream, http::request<http::string_body> request,
                       std::string address_key) {
-  auto session = std::make_shared<ws_session>(a, std::move(stream), std::move(address_key));
+  auto session = std::make_shared<ws_session>(
+      a, std::make_unique<ws_transport_of<beast::tcp_stream>>(std::move(stream)),
+      std::move(address_key));
+  session->start(std::move(request));
+}
+
+void start_ws_session(app& a, beast::ssl_stream<beast::tcp_stream> stream,
+                      http::request<http::string_body> request, std::string address_key) {
+  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+  auto session = std::make_shared<ws_session>(
+      a, std::make_unique<ws_transport_of<tls_stream>>(std::move(stream)), std::move(address_key));
   session->start(std::move(request));
 }
 

@@ -109,4 +109,21 @@ std::string cli_user::state(const std::string& room) const {
   return serialized_state(json::object{{"seq", out.at("seq")}, {"notes", out.at("notes")}});
 }
 
+test_certificate make_test_certificate(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  test_certificate c{dir / "key.pem", dir / "cert.pem", dir / "combined.pem"};
+  const std::string gen =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
+      " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+      shell_quote(c.key.string()) + " -out " + shell_quote(c.cert.string()) + " >/dev/null 2>&1";
+  if (std::system(gen.c_str()) != 0) {
+    throw protocol_failure("openssl could not make a certificate: run scripts/setup.sh");
+  }
+  std::ifstream key(c.key);
+  std::ifstream cert(c.cert);
+  std::ofstream both(c.combined);
+  both << cert.rdbuf() << key.rdbuf();
+  return c;
+}
+
 }  // namespace fun_notes::test

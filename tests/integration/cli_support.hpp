@@ -47,4 +47,14 @@ class cli_user {
 
 std::string shell_quote(const std::string& s);
 
+// A self-signed certificate for localhost and 127.0.0.1 made with the openssl command in `dir`:
+// key.pem, cert.pem, and both in one file (HAProxy's `crt`). Throws protocol_failure when
+// openssl fails.
+struct test_certificate {
+  std::filesystem::path key;
+  std::filesystem::path cert;
+  std::filesystem::path combined;
+};
+test_certificate make_test_certificate(const std::filesystem::path& dir);
+
 }  // namespace fun_notes::test

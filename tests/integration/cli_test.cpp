@@ -198,34 +198,21 @@ TEST(cli, speaks_tls_to_an_https_server_for_http_and_the_websocket) {
   server_process server;
   const user alice = register_user(server.port(), "alice");
   cli_user cli(server.port());
+  const test_certificate tls = make_test_certificate(cli.home() / "tls");
   const auto dir = cli.home() / "tls";
-  std::filesystem::create_directories(dir);
-  const std::string key = (dir / "key.pem").string();
-  const std::string cert = (dir / "cert.pem").string();
-  const std::string gen =
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost"
-      " -addext subjectAltName=DNS:localhost -keyout " +
-      shell_quote(key) + " -out " + shell_quote(cert) + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(gen.c_str()), 0) << "openssl is missing: run scripts/setup.sh";
-  {
-    std::ifstream k(key);
-    std::ifstream c(cert);
-    std::ofstream both(dir / "haproxy.pem");
-    both << c.rdbuf() << k.rdbuf();
-  }
   std::ifstream in(std::string(FUN_NOTES_SOURCE_DIR) + "/deploy/haproxy.cfg");
   std::stringstream text;
   text << in.rdbuf();
   std::string cfg = text.str();
   const std::string bind = "bind 127.0.0.1:@FRONTEND_PORT@";
   ASSERT_NE(cfg.find(bind), std::string::npos);
-  cfg.replace(cfg.find(bind), bind.size(), bind + " ssl crt " + (dir / "haproxy.pem").string());
+  cfg.replace(cfg.find(bind), bind.size(), bind + " ssl crt " + tls.combined.string());
   {
     std::ofstream out(dir / "haproxy.cfg");
     out << cfg;
   }
   haproxy_process proxy(dir / "haproxy.cfg", {server.port()});
-  cli.set_extra_env("SSL_CERT_FILE=" + shell_quote(cert));
+  cli.set_extra_env("SSL_CERT_FILE=" + shell_quote(tls.cert.string()));
   const std::string url = "https://localhost:" + std::to_string(proxy.port());
 
   // HTTP over TLS (login waits for HAProxy's first health check to pass).
