@@ -104,8 +104,27 @@ app::app(server_config cfg)
   }
   tokens = std::make_unique<auth::token_service>(std::move(secrets), config.token_ttl_seconds);
 
-  hubs = std::make_unique<rooms::hub_registry>(*this);
-  dashboard = std::make_unique<rooms::dashboard>(*this);
+  // The write-behind is made below: the hubs reach it only while they load or hold a room,
+  // which is after start-up.
+  hubs = std::make_unique<rooms::hub_registry>(rooms::hub_context{
+      .io = io,
+      .pool = pool,
+      .bus = *bus,
+      .cold = *cold,
+      .hot = *hot,
+      .presence = presence.get(),
+      .instance_id = instance_id,
+      .shutting_down = shutting_down,
+      .settings = {.room_idle = config.room_idle,
+                   .presence_ttl = config.presence_ttl,
+                   .hot_log_ttl = std::chrono::seconds(config.redis_ttl_seconds)},
+      .repair_room = [this](const std::string& room_id) { return write_behind->repair(room_id); },
+      .flush_urgently =
+          [this](const std::string& room_id) { write_behind->schedule_urgent(room_id); }});
+  dashboard = std::make_unique<rooms::dashboard>(
+      *bus, *hubs, [this](const std::string& user_id, std::int64_t version) {
+        revoke_sessions(user_id, version);
+      });
   access_events = std::make_unique<rooms::access_fanout>(*bus, *dashboard);
   access = std::make_unique<access::room_access>(*cold, *access_events);
   accounts = std::make_unique<access::accounts>(*cold, *tokens, login_throttle, *access_events);

@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 #include <optional>
 
-#include "app.hpp"
 #include "fun_notes/core/codec.hpp"
 #include "rooms/room_hub.hpp"
 
@@ -12,13 +11,13 @@ namespace fun_notes::server::rooms {
 namespace json = boost::json;
 
 void dashboard::start() {
-  subscription_ = app_.bus->subscribe(
+  subscription_ = bus_.subscribe(
       std::string(store::stats_channel), [this](const store::bus_message& m) { on_stat(m); },
       [] {});
 }
 
 room_stats dashboard::current_stats(const store::room_meta& meta) {
-  if (auto hub = app_.hubs->find(meta.id); hub && hub->loaded()) {
+  if (auto hub = hubs_.find(meta.id); hub && hub->loaded()) {
     return hub->stats();
   }
   std::lock_guard lock(mutex_);
@@ -93,7 +92,9 @@ void dashboard::on_stat(const store::bus_message& m) {
     const auto* user = o.if_contains("user");
     const auto* version = o.if_contains("version");
     if (user != nullptr && user->is_string() && version != nullptr && version->is_int64()) {
-      app_.revoke_sessions(std::string(user->get_string()), version->get_int64());
+      if (revoke_) {
+        revoke_(std::string(user->get_string()), version->get_int64());
+      }
     }
     return;
   }

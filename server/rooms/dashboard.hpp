@@ -2,11 +2,14 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "access/room_access.hpp"
@@ -14,15 +17,19 @@
 #include "rooms/session_sink.hpp"
 #include "store/bus.hpp"
 
-namespace fun_notes::server {
-struct app;
-}
-
 namespace fun_notes::server::rooms {
+
+class hub_registry;
 
 class dashboard {
  public:
-  explicit dashboard(app& a) : app_(a) {}
+  // Another server revoked a user's tokens older than `version`: the sessions on this server
+  // signed in with one must close. Sessions belong to the net layer, so it is asked.
+  using revoke_handler = std::function<void(const std::string& user_id, std::int64_t version)>;
+
+  // `hubs` gives the live stats of the rooms loaded here.
+  dashboard(store::bus& bus, hub_registry& hubs, revoke_handler revoke)
+      : bus_(bus), hubs_(hubs), revoke_(std::move(revoke)) {}
   void start();
   void stop() { subscription_.reset(); }
 
@@ -55,7 +62,9 @@ class dashboard {
   void on_member(const boost::json::object& msg);
   void on_room_gone(const store::bus_message& m, const std::string& room_id);
 
-  app& app_;
+  store::bus& bus_;
+  hub_registry& hubs_;
+  revoke_handler revoke_;
   std::unique_ptr<store::subscription> subscription_;
   std::mutex mutex_;
   std::unordered_map<const session_sink*, watcher> watchers_;

@@ -6,14 +6,13 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <future>
 #include <optional>
 #include <utility>
 
 #include "access/room_access.hpp"
-#include "app.hpp"
-#include "persist/write_behind.hpp"
-#include "rooms/dashboard.hpp"
+#include "fun_notes/core/codec.hpp"
 #include "rooms/frames.hpp"
 
 namespace fun_notes::server::rooms {
@@ -25,10 +24,11 @@ constexpr std::size_t max_recent = 1024;
 constexpr auto presence_interval = 250ms;  // at most 4 presence / stats updates a second
 }  // namespace
 
-room_hub::room_hub(app& a, std::string room_id)
-    : app_(a),
+room_hub::room_hub(hub_registry& registry, std::string room_id)
+    : registry_(registry),
+      ctx_(registry.context()),
       room_id_(std::move(room_id)),
-      strand_(asio::make_strand(a.io)),
+      strand_(asio::make_strand(ctx_.io)),
       presence_gate_{boost::asio::steady_timer(strand_)},
       stats_gate_{boost::asio::steady_timer(strand_)},
       idle_timer_(strand_),
@@ -42,7 +42,7 @@ void room_hub::start() {
   asio::post(strand_, [self = shared_from_this()] {
     std::weak_ptr<room_hub> weak = self;
     self->loading_ = true;
-    self->subscription_ = self->app_.bus->subscribe(
+    self->subscription_ = self->ctx_.bus.subscribe(
         store::room_channel(self->room_id_),
         [weak](const store::bus_message& m) {
           if (auto hub = weak.lock()) {
@@ -60,12 +60,16 @@ void room_hub::start() {
 void room_hub::load() {
   loading_ = true;
   auto self = shared_from_this();
-  asio::post(app_.pool, [self] {
+  asio::post(ctx_.pool, [self] {
     std::shared_ptr<loaded_room> loaded;
     std::string error;
     try {
-      auto room = load_room(*self->app_.cold, *self->app_.hot, self->room_id_,
-                            [self] { return self->app_.write_behind->repair(self->room_id_); });
+      const auto& ctx = self->ctx_;
+      std::function<bool()> repair;
+      if (ctx.repair_room) {
+        repair = [self] { return self->ctx_.repair_room(self->room_id_); };
+      }
+      auto room = load_room(ctx.cold, ctx.hot, self->room_id_, repair);
       if (room) {
         loaded = std::make_shared<loaded_room>(std::move(*room));
       } else {
@@ -114,7 +118,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     sessions_.clear();
     users_.clear();
     active_users_ = 0;
-    app_.hubs->forget(shared_from_this());
+    registry_.forget(shared_from_this());
     return;
   }
   reload_failures_ = 0;
@@ -164,7 +168,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
   }
   schedule_stats();
   schedule_idle_check();
-  if (first_load && app_.presence) {
+  if (first_load && ctx_.presence != nullptr) {
     sync_presence(false, false);
     schedule_heartbeat();
   }
@@ -189,7 +193,9 @@ void room_hub::on_bus(const store::bus_message& m) {
 void room_hub::on_marker(const std::string& marker) {
   if (marker == repair_needed_marker) {
     // A server found the room's log short of the cold store: this hub's state is whole.
-    app_.write_behind->schedule_urgent(room_id_);
+    if (ctx_.flush_urgently) {
+      ctx_.flush_urgently(room_id_);
+    }
     return;
   }
   if (marker == room_reset_marker) {
@@ -206,7 +212,7 @@ void room_hub::on_marker(const std::string& marker) {
     return;
   }
   // Another server's users changed here.
-  if (app_.presence) {
+  if (ctx_.presence != nullptr) {
     sync_presence(false, false);
   }
 }
@@ -467,13 +473,13 @@ void room_hub::schedule_count_write() {
   count_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
     self->count_write_scheduled_ = false;
     const std::int64_t count = self->active_users_.load();
-    if (ec || count == self->written_count_ || self->app_.shutting_down) {
+    if (ec || count == self->written_count_ || self->ctx_.shutting_down) {
       return;
     }
     self->written_count_ = count;
-    asio::post(self->app_.pool, [self, count] {
+    asio::post(self->ctx_.pool, [self, count] {
       try {
-        self->app_.cold->set_active_user_count(self->room_id_, count);
+        self->ctx_.cold.set_active_user_count(self->room_id_, count);
       } catch (const std::exception& e) {
         spdlog::warn("room {}: active user count not stored: {}", self->room_id_, e.what());
         asio::post(self->strand_, [self] {
@@ -544,19 +550,18 @@ void room_hub::sync_presence(bool write, bool announce) {
     local.emplace(id, entry.first);
   }
   auto self = shared_from_this();
-  asio::post(app_.pool, [self, local = std::move(local), write, announce] {
+  asio::post(ctx_.pool, [self, local = std::move(local), write, announce] {
     std::optional<store::user_set> fleet;
     try {
-      auto& presence = *self->app_.presence;
+      const auto& ctx = self->ctx_;
+      auto& presence = *ctx.presence;
       if (write) {
-        presence.set_local(self->room_id_, self->app_.instance_id, local,
-                           self->app_.config.presence_ttl);
+        presence.set_local(self->room_id_, ctx.instance_id, local, ctx.settings.presence_ttl);
       }
       fleet = presence.room_users(self->room_id_);
       if (announce) {
-        self->app_.bus->publish(
-            store::room_channel(self->room_id_),
-            store::bus_message{0, make_frame(std::string(presence_changed_marker))});
+        ctx.bus.publish(store::room_channel(self->room_id_),
+                        store::bus_message{0, make_frame(std::string(presence_changed_marker))});
       }
     } catch (const std::exception& e) {
       spdlog::warn("room {}: presence store: {}", self->room_id_, e.what());
@@ -581,7 +586,7 @@ void room_hub::sync_presence(bool write, bool announce) {
 
 // Renews this server's presence entry well inside its expiry and notices servers that died.
 void room_hub::schedule_heartbeat() {
-  heartbeat_timer_.expires_after(app_.config.presence_ttl / 3);
+  heartbeat_timer_.expires_after(ctx_.settings.presence_ttl / 3);
   heartbeat_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self) {
@@ -598,7 +603,7 @@ void room_hub::schedule_heartbeat() {
 // A join or a present user starts the hot log's expiry period again, at most a few times per
 // period (one small script call per room, not one per heartbeat).
 void room_hub::touch_log() {
-  const auto period = std::chrono::seconds(app_.config.redis_ttl_seconds);
+  const auto period = ctx_.settings.hot_log_ttl;
   const auto every = std::clamp<std::chrono::steady_clock::duration>(
       period / 4, std::chrono::milliseconds(250), std::chrono::minutes(10));
   const auto now = std::chrono::steady_clock::now();
@@ -606,9 +611,9 @@ void room_hub::touch_log() {
     return;
   }
   last_touch_ = now;
-  asio::post(app_.pool, [self = shared_from_this()] {
+  asio::post(ctx_.pool, [self = shared_from_this()] {
     try {
-      self->app_.hot->touch_room(self->room_id_);
+      self->ctx_.hot.touch_room(self->room_id_);
     } catch (const std::exception& e) {
       spdlog::warn("room {}: hot log expiry not renewed: {}", self->room_id_, e.what());
     }
@@ -617,7 +622,7 @@ void room_hub::touch_log() {
 
 void room_hub::send_presence() {
   presence_gate_.sent = std::chrono::steady_clock::now();
-  if (app_.presence) {
+  if (ctx_.presence != nullptr) {
     // The frame goes out when the fleet's view comes back (and to the other servers' users
     // through their hubs).
     sync_presence(true, true);
@@ -640,16 +645,16 @@ void room_hub::send_stats() {
   }
   last_published_ = now;
   stats_gate_.sent = std::chrono::steady_clock::now();
-  app_.bus->publish(store::stats_channel,
-                    store::bus_message{0, make_frame(room_stat_frame(meta_, now))});
+  ctx_.bus.publish(store::stats_channel,
+                   store::bus_message{0, make_frame(room_stat_frame(meta_, now))});
 }
 
 void room_hub::schedule_idle_check() {
   asio::post(strand_, [self = shared_from_this()] {
-    self->idle_timer_.expires_after(self->app_.config.room_idle);
+    self->idle_timer_.expires_after(self->ctx_.settings.room_idle);
     self->idle_timer_.async_wait([self](boost::system::error_code ec) {
       if (!ec) {
-        self->app_.hubs->maybe_unload(self);
+        self->registry_.maybe_unload(self);
       }
     });
   });
@@ -661,7 +666,7 @@ std::shared_ptr<room_hub> hub_registry::acquire(const std::string& room_id) {
   std::lock_guard lock(mutex_);
   auto& e = hubs_[room_id];
   if (!e.hub) {
-    e.hub = std::make_shared<room_hub>(app_, room_id);
+    e.hub = std::make_shared<room_hub>(*this, room_id);
     e.hub->start();
   }
   ++e.pins;

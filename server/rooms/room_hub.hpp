@@ -13,9 +13,11 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "fun_notes/core/note.hpp"
+#include "rooms/hub_context.hpp"
 #include "rooms/room_loader.hpp"
 #include "rooms/session_sink.hpp"
 #include "store/bus.hpp"
@@ -23,11 +25,9 @@
 #include "store/hot_log.hpp"
 #include "store/presence.hpp"
 
-namespace fun_notes::server {
-struct app;
-}
-
 namespace fun_notes::server::rooms {
+
+class hub_registry;
 
 struct member_info {
   std::string user_id;
@@ -47,7 +47,9 @@ struct room_stats {
 // queued to the session from the same strand, in order.
 class room_hub : public std::enable_shared_from_this<room_hub> {
  public:
-  room_hub(app& a, std::string room_id);
+  // `registry` holds the context and is told when the hub goes; it must outlive every handler
+  // of the hub that still runs.
+  room_hub(hub_registry& registry, std::string room_id);
   ~room_hub();
 
   void start();
@@ -116,7 +118,8 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void schedule_heartbeat();
   void touch_log();
 
-  app& app_;
+  hub_registry& registry_;
+  const hub_context& ctx_;
   std::string room_id_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::unique_ptr<store::subscription> subscription_;
@@ -162,7 +165,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
 // Loaded hubs by room id, with a pin count: a hub with no pins unloads after the idle delay.
 class hub_registry {
  public:
-  explicit hub_registry(app& a) : app_(a) {}
+  explicit hub_registry(hub_context ctx) : ctx_(std::move(ctx)) {}
+
+  const hub_context& context() const { return ctx_; }
 
   std::shared_ptr<room_hub> acquire(const std::string& room_id);
   void release(const std::shared_ptr<room_hub>& hub);
@@ -179,7 +184,7 @@ class hub_registry {
     std::shared_ptr<room_hub> hub;
     int pins = 0;
   };
-  app& app_;
+  const hub_context ctx_;
   std::mutex mutex_;
   std::unordered_map<std::string, entry> hubs_;
 };
