@@ -1,6 +1,8 @@
 // Access decisions and sharing changes; every change is announced through access_events.
 #include "access/room_access.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <tuple>
 #include <unordered_map>
@@ -26,6 +28,11 @@ denied invalid(std::string message) {
 
 denied conflict(std::string message) {
   return denied{409, "conflict", std::move(message)};
+}
+
+// An invite token is a credential: the log names it by its first characters only.
+std::string_view token_hint(std::string_view token) {
+  return token.substr(0, 6);
 }
 
 void check_name(std::string_view name) {
@@ -84,6 +91,7 @@ grant room_access::join(std::string_view room_id, std::string_view user_id) {
     cold_.set_member(room_id, user_id, store::role::editor);
     g.member_role = store::role::editor;
     g.became_member = true;
+    spdlog::info("audit: {} joined link room {} as editor", user_id, room_id);
     events_.member_changed(g.meta, std::string(user_id), g.member_role);
   }
   g.role = effective_role(g.meta, g.member_role);
@@ -151,6 +159,10 @@ store::room_meta room_access::update_room(std::string_view room_id, std::string_
   require(room_id, user_id, store::role::owner);
   cold_.update_room(room_id, changes);
   auto meta = existing_room(room_id);
+  if (changes.visibility || changes.public_role) {
+    spdlog::info("audit: {} made room {} {} (public role {})", user_id, room_id, meta.visibility,
+                 store::to_string(meta.public_role));
+  }
   events_.room_changed(meta);
   return meta;
 }
@@ -160,6 +172,7 @@ void room_access::delete_room(std::string_view room_id, std::string_view user_id
   if (!cold_.delete_room(room_id)) {
     throw not_found();
   }
+  spdlog::info("audit: {} deleted room {}", user_id, room_id);
   events_.room_deleted(std::string(room_id));
 }
 
@@ -189,10 +202,13 @@ store::member room_access::set_member(std::string_view room_id, std::string_view
       throw not_found();
     }
     auto meta = existing_room(room_id);
+    spdlog::info("audit: {} handed room {} over to {}", owner_id, room_id, target_id);
     events_.member_changed(meta, std::string(owner_id), store::role::editor);
     events_.member_changed(meta, target->id, store::role::owner);
   } else {
     cold_.set_member(room_id, target_id, r);
+    spdlog::info("audit: {} made {} {} of room {}", owner_id, target_id, store::to_string(r),
+                 room_id);
     events_.member_changed(g.meta, target->id, r);
   }
   return store::member{target->id, target->name, r};
@@ -209,6 +225,11 @@ void room_access::remove_member(std::string_view room_id, std::string_view actor
   }
   if (!cold_.remove_member(room_id, target_id)) {
     throw not_found("no such member");
+  }
+  if (target_id == actor_id) {
+    spdlog::info("audit: {} left room {}", actor_id, room_id);
+  } else {
+    spdlog::info("audit: {} removed {} from room {}", actor_id, target_id, room_id);
   }
   events_.member_changed(g.meta, std::string(target_id), store::role::none);
 }
@@ -235,6 +256,8 @@ store::invite room_access::create_invite(std::string_view room_id, std::string_v
   }
   inv.max_uses = spec.max_uses;
   cold_.create_invite(inv);
+  spdlog::info("audit: {} invited to room {} as {} (invite {}...)", owner_id, room_id,
+               store::to_string(inv.invite_role), token_hint(inv.token));
   return inv;
 }
 
@@ -250,6 +273,7 @@ void room_access::revoke_invite(std::string_view room_id, std::string_view owner
   if (!cold_.delete_invite(room_id, token)) {
     throw not_found("no such invite");
   }
+  spdlog::info("audit: {} revoked invite {}... of room {}", owner_id, token_hint(token), room_id);
 }
 
 invite_preview room_access::preview_invite(std::string_view token) {
@@ -286,6 +310,8 @@ grant room_access::accept_invite(std::string_view token, std::string_view user_i
   g.role = effective_role(g.meta, g.member_role);
   if (result.outcome == store::accept_outcome::accepted) {
     g.became_member = true;
+    spdlog::info("audit: {} accepted invite {}... to room {} as {}", user_id, token_hint(token),
+                 result.room_id, store::to_string(g.member_role));
     events_.member_changed(g.meta, std::string(user_id), g.member_role);
   }
   return g;

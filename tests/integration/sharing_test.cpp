@@ -1,5 +1,6 @@
 // Sharing: invites, roles, public rooms and room deletion, seen from real clients. Every
 // refusal must change nothing, and a change of access must reach open sockets at once.
+#include <algorithm>
 #include <thread>
 
 #include "fleet.hpp"
@@ -13,7 +14,9 @@ class sharing : public fleet_test {
   // and Redis instead.
   server_process& server() {
     if (!first_) {
-      first_ = &start_server(fleet_ ? with_args(fleet_args()) : server_process::options{});
+      auto opts = fleet_ ? with_args(fleet_args()) : server_process::options{};
+      opts.log_level = log_level_;
+      first_ = &start_server(std::move(opts));
     }
     return *first_;
   }
@@ -25,6 +28,7 @@ class sharing : public fleet_test {
     return *second_;
   }
   void use_fleet() { fleet_ = true; }
+  void use_log_level(std::string level) { log_level_ = std::move(level); }
 
   std::uint16_t port() { return server().port(); }
 
@@ -84,6 +88,7 @@ class sharing : public fleet_test {
 
  private:
   bool fleet_ = false;
+  std::string log_level_ = "warn";
   server_process* first_ = nullptr;
   server_process* second_ = nullptr;
 };
@@ -346,6 +351,58 @@ TEST_F(sharing, a_member_removed_on_one_server_is_out_of_the_room_on_another) {
   const auto notes = get_notes(port(), owner, room);
   ASSERT_EQ(arr(notes, "notes").size(), 1U);
   EXPECT_EQ(str(arr(notes, "notes").at(0).as_object(), "title"), "guest");
+}
+
+TEST_F(sharing, sign_ins_and_every_change_of_access_leave_an_audit_line) {
+  use_log_level("info");
+  const user owner = register_user(port(), "owner");
+  const user guest = register_user(port(), "guest");
+  const auto wrong = http_request(
+      port(), "POST", "/api/login",
+      json::value(json::object{{"username", guest.name}, {"password", "not-the-password"}}));
+  EXPECT_EQ(wrong.status, 401);
+  const std::string room = create_room(port(), owner, "Audited");
+  const std::string token = invite(room, owner, json::object{{"role", "viewer"}});
+  ASSERT_EQ(accept(token, guest).status, 200);
+  ASSERT_EQ(call("PUT", "/api/rooms/" + room + "/members/" + guest.id, owner,
+                 json::value(json::object{{"role", "editor"}}))
+                .status,
+            200);
+  ASSERT_EQ(call("PATCH", "/api/rooms/" + room, owner,
+                 json::value(json::object{{"visibility", "public"}}))
+                .status,
+            200);
+  ASSERT_EQ(call("DELETE", "/api/rooms/" + room + "/members/" + guest.id, owner).status, 204);
+  ASSERT_EQ(call("DELETE", "/api/rooms/" + room, owner).status, 204);
+
+  const std::vector<std::string> expected{
+      "audit: registered " + owner.name,
+      "audit: sign-in failed for \"" + guest.name + "\"",
+      "audit: " + owner.id + " invited to room " + room + " as viewer (invite " +
+          token.substr(0, 6) + "...)",
+      "audit: " + guest.id + " accepted invite " + token.substr(0, 6) + "... to room " + room +
+          " as viewer",
+      "audit: " + owner.id + " made " + guest.id + " editor of room " + room,
+      "audit: " + owner.id + " made room " + room + " public",
+      "audit: " + owner.id + " removed " + guest.id + " from room " + room,
+      "audit: " + owner.id + " deleted room " + room,
+  };
+  std::string log;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  auto missing = [&] {
+    log = server().log();
+    return std::find_if(expected.begin(), expected.end(), [&](const std::string& line) {
+      return log.find(line) == std::string::npos;
+    });
+  };
+  while (missing() != expected.end() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);  // polling the log file
+  }
+  const auto first_missing = missing();
+  EXPECT_EQ(first_missing, expected.end()) << "no line \"" << *first_missing << "\" in:\n" << log;
+  // A credential never reaches the log: not the password, not the whole invite token.
+  EXPECT_EQ(log.find(guest.password), std::string::npos);
+  EXPECT_EQ(log.find(token), std::string::npos);
 }
 
 }  // namespace
