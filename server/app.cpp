@@ -1,4 +1,4 @@
-// Wiring of the embedded mode: SQLite ColdStore and HotLog, in-process Bus.
+// Wiring of both modes: embedded (SQLite, in-process bus) and distributed (PostgreSQL, Redis).
 #include "app.hpp"
 
 #include <spdlog/spdlog.h>
@@ -15,10 +15,12 @@
 #include "rooms/frames.hpp"
 #include "rooms/room_hub.hpp"
 #include "store/memory/memory_bus.hpp"
+#include "store/memory/memory_throttle_store.hpp"
 #include "store/postgres/postgres_cold_store.hpp"
 #include "store/redis/redis_client.hpp"
 #include "store/redis/redis_hot_log.hpp"
 #include "store/redis/redis_presence.hpp"
+#include "store/redis/redis_throttle_store.hpp"
 #include "store/sqlite/sqlite_cold_store.hpp"
 #include "store/sqlite/sqlite_hot_log.hpp"
 
@@ -89,9 +91,13 @@ app::app(server_config cfg)
     redis_options.wait_timeout_ms = std::max<std::int64_t>(10, config.redis_timeout_ms / 2);
     hot = std::make_unique<store::redis_hot_log>(*redis, redis_options);
     presence = std::make_unique<store::redis_presence>(*redis);
+    throttle = std::make_unique<store::redis_throttle_store>(*redis);
+    local_throttle = std::make_unique<store::memory_throttle_store>();
   } else {
     hot = std::make_unique<store::sqlite_hot_log>(dir / "oplog.db", *bus, hot_options);
+    throttle = std::make_unique<store::memory_throttle_store>();
   }
+  login_throttle = std::make_unique<auth::login_throttle>(*throttle, local_throttle.get());
 
   std::vector<std::string> secrets;
   if (!config.jwt_secret.empty()) {
@@ -127,7 +133,7 @@ app::app(server_config cfg)
       });
   access_events = std::make_unique<rooms::access_fanout>(*bus, *dashboard);
   access = std::make_unique<access::room_access>(*cold, *access_events);
-  accounts = std::make_unique<access::accounts>(*cold, *tokens, login_throttle, *access_events);
+  accounts = std::make_unique<access::accounts>(*cold, *tokens, *login_throttle, *access_events);
   persist::write_behind_options wb;
   wb.quiet = config.flush_quiet;
   wb.max_delay = config.flush_max;

@@ -17,6 +17,7 @@
 #include "store/cold_store.hpp"
 #include "store/hot_log.hpp"
 #include "store/presence.hpp"
+#include "store/throttle_store.hpp"
 
 namespace fun_notes::server {
 
@@ -79,6 +80,11 @@ struct app {
   // Distributed mode only: who is in each room on every server. Null: this process is the
   // whole fleet and each hub's own sessions are the truth.
   std::unique_ptr<store::presence_store> presence;
+  // Sign-in failure counts: in Redis for the whole fleet in distributed mode, else this
+  // process's own. `local_throttle` (distributed mode only) counts while Redis fails.
+  std::unique_ptr<store::throttle_store> throttle;
+  std::unique_ptr<store::throttle_store> local_throttle;
+  std::unique_ptr<auth::login_throttle> login_throttle;
   std::unique_ptr<auth::token_service> tokens;
   // Destruction runs bottom-up: the services below go while `io` still exists (their timers
   // need it), then `io` with its pending handlers, which may own the last reference to a hub
@@ -91,7 +97,6 @@ struct app {
   std::unique_ptr<access::accounts> accounts;
   std::unique_ptr<persist::write_behind> write_behind;
   metrics stats;
-  auth::login_throttle login_throttle;
   std::atomic<bool> shutting_down{false};
 
   void add_session(const std::shared_ptr<closable>& s);

@@ -1,9 +1,11 @@
 // The small helpers the port headers declare, shared by every adapter.
+#include <algorithm>
 #include <string>
 #include <string_view>
 
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
+#include "store/throttle_store.hpp"
 
 namespace fun_notes::store {
 
@@ -49,6 +51,18 @@ std::string room_channel(std::string_view room_id) {
   std::string channel = "room:";
   channel += room_id;
   return channel;
+}
+
+std::chrono::milliseconds lock_after(const lock_policy& policy, long long failures) {
+  const long long over = failures - policy.free_failures;
+  if (over <= 0) {
+    return std::chrono::milliseconds{0};
+  }
+  // 1 s, 2 s, 4 s ... up to the cap; past 20 doublings every sensible cap is reached, and the
+  // shift cannot overflow.
+  const long long doublings = std::min(over - 1, 20LL);
+  return std::min<std::chrono::milliseconds>(policy.first_lock * (1LL << doublings),
+                                             policy.max_lock);
 }
 
 }  // namespace fun_notes::store

@@ -13,6 +13,15 @@
 namespace fun_notes::test {
 namespace {
 
+// A sign-in as if through a trusted proxy (the server runs with --trusted-proxies 127.0.0.1), so
+// each attempt comes from the client address the test chooses.
+http_response login_from(std::uint16_t port, const std::string& address, const std::string& name,
+                         const std::string& password) {
+  return http_request_with(port, "POST", "/api/login",
+                           serialize(json::value{{"username", name}, {"password", password}}), {},
+                           {{"X-Forwarded-For", "203.0.113.250, " + address}});
+}
+
 // Every attack against an embedded server and against one of a fleet on PostgreSQL and Redis.
 class attacks : public fleet_test, public ::testing::WithParamInterface<std::string> {
  protected:
@@ -50,13 +59,6 @@ class attacks : public fleet_test, public ::testing::WithParamInterface<std::str
                              std::string_view iss = "fun-notes") {
     return serialize(
         json::value{{"sub", u.id}, {"name", "x"}, {"iss", iss}, {"iat", iat}, {"exp", exp}});
-  }
-
-  static http_response login_from(std::uint16_t port, const std::string& address,
-                                  const std::string& name, const std::string& password) {
-    return http_request_with(port, "POST", "/api/login",
-                             serialize(json::value{{"username", name}, {"password", password}}), {},
-                             {{"X-Forwarded-For", "203.0.113.250, " + address}});
   }
 };
 
@@ -491,6 +493,64 @@ TEST_P(attacks, sockets_per_user_and_per_address_are_capped_and_joins_rate_limit
   auto a2 = ws_client::connect(capped.port());
   EXPECT_EQ(ws_client::upgrade_status(capped.port(), {}), 429);
   EXPECT_EQ(http_request(capped.port(), "GET", "/healthz").status, 200);
+}
+
+// Sign-in throttling over a fleet: the counts are in Redis, so what one server saw counts on
+// the others, and a server that loses Redis keeps counting on its own.
+class fleet_sign_in : public fleet_test {
+ protected:
+  server_process& fleet_server() {
+    auto args = fleet_args();
+    args.insert(args.end(), {"--trusted-proxies", "127.0.0.1"});
+    return start_server(with_args(std::move(args)));
+  }
+};
+
+TEST_F(fleet_sign_in, failures_spread_over_two_servers_lock_the_name_on_both) {
+  auto& a = fleet_server();
+  auto& b = fleet_server();
+  const user u = register_user(a.port(), "spread");
+  // Three wrong passwords on each server, each from its own address (no address lock plays a
+  // part): on its own a server would let all of them and the next ones through (5 are free).
+  std::vector<int> answers;
+  for (int i = 0; i < 6; ++i) {
+    auto& server = i % 2 == 0 ? a : b;
+    answers.push_back(
+        login_from(server.port(), "198.51.100." + std::to_string(i + 1), u.name, "wrong-password")
+            .status);
+  }
+  EXPECT_EQ(answers, std::vector<int>(6, 401));
+  for (auto* server : {&a, &b}) {
+    const auto r = login_from(server->port(), "198.51.100.50", u.name, "wrong-password");
+    EXPECT_EQ(r.status, 429) << "port " << server->port() << ": " << r.body;
+    EXPECT_TRUE(r.headers.count("retry-after")) << r.body;
+    EXPECT_EQ(r.error_code(), "rate_limited");
+  }
+  EXPECT_EQ(login_from(b.port(), "198.51.100.51", u.name, u.password).status, 429)
+      << "the right password during the lock";
+  // One hash in Redis holds the name's count (test names are lower case already): the six
+  // failures, not the refused attempts.
+  EXPECT_EQ(redis_->node(0).command({"HGET", "login-throttle:name:" + u.name, "failures"}).str,
+            "6");
+}
+
+TEST_F(fleet_sign_in, a_server_that_loses_redis_still_throttles_sign_in_on_its_own) {
+  auto& server = fleet_server();
+  const user u = register_user(server.port(), "outage");
+  redis_->node(0).kill();
+  std::vector<int> answers;
+  std::string last_body;
+  for (int i = 0; i < 7; ++i) {
+    const auto r =
+        login_from(server.port(), "198.51.100." + std::to_string(i + 1), u.name, "wrong-password");
+    answers.push_back(r.status);
+    if (r.status == 429) {
+      EXPECT_TRUE(r.headers.count("retry-after")) << r.body;
+    }
+    last_body = r.body;
+  }
+  EXPECT_EQ(answers, (std::vector<int>{401, 401, 401, 401, 401, 401, 429})) << last_body;
+  EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
 }
 
 INSTANTIATE_TEST_SUITE_P(modes, attacks, ::testing::Values("embedded", "distributed"),
