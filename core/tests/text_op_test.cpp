@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fun_notes/core/text_op.hpp"
+#include "vector_names.hpp"
 
 namespace fun_notes::core {
 
@@ -47,20 +48,7 @@ void PrintTo(const ot_case& c, std::ostream* os) {
 }
 
 std::string case_name(const ot_case& c) {
-  std::string out = fs::path{c.file}.stem().string() + "_" + std::to_string(c.index) + "_";
-  for (const char ch : c.name) {
-    const bool word =
-        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (word) {
-      out += ch;
-    } else if (out.back() != '_') {
-      out += '_';
-    }
-  }
-  while (out.back() == '_') {
-    out.pop_back();
-  }
-  return out;
+  return vector_test_name(fs::path{c.file}.stem().string(), c.index, c.name);
 }
 
 std::vector<ot_case> load_ot_cases() {

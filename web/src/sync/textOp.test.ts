@@ -22,6 +22,7 @@ import {
   type TextComponent,
   type TextOp,
 } from './textOp';
+import { mulberry32 } from './testing/random';
 
 const dir = fileURLToPath(new URL('../../../core/testdata/ot/', import.meta.url));
 
@@ -252,17 +253,6 @@ describe('code point and UTF-16 offsets', () => {
 
 // ---------------------------------------------------------------------------------------------
 // Property tests
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.FUN_NOTES_OT_SEED ?? 20260301);
 const CASES = Number(process.env.FUN_NOTES_OT_CASES ?? 300);
