@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fun_notes/core/codec.hpp"
+#include "vector_names.hpp"
 
 namespace fun_notes::core {
 namespace {
@@ -32,22 +33,8 @@ void PrintTo(const vector_case& c, std::ostream* os) {
   *os << c.file << ": " << c.name;
 }
 
-// The GoogleTest parameter name: only [A-Za-z0-9_] is allowed.
 std::string test_name(const vector_case& c) {
-  std::string out = fs::path{c.file}.stem().string() + "_" + std::to_string(c.index) + "_";
-  for (const char ch : c.name) {
-    const bool word =
-        (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-    if (word) {
-      out += ch;
-    } else if (out.back() != '_') {
-      out += '_';
-    }
-  }
-  while (out.back() == '_') {
-    out.pop_back();
-  }
-  return out;
+  return vector_test_name(fs::path{c.file}.stem().string(), c.index, c.name);
 }
 
 std::vector<vector_case> load_cases() {

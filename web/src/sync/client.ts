@@ -372,7 +372,8 @@ function sameLimits(a: Limits, b: Limits): boolean {
     a.maxTitleBytes === b.maxTitleBytes &&
     a.maxBodyBytes === b.maxBodyBytes &&
     a.maxFrameBytes === b.maxFrameBytes &&
-    a.maxRebalanceEntries === b.maxRebalanceEntries
+    a.maxRebalanceEntries === b.maxRebalanceEntries &&
+    a.maxTextOpComponents === b.maxTextOpComponents
   );
 }
 

@@ -18,6 +18,8 @@ export interface Limits {
   maxTitleBytes: number;
   maxBodyBytes: number;
   maxRebalanceEntries: number;
+  /** Components of one text op (`textOp.ts`), as core's `limits::max_text_op_components`. */
+  maxTextOpComponents: number;
   /** The largest frame the server reads; a bigger one closes the socket (1009). */
   maxFrameBytes: number;
 }
@@ -28,6 +30,7 @@ export const defaultLimits: Readonly<Limits> = Object.freeze({
   maxTitleBytes: 1024,
   maxBodyBytes: 64 * 1024,
   maxRebalanceEntries: 10000,
+  maxTextOpComponents: 10000,
   maxFrameBytes: 64 * 1024,
 });
 
@@ -433,6 +436,7 @@ const NO_LIMITS: Limits = {
   maxTitleBytes: Infinity,
   maxBodyBytes: Infinity,
   maxRebalanceEntries: Infinity,
+  maxTextOpComponents: Infinity,
   maxFrameBytes: Infinity,
 };
 

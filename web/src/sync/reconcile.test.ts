@@ -10,17 +10,7 @@ import { SyncClient } from './client';
 import type { Note } from './protocol';
 import type { Room } from './room';
 import { FakeServer, type FakeConnection } from './testing/fake-server';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './testing/random';
 
 /** What a user sees of a note: everything but the server's stamps. */
 const shown = (notes: readonly Note[]) =>
