@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -49,6 +51,8 @@ constexpr std::size_t drain_limit = 2 * 1024 * 1024;
 constexpr std::uint16_t close_unauthorized = 4001;
 constexpr std::uint16_t close_slow_consumer = 4008;
 constexpr std::uint16_t close_rate_limited = 4029;
+// How long a close handshake may take before the connection is dropped.
+constexpr auto close_handshake_limit = 5s;
 
 // The WebSocket stream over plain TCP or over TLS, behind the few calls a session makes, so the
 // session is written (and compiled) once. The calls hand back Beast's own awaitables: no
@@ -70,6 +74,8 @@ class ws_transport {
   // Bounds the next operations on the TCP connection (none: the WebSocket timeouts rule).
   virtual void expires_after(std::chrono::steady_clock::duration d) = 0;
   virtual void expires_never() = 0;
+  // Closes the TCP connection at once.
+  virtual void abort() = 0;
 };
 
 template <class NextLayer>
@@ -103,6 +109,7 @@ class ws_transport_of final : public ws_transport {
     beast::get_lowest_layer(ws_).expires_after(d);
   }
   void expires_never() override { beast::get_lowest_layer(ws_).expires_never(); }
+  void abort() override { beast::get_lowest_layer(ws_).close(); }
 
  private:
   websocket::stream<NextLayer> ws_;
@@ -119,6 +126,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         executor_(ws_->get_executor()),
         wake_(executor_),
         hello_timer_(executor_),
+        close_watchdog_(executor_),
         tokens_(a.config.max_op_burst),
         last_refill_(std::chrono::steady_clock::now()),
         join_tokens_(a.config.max_join_burst) {}
@@ -127,7 +135,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     ++app_.stats.connections;
     ++app_.stats.connections_total;
     app_.add_session(shared_from_this());
-    asio::co_spawn(executor_, run(shared_from_this(), std::move(req)), asio::detached);
+    asio::co_spawn(executor_, run(shared_from_this(), std::move(req)),
+                   asio::bind_cancellation_slot(read_cancel_.slot(), asio::detached));
   }
 
   void deliver(frame_ptr frame) override {
@@ -225,7 +234,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     ws_->set_options(timeouts, std::max(app_.config.max_frame_bytes, drain_limit));
     co_await ws_->accept(req);
 
-    asio::co_spawn(executor_, writer(shared_from_this()), asio::detached);
+    asio::co_spawn(executor_, writer(shared_from_this()),
+                   asio::bind_cancellation_slot(write_cancel_.slot(), asio::detached));
     hello_timer_.expires_after(app_.config.hello_timeout);
     hello_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec && !self->user_) {
@@ -234,19 +244,19 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     });
 
     beast::flat_buffer buffer;
-    for (;;) {
+    // Once the session closes, the writer's close reads (and drops) what the peer still sends
+    // until its close reply. Reading here as well would let a protocol error in frames already
+    // buffered (a ping, then invalid UTF-8) deadlock Beast 1.81's read against that close (see
+    // close()); for a close that comes while a read waits here, the watchdog there bounds it.
+    while (!close_code_) {
       boost::system::error_code ec;
       co_await ws_->read(buffer, ec);
       if (ec) {
         // message_too_big: Beast has already failed the connection with close code 1009.
         break;
       }
-      if (closing_) {
+      if (closing_ || close_code_) {
         break;
-      }
-      if (close_code_) {
-        buffer.consume(buffer.size());
-        continue;  // closing: wait for the peer's close reply
       }
       if (buffer.size() > app_.config.max_frame_bytes) {
         buffer.consume(buffer.size());
@@ -350,7 +360,26 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     close_reason_ = std::move(reason);
     wake_.cancel();
     // A peer that does not read cannot block the close handshake for long.
-    ws_->expires_after(5s);
+    ws_->expires_after(close_handshake_limit);
+    // Nor can Beast: in Boost 1.81, when the read in progress meets a protocol error (invalid
+    // UTF-8, say) in frames already buffered behind a ping while the writer's close is under
+    // way, the read waits for the write lock the close holds and the close for the read lock
+    // the read holds. No socket operation is pending then, so the expiry above never fires
+    // and the session would stay forever. Past the limit both operations are cancelled.
+    close_watchdog_.expires_after(close_handshake_limit + 1s);
+    close_watchdog_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      if (auto self = weak.lock(); self && !ec) {
+        self->abandon();
+      }
+    });
+  }
+
+  // Ends a session whose close handshake did not end in time: the socket is closed, and the
+  // read and the writer, wherever they wait, complete with operation_aborted.
+  void abandon() {
+    ws_->abort();
+    read_cancel_.emit(asio::cancellation_type::terminal);
+    write_cancel_.emit(asio::cancellation_type::terminal);
   }
 
   awaitable<void> on_invalid_frame(std::string_view message) {
@@ -698,10 +727,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   app& app_;
   std::string address_key_;  // released when the session ends
   std::string user_key_;
+  // Bound to the read loop and the writer, for abandon(); they outlive the stream, whose
+  // operations hold their slots.
+  asio::cancellation_signal read_cancel_;
+  asio::cancellation_signal write_cancel_;
   std::unique_ptr<ws_transport> ws_;
   ws_transport::executor_type executor_;  // the connection's strand
   asio::steady_timer wake_;
   asio::steady_timer hello_timer_;
+  asio::steady_timer close_watchdog_;
   std::deque<std::pair<frame_ptr, bool>> queue_;  // the frame, and whether queued_bytes_ has it
   std::size_t queued_bytes_ = 0;
   bool closing_ = false;

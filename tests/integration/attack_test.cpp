@@ -6,7 +6,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <functional>
+#include <optional>
 #include <thread>
+
+#include <poll.h>
 
 #include "fleet.hpp"
 
@@ -237,11 +241,44 @@ class raw_socket {
       }
     }
   }
+  // Reads into received() until `done(received())` holds or the server closes the connection;
+  // false if neither happened by the deadline.
+  bool read_until(const std::function<bool(const std::string&)>& done, milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done(received_) && !eof_) {
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return false;
+      }
+      pollfd p{socket_.native_handle(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        continue;
+      }
+      char buf[4096];
+      boost::system::error_code ec;
+      const auto n = socket_.read_some(boost::asio::buffer(buf), ec);
+      received_.append(buf, n);
+      eof_ = eof_ || ec;
+    }
+    return true;
+  }
+  const std::string& received() const { return received_; }
 
  private:
   boost::asio::io_context io_;
   boost::asio::ip::tcp::socket socket_;
+  std::string received_;
+  bool eof_ = false;
 };
+
+// A masked client frame of under 126 bytes (the all-zero mask leaves the payload as it is).
+std::string client_frame(std::uint8_t opcode, std::string_view payload) {
+  std::string f{static_cast<char>(0x80 | opcode), static_cast<char>(0x80 | payload.size())};
+  f.append(4, '\0');
+  f += payload;
+  return f;
+}
 
 TEST_P(attacks, a_request_trickled_byte_by_byte_is_closed_within_fifteen_seconds) {
   auto& server = serve();
@@ -551,6 +588,49 @@ TEST_F(fleet_sign_in, a_server_that_loses_redis_still_throttles_sign_in_on_its_o
   }
   EXPECT_EQ(answers, (std::vector<int>{401, 401, 401, 401, 401, 401, 429})) << last_body;
   EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
+}
+
+TEST_P(attacks, a_close_that_meets_bad_frames_already_sent_still_ends_the_connection) {
+  // Such connections were never closed, each keeping its socket, its session and a place under
+  // the per-address cap: the session's read and its close waited for each other inside Beast.
+  auto& server = serve({"--max-sockets-per-address", "2"});
+  for (int i = 0; i < 3; ++i) {
+    raw_socket s(server.port());
+    s.send(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    const auto headers_end = [](const std::string& r) { return r.find("\r\n\r\n"); };
+    ASSERT_TRUE(s.read_until(
+        [&](const std::string& r) { return headers_end(r) != std::string::npos; }, default_wait));
+    ASSERT_TRUE(s.received().starts_with("HTTP/1.1 101")) << s.received();
+    const std::size_t frames = headers_end(s.received()) + 4;
+    // In one write: a first frame that is not hello (close 4001), a ping, and a text frame
+    // that is not UTF-8.
+    s.send(client_frame(0x1, "x") + client_frame(0x9, "ping") + client_frame(0x1, "\xc0\xaf"));
+    // The server's frames here are short and unmasked: two header bytes, then the payload.
+    const auto close_frame_at = [&](const std::string& r) -> std::optional<std::size_t> {
+      for (std::size_t at = frames; at + 2 <= r.size(); at += 2 + (r[at + 1] & 0x7f)) {
+        if ((r[at] & 0x0f) == 0x8) {
+          return at;
+        }
+      }
+      return std::nullopt;
+    };
+    ASSERT_TRUE(s.read_until(
+        [&](const std::string& r) {
+          const auto at = close_frame_at(r);
+          return at && r.size() >= *at + 4;
+        },
+        default_wait));
+    const auto at = close_frame_at(s.received());
+    ASSERT_TRUE(at.has_value()) << "no close frame";
+    EXPECT_EQ(s.received().substr(*at + 2, 2), "\x0f\xa1") << "the close code is 4001";
+    s.send(client_frame(0x8, std::string("\x03\xe8", 2)));  // the close reply, 1000
+    EXPECT_TRUE(s.read_until([](const std::string&) { return false; }, default_wait))
+        << "the server kept connection " << i << " open after the close handshake";
+  }
+  EXPECT_EQ(ws_client::upgrade_status(server.port(), {}), 101)
+      << "the connections were not given back to the per-address cap";
 }
 
 INSTANTIATE_TEST_SUITE_P(modes, attacks, ::testing::Values("embedded", "distributed"),
