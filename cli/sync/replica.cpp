@@ -22,7 +22,8 @@ std::string target_of(const core::op& o) {
                                [](const core::update_op& u) { return u.id; },
                                [](const core::move_op& m) { return m.id; },
                                [](const core::rebalance_op&) { return std::string(); },
-                               [](const core::delete_op& d) { return d.id; }},
+                               [](const core::delete_op& d) { return d.id; },
+                               [](const core::text_edit_op& t) { return t.id; }},
                     o);
 }
 

@@ -2,6 +2,8 @@
 // field; nothing here throws on untrusted input.
 #include "fun_notes/core/codec.hpp"
 
+#include "fun_notes/core/text_op.hpp"
+
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <charconv>
@@ -270,6 +272,61 @@ result<op> parse_delete(const json::object& o) {
   return op{delete_op{.id = std::move(*id)}};
 }
 
+result<op> parse_text(const json::object& o, const limits& lim) {
+  auto id = get_id(o, "op", "id");
+  if (!id) {
+    return id.err();
+  }
+  auto field = get_string(o, "op", "field");
+  if (!field) {
+    return field.err();
+  }
+  text_edit_op t;
+  t.id = std::move(*id);
+  if (*field == "title") {
+    t.field = text_field::title;
+  } else if (*field == "body") {
+    t.field = text_field::body;
+  } else {
+    return invalid("op.field must be \"title\" or \"body\"");
+  }
+  const json::value* base = o.if_contains("base");
+  if (base == nullptr) {
+    return invalid("op.base is required");
+  }
+  // A seq is an integer; 3.0 counts as 3, since a JavaScript client cannot tell them apart.
+  const std::optional<double> b = as_number(*base);
+  constexpr double max_base = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+  if (!b || !std::isfinite(*b) || *b < 0 || *b > max_base || std::floor(*b) != *b) {
+    return invalid("op.base must be an integer >= 0");
+  }
+  t.base = base->is_int64()    ? base->get_int64()
+           : base->is_uint64() ? static_cast<std::int64_t>(base->get_uint64())
+                               : static_cast<std::int64_t>(*b);
+  const json::value* ops = o.if_contains("ops");
+  if (ops == nullptr) {
+    return invalid("op.ops is required");
+  }
+  auto parsed = parse_text_op(*ops, lim);
+  if (!parsed) {
+    return parsed.err();
+  }
+  // A title is smaller than a body: an op that would insert more than the title may hold can
+  // never produce a valid title.
+  if (t.field == text_field::title) {
+    std::size_t inserted = 0;
+    for (const text_component& c : parsed->components()) {
+      inserted += c.text.size();
+    }
+    if (inserted > lim.max_title_bytes) {
+      return too_large("op.ops inserts more than " + std::to_string(lim.max_title_bytes) +
+                       " bytes into the title");
+    }
+  }
+  t.ops = std::move(*parsed);
+  return op{std::move(t)};
+}
+
 // The stock value-building handler of boost::json::parser, except that doubles are re-read from
 // their text with std::from_chars, which is correctly rounded (Boost.JSON 1.81's is not).
 class precise_handler {
@@ -398,6 +455,14 @@ json::object op_json(const delete_op& d) {
   return json::object{{"kind", "delete"}, {"id", d.id}};
 }
 
+json::object op_json(const text_edit_op& t) {
+  return json::object{{"kind", "text"},
+                      {"id", t.id},
+                      {"field", field_name(t.field)},
+                      {"base", t.base},
+                      {"ops", to_json(t.ops)}};
+}
+
 }  // namespace
 
 bool valid_id(std::string_view id) {
@@ -480,7 +545,7 @@ result<op> parse_op(const json::value& v, const limits& lim) {
     return parse_delete(o);
   }
   if (kind == "text") {
-    return invalid("text ops are not supported by this server yet");
+    return parse_text(o, lim);
   }
   return invalid("op.kind \"" + std::string{kind} +
                  "\" is not one of create, update, move, rebalance, delete, text");

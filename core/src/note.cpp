@@ -83,6 +83,26 @@ bool apply_one(note_map& notes, const delete_op& d, const applied_op&) {
   return notes.erase(d.id) > 0;
 }
 
+bool apply_one(note_map& notes, const text_edit_op& t, const applied_op& o) {
+  const auto it = notes.find(t.id);
+  if (it == notes.end()) {
+    return false;
+  }
+  note& n = it->second;
+  std::string& text = t.field == text_field::title ? n.title : n.body;
+  // An op that does not span the current text cannot be placed: the server transforms every
+  // text op against the ops numbered after its base before numbering it, so it never numbers
+  // such an op. A replica that meets one anyway leaves the note alone (not even stamped), the
+  // same way in every language, rather than guessing where the edit was meant to go.
+  auto edited = apply_text_op(t.ops, text);
+  if (!edited) {
+    return false;
+  }
+  text = std::move(*edited);
+  stamp(n, o);
+  return true;
+}
+
 std::string_view kind_name(const create_op&) {
   return "create";
 }
@@ -98,8 +118,15 @@ std::string_view kind_name(const rebalance_op&) {
 std::string_view kind_name(const delete_op&) {
   return "delete";
 }
+std::string_view kind_name(const text_edit_op&) {
+  return "text";
+}
 
 }  // namespace
+
+std::string_view field_name(text_field f) {
+  return f == text_field::title ? "title" : "body";
+}
 
 std::string_view kind_of(const op& o) {
   return std::visit([](const auto& x) { return kind_name(x); }, o);

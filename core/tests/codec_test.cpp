@@ -101,8 +101,14 @@ TEST(ParseOp, ShapeErrors) {
   expect_error(parse(R"({"id":"a"})"), "invalid", "op.kind is required");
   expect_error(parse(R"({"kind":1})"), "invalid", "op.kind must be a string");
   expect_error(parse(R"({"kind":"archive"})"), "invalid", "archive");
-  expect_error(parse(R"({"kind":"text","id":"a","field":"title","base":1,"ops":[]})"), "invalid",
-               "text ops are not supported by this server yet");
+  expect_error(parse(R"({"kind":"text","id":"a","field":"tags","base":1,"ops":[]})"), "invalid",
+               "op.field must be");
+  expect_error(parse(R"({"kind":"text","id":"a","field":"body","base":-1,"ops":[]})"), "invalid",
+               "op.base must be an integer >= 0");
+  expect_error(parse(R"({"kind":"text","id":"a","field":"body","base":1.5,"ops":[]})"), "invalid",
+               "op.base must be an integer >= 0");
+  expect_error(parse(R"({"kind":"text","id":"a","field":"body","base":1})"), "invalid",
+               "op.ops is required");
 }
 
 TEST(ParseOp, CreateFieldErrorsNameTheField) {

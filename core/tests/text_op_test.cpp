@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "fun_notes/core/codec.hpp"
 #include "fun_notes/core/text_op.hpp"
 #include "vector_names.hpp"
 

@@ -53,6 +53,67 @@ constexpr std::uint16_t close_slow_consumer = 4008;
 constexpr std::uint16_t close_rate_limited = 4029;
 // How long a close handshake may take before the connection is dropped.
 constexpr auto close_handshake_limit = 5s;
+// A text op whose field another server changed first is transformed again this many times at
+// most, then the client gets `conflict` and rebases.
+constexpr int max_text_attempts = 8;
+
+// The note fields an op changes (store::field_key): the op log records their last seq, which
+// is what a text op's guard checks.
+std::vector<std::string> touched_fields(const core::op& o) {
+  std::vector<std::string> keys;
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, core::create_op> || std::is_same_v<T, core::delete_op>) {
+          keys.push_back(store::field_key(x.id, "title"));
+          keys.push_back(store::field_key(x.id, "body"));
+        } else if constexpr (std::is_same_v<T, core::update_op>) {
+          if (x.title) {
+            keys.push_back(store::field_key(x.id, "title"));
+          }
+          if (x.body) {
+            keys.push_back(store::field_key(x.id, "body"));
+          }
+        } else if constexpr (std::is_same_v<T, core::text_edit_op>) {
+          keys.push_back(store::field_key(x.id, core::field_name(x.field)));
+        }
+      },
+      o);
+  return keys;
+}
+
+// `co_await prepare_on_hub(...)`: the hub's transform of a text op, resumed on the caller's
+// executor.
+awaitable<rooms::text_prepared> prepare_on_hub(std::shared_ptr<rooms::room_hub> hub,
+                                               core::text_edit_op op, std::int64_t min_seq,
+                                               core::limits lim) {
+  return asio::async_initiate<const asio::use_awaitable_t<>, void(rooms::text_prepared)>(
+      [hub = std::move(hub), min_seq, lim](auto handler, core::text_edit_op o) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        hub->prepare_text(std::move(o), min_seq, lim, [shared](rooms::text_prepared p) {
+          auto home = asio::get_associated_executor(*shared);
+          asio::post(home,
+                     [shared, p = std::move(p)]() mutable { std::move (*shared)(std::move(p)); });
+        });
+      },
+      asio::use_awaitable, std::move(op));
+}
+
+using append_outcome = std::shared_ptr<core::result<store::append_result>>;
+
+// `co_await append_on_log(...)`: the op log's answer, resumed on the caller's executor.
+awaitable<append_outcome> append_on_log(store::hot_log& log, store::append_request request) {
+  return asio::async_initiate<const asio::use_awaitable_t<>, void(append_outcome)>(
+      [&log](auto handler, store::append_request r) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        log.append(std::move(r), [shared](core::result<store::append_result> result) {
+          auto outcome = std::make_shared<core::result<store::append_result>>(std::move(result));
+          auto home = asio::get_associated_executor(*shared);
+          asio::post(home, [shared, outcome] { std::move (*shared)(outcome); });
+        });
+      },
+      asio::use_awaitable, std::move(request));
+}
 
 // The WebSocket stream over plain TCP or over TLS, behind the few calls a session makes, so the
 // session is written (and compiled) once. The calls hand back Beast's own awaitables: no
@@ -686,7 +747,60 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
              "the room is full (" + std::to_string(app_.config.max_notes_per_room) + " notes)");
       co_return;
     }
+    if (auto* text = std::get_if<core::text_edit_op>(&*parsed)) {
+      // Awaited, so that the ops of one socket are still appended in the order it sent them.
+      // References into this frame: it outlives the awaited call.
+      const auto hub = joined->second.hub;
+      co_await append_text(room_id, cid, *text, hub);
+      co_return;
+    }
     append(room_id, cid, *parsed, joined->second.hub->seq());
+  }
+
+  // A text op: the hub transforms it past the text ops of its field the client had not seen,
+  // and the log numbers it only while that field is still as the hub saw it (the guard). When
+  // another server changed the field first, wait until this hub has that change and transform
+  // again.
+  awaitable<void> append_text(const std::string& room_id, const std::string& cid,
+                              const core::text_edit_op& op,
+                              const std::shared_ptr<rooms::room_hub>& hub) {
+    std::int64_t min_seq = 0;
+    for (int attempt = 1;; ++attempt) {
+      core::text_edit_op attempt_op = op;
+      auto attempt_hub = hub;
+      rooms::text_prepared p = co_await prepare_on_hub(
+          std::move(attempt_hub), std::move(attempt_op), min_seq, app_.config.op_limits);
+      if (!p.code.empty()) {
+        reject(room_id, cid, p.code, p.message);
+        co_return;
+      }
+      const std::string key = store::field_key(p.op.id, core::field_name(p.op.field));
+      const core::op transformed{std::move(p.op)};
+      auto parts = rooms::op_frame(room_id, cid, user_->user_id,
+                                   core::format_time(core::now_millis()), transformed);
+      store::append_request request;
+      request.room_id = room_id;
+      request.frame_prefix = std::move(parts.prefix);
+      request.frame_suffix = std::move(parts.suffix);
+      request.known_seq = hub->seq();
+      request.guard = store::field_guard{key, p.seen_seq};
+      request.touched_fields = {key};
+      append_outcome r = co_await append_on_log(*app_.hot, std::move(request));
+      if (r->ok()) {
+        ++app_.stats.ops_appended;
+        app_.write_behind->note_append(room_id, (*r)->entry.seq, (*r)->persisted_seq);
+        co_return;
+      }
+      if (r->err().code != store::stale_code) {
+        reject(room_id, cid, "unavailable", "the op log is unavailable: " + r->err().message);
+        co_return;
+      }
+      if (attempt == max_text_attempts) {
+        reject(room_id, cid, "conflict", "the field kept changing: rebase and retry");
+        co_return;
+      }
+      min_seq = store::stale_field_seq(r->err());
+    }
   }
 
   void append(const std::string& room_id, const std::string& cid, const core::op& o,
@@ -698,6 +812,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     request.frame_prefix = std::move(parts.prefix);
     request.frame_suffix = std::move(parts.suffix);
     request.known_seq = known_seq;
+    request.touched_fields = touched_fields(o);
     app_.hot->append(std::move(request), [self = shared_from_this(), room_id,
                                           cid](core::result<store::append_result> r) {
       if (!r) {

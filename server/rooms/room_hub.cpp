@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr std::size_t max_recent = 1024;
+// Text ops kept per note field: a client whose base is older than these rebases (conflict).
+constexpr std::size_t max_field_texts = 256;
 constexpr auto presence_interval = 250ms;  // at most 4 presence / stats updates a second
 }  // namespace
 
@@ -130,6 +132,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     meta_ = loaded->meta;
     state_ = std::move(loaded->state);
     recent_.assign(loaded->recent.begin(), loaded->recent.end());
+    reset_fields(loaded->recent);
     std::erase_if(buffered_, [&](const store::bus_message& m) { return m.seq <= state_.seq(); });
     for (auto& [_, s] : sessions_) {
       s.sink->deliver_snapshot(make_frame(snapshot_frame(meta_, s.who.role, stats(), state_)));
@@ -138,6 +141,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     meta_ = loaded->meta;
     state_ = std::move(loaded->state);
     recent_.assign(loaded->recent.begin(), loaded->recent.end());
+    reset_fields(loaded->recent);
   } else {
     // Reload after a gap: forward what the live sessions missed, in order.
     for (const auto& entry : loaded->recent) {
@@ -166,6 +170,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
   for (auto& j : pending) {
     answer_join(std::move(j));
   }
+  run_waiting_texts();
   schedule_stats();
   schedule_idle_check();
   if (first_load && ctx_.presence != nullptr) {
@@ -324,8 +329,11 @@ void room_hub::apply_live(const store::bus_message& m) {
     spdlog::error("room {}: undecodable op {}: {}", room_id_, m.seq, op.err().message);
     return;
   }
-  state_.apply(*op);
+  const bool changed = state_.apply(*op);
   seq_ = state_.seq();
+  if (changed) {
+    record_fields(*op);
+  }
   recent_.push_back(store::log_entry{m.seq, m.frame});
   if (recent_.size() > max_recent) {
     recent_.pop_front();
@@ -336,6 +344,151 @@ void room_hub::apply_live(const store::bus_message& m) {
   if (note_count_.exchange(state_.size()) != state_.size()) {
     schedule_stats();
   }
+  run_waiting_texts();
+}
+
+void room_hub::record_fields(const core::applied_op& o) {
+  const auto set_barrier = [&](const std::string& id, core::text_field f) {
+    auto [it, added] = fields_.try_emplace(store::field_key(id, core::field_name(f)));
+    if (added) {
+      it->second.floor = fields_floor_;
+    }
+    it->second.barrier = o.seq;
+    it->second.texts.clear();  // no text op can be transformed across the barrier
+    it->second.floor = o.seq;
+  };
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, core::create_op> || std::is_same_v<T, core::delete_op>) {
+          set_barrier(x.id, core::text_field::title);
+          set_barrier(x.id, core::text_field::body);
+        } else if constexpr (std::is_same_v<T, core::update_op>) {
+          if (x.title) {
+            set_barrier(x.id, core::text_field::title);
+          }
+          if (x.body) {
+            set_barrier(x.id, core::text_field::body);
+          }
+        } else if constexpr (std::is_same_v<T, core::text_edit_op>) {
+          auto [it, added] = fields_.try_emplace(store::field_key(x.id, core::field_name(x.field)));
+          if (added) {
+            it->second.floor = fields_floor_;
+          }
+          auto& h = it->second;
+          h.texts.emplace_back(o.seq, x.ops);
+          if (h.texts.size() > max_field_texts) {
+            h.floor = h.texts.front().first;
+            h.texts.pop_front();
+          }
+        }
+      },
+      o.operation);
+}
+
+void room_hub::reset_fields(const std::vector<store::log_entry>& recent) {
+  fields_.clear();
+  // The state is at its seq; the log ops the loader read end there. Replaying what they did to
+  // the fields (on a scratch state that starts before them) gives the history from the first.
+  fields_floor_ = state_.seq();
+  if (recent.empty() || recent.back().seq != state_.seq()) {
+    return;
+  }
+  fields_floor_ = recent.front().seq - 1;
+  // Whether an op changed its note depends on the state before it, which only the replay of
+  // the whole log from its start would give; record every op as if it did: a text op that was
+  // a no-op is one on a missing note (never transformed against), and a barrier too many only
+  // turns a text op into a conflict the client rebases.
+  for (const auto& entry : recent) {
+    auto op = parse_op_frame(*entry.frame);
+    if (op) {
+      record_fields(*op);
+    }
+  }
+}
+
+text_prepared room_hub::transform_text(core::text_edit_op op, const core::limits& lim) {
+  text_prepared out;
+  out.seen_seq = state_.seq();
+  const auto fail = [&](std::string code, std::string message) {
+    out.code = std::move(code);
+    out.message = std::move(message);
+    return out;
+  };
+  const std::string key = store::field_key(op.id, core::field_name(op.field));
+  if (op.base > state_.seq()) {
+    return fail("conflict", "op.base is ahead of the room (" + std::to_string(state_.seq()) +
+                                "): rebase and retry");
+  }
+  const auto it = fields_.find(key);
+  const std::int64_t floor = it == fields_.end() ? fields_floor_ : it->second.floor;
+  const std::int64_t barrier = it == fields_.end() ? 0 : it->second.barrier;
+  if (barrier > op.base) {
+    return fail("conflict", "the " + std::string(core::field_name(op.field)) +
+                                " was replaced at seq " + std::to_string(barrier) +
+                                ", after op.base: rebase and retry");
+  }
+  if (op.base < floor) {
+    return fail("conflict", "op.base " + std::to_string(op.base) +
+                                " is older than the history the server keeps: rebase and retry");
+  }
+  if (it != fields_.end()) {
+    for (const auto& [seq, committed] : it->second.texts) {
+      if (seq <= op.base) {
+        continue;
+      }
+      // The committed op was numbered first, so its inserts go first on a tie.
+      auto moved = core::transform(op.ops, committed, false);
+      if (!moved) {
+        return fail("invalid", "op.ops does not span the " +
+                                   std::string(core::field_name(op.field)) + " at op.base");
+      }
+      op.ops = std::move(moved->first);
+    }
+  }
+  if (const core::note* n = state_.find(op.id)) {
+    const std::string& text = op.field == core::text_field::title ? n->title : n->body;
+    auto edited = core::apply_text_op(op.ops, text);
+    if (!edited) {
+      return fail("invalid", "op.ops does not span the " + std::string(core::field_name(op.field)) +
+                                 " at op.base");
+    }
+    const std::size_t max =
+        op.field == core::text_field::title ? lim.max_title_bytes : lim.max_body_bytes;
+    if (edited->size() > max) {
+      return fail("too_large", "the " + std::string(core::field_name(op.field)) +
+                                   " would be over " + std::to_string(max) + " bytes");
+    }
+  }
+  // A note that does not exist (and was not deleted after base): the op is numbered and is a
+  // no-op everywhere, as an update of a missing note is.
+  op.base = state_.seq();
+  out.op = std::move(op);
+  return out;
+}
+
+void room_hub::run_waiting_texts() {
+  if (!loaded_ || waiting_texts_.empty()) {
+    return;
+  }
+  auto waiting = std::move(waiting_texts_);
+  waiting_texts_.clear();
+  for (auto& w : waiting) {
+    if (w.min_seq > state_.seq()) {
+      waiting_texts_.push_back(std::move(w));
+      continue;
+    }
+    w.done(transform_text(std::move(w.op), w.lim));
+  }
+}
+
+void room_hub::prepare_text(core::text_edit_op op, std::int64_t min_seq, const core::limits& lim,
+                            std::function<void(text_prepared)> done) {
+  asio::post(strand_, [self = shared_from_this(), op = std::move(op), min_seq, lim,
+                       done = std::move(done)]() mutable {
+    self->waiting_texts_.push_back(waiting_text{std::move(op), min_seq, lim, std::move(done)});
+    self->run_waiting_texts();
+  });
 }
 
 void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,16 @@ struct member_info {
   std::string user_name;
   store::role role = store::role::none;         // effective (what the socket may do)
   store::role member_role = store::role::none;  // none: a visitor of a public room
+};
+
+// What the hub made of an incoming text op (prepare_text). `code` is empty when `op` is ready to
+// append: transformed past every text op on its field up to `seen_seq`, with `base` = seen_seq;
+// else the reject code ("conflict", "invalid", "too_large") and `message`.
+struct text_prepared {
+  std::string code;
+  std::string message;
+  core::text_edit_op op;
+  std::int64_t seen_seq = 0;
 };
 
 struct room_stats {
@@ -65,6 +76,12 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void schedule_idle_check();
   // At shutdown, with the I/O threads stopped: stop listening to the bus.
   void unsubscribe() { subscription_.reset(); }
+  // Transforms a client's text op against the text ops on its note field that the client had
+  // not seen (seq > base), on the hub's strand, once the hub's state has reached `min_seq`
+  // (the seq of a change a failed guard reported). `done` runs on the strand.
+  void prepare_text(core::text_edit_op op, std::int64_t min_seq, const core::limits& lim,
+                    std::function<void(text_prepared)> done);
+
   // A copy of the room's full state, or nullopt while it is not loaded. Blocks until the
   // hub's strand answers: never call it from a strand.
   std::optional<core::room_state> copy_state();
@@ -94,6 +111,23 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void on_access(const std::string& frame);
   // Gives a socket the role its user has now; drops it when that is none.
   void apply_access(session_sink* sink, member_info& who, bool room_deleted);
+  // The recent history of one note field, for transforming text ops.
+  struct field_history {
+    std::int64_t floor = 0;    // every text op on the field with seq > floor is in `texts`
+    std::int64_t barrier = 0;  // seq of the last create, update or delete that set the field
+    std::deque<std::pair<std::int64_t, core::text_op>> texts;  // ascending seq
+  };
+  struct waiting_text {
+    core::text_edit_op op;
+    std::int64_t min_seq = 0;
+    core::limits lim;
+    std::function<void(text_prepared)> done;
+  };
+  // After `o` changed the state: what it did to the fields it touched.
+  void record_fields(const core::applied_op& o);
+  void reset_fields(const std::vector<store::log_entry>& recent);
+  text_prepared transform_text(core::text_edit_op op, const core::limits& lim);
+  void run_waiting_texts();
   void load();
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
   void apply_live(const store::bus_message& m);
@@ -134,6 +168,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   store::room_meta meta_;
   core::room_state state_;
   std::deque<store::log_entry> recent_;
+  std::map<std::string, field_history> fields_;  // store::field_key -> history
+  std::int64_t fields_floor_ = 0;                // fields_ holds every field change with seq > this
+  std::vector<waiting_text> waiting_texts_;
   std::vector<store::bus_message> buffered_;
   std::vector<pending_join> pending_;
   std::map<session_sink*, live_session> sessions_;

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,41 @@ struct log_entry {
   std::shared_ptr<const std::string> frame;  // the S->C `op` frame exactly as broadcast
 };
 
+// A precondition on one note field for a text op: the server transformed the op against the
+// room as it saw it at `seen_seq`, so the append may only commit while no op that touches the
+// field (create, delete, an update setting it, a text op on it) has a seq above `seen_seq`.
+struct field_guard {
+  std::string field_key;  // field_key(note id, "title" | "body")
+  std::int64_t seen_seq = 0;
+};
+
+// "<note id>/<field>": note ids never contain '/'.
+inline std::string field_key(std::string_view note_id, std::string_view field) {
+  std::string key{note_id};
+  key += '/';
+  key += field;
+  return key;
+}
+
+// The error of an append whose guard failed: code "stale", and a message ending in the seq of
+// the last op that touched the field, which stale_field_seq reads back (0 when absent).
+inline constexpr std::string_view stale_code = "stale";
+inline core::error stale_error(std::string_view key, std::int64_t field_seq) {
+  return core::error{std::string{stale_code},
+                     "field " + std::string{key} + " changed at seq " + std::to_string(field_seq)};
+}
+inline std::int64_t stale_field_seq(const core::error& e) {
+  const std::size_t space = e.message.rfind(' ');
+  if (space == std::string::npos) {
+    return 0;
+  }
+  try {
+    return std::stoll(e.message.substr(space + 1));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 // The frame of an op is `frame_prefix + <seq in decimal> + frame_suffix`: the seq is only
 // known inside the log's atomic append.
 struct append_request {
@@ -28,6 +65,11 @@ struct append_request {
   // (Redis TTL) restarts numbering above it rather than from 0; logs that never drop a room
   // ignore it.
   std::int64_t known_seq = 0;
+  // When set, the append commits only if the guarded field is unchanged since `seen_seq`;
+  // otherwise it fails with stale_error and nothing is numbered or published.
+  std::optional<field_guard> guard{};
+  // The field keys this op touches: the log records the op's seq as their last change.
+  std::vector<std::string> touched_fields{};
 };
 
 struct append_result {
@@ -55,7 +97,8 @@ class hot_log {
 
   // Assigns the next seq, makes the op durable, then publishes it on the room's bus channel.
   // Publication and `done` happen in seq order within a room. `done` runs on an internal
-  // thread; on failure (code "unavailable") nothing was numbered or published.
+  // thread; on failure (code "unavailable", or "stale" when the request's guard does not
+  // hold) nothing was numbered or published.
   virtual void append(append_request request, append_handler done) = 0;
 
   // Before the first append to a room this process has not seen: a room cold in the log

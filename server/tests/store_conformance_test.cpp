@@ -33,6 +33,7 @@ namespace fun_notes::store {
 namespace {
 
 using testing::append_and_wait;
+using testing::append_request_and_wait;
 using testing::collector;
 using testing::expected_frame;
 using testing::frame_prefix;
@@ -1415,6 +1416,89 @@ TEST_P(hot_log_conformance, numbering_resumes_after_the_cold_last_seq) {
   ASSERT_EQ(range.entries.size(), 2u);
   EXPECT_EQ(*range.entries[0].frame, expected_frame("r", 42, "c1"));
   EXPECT_EQ(*range.entries[1].frame, expected_frame("r", 43, "c2"));
+}
+
+namespace {
+
+append_request field_request(std::string_view room_id, std::string_view cid,
+                             std::optional<field_guard> guard, std::vector<std::string> touched) {
+  append_request request{std::string(room_id), frame_prefix(room_id), frame_suffix(cid)};
+  request.guard = std::move(guard);
+  request.touched_fields = std::move(touched);
+  return request;
+}
+
+}  // namespace
+
+TEST_P(hot_log_conformance, a_guarded_append_commits_only_while_its_field_is_unchanged) {
+  log().ensure_room("r", 0);
+  auto touch = append_request_and_wait(log(), field_request("r", "c1", std::nullopt, {"n/body"}));
+  ASSERT_TRUE(touch.ok()) << touch.err().message;
+  ASSERT_EQ(touch->entry.seq, 1);
+
+  auto fresh = append_request_and_wait(
+      log(), field_request("r", "c2", field_guard{"n/body", 1}, {"n/body"}));
+  ASSERT_TRUE(fresh.ok()) << fresh.err().message;
+  EXPECT_EQ(fresh->entry.seq, 2);
+
+  // Built on seq 1, but seq 2 changed the field since: refused, with the field's last seq.
+  auto stale = append_request_and_wait(
+      log(), field_request("r", "c3", field_guard{"n/body", 1}, {"n/body"}));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.err().code, stale_code);
+  EXPECT_EQ(stale_field_seq(stale.err()), 2);
+
+  // Another field of the note, and the same field of another room, are not affected.
+  auto other_field = append_request_and_wait(
+      log(), field_request("r", "c4", field_guard{"n/title", 0}, {"n/title"}));
+  ASSERT_TRUE(other_field.ok()) << other_field.err().message;
+  EXPECT_EQ(other_field->entry.seq, 3);  // the stale append numbered nothing
+  log().ensure_room("r2", 0);
+  auto other_room = append_request_and_wait(
+      log(), field_request("r2", "c5", field_guard{"n/body", 0}, {"n/body"}));
+  ASSERT_TRUE(other_room.ok()) << other_room.err().message;
+
+  // An op that touches several fields (a delete) moves each of them on.
+  auto both =
+      append_request_and_wait(log(), field_request("r", "c6", std::nullopt, {"n/title", "n/body"}));
+  ASSERT_TRUE(both.ok()) << both.err().message;
+  EXPECT_EQ(both->entry.seq, 4);
+  auto after_delete = append_request_and_wait(
+      log(), field_request("r", "c7", field_guard{"n/title", 3}, {"n/title"}));
+  ASSERT_FALSE(after_delete.ok());
+  EXPECT_EQ(stale_field_seq(after_delete.err()), 4);
+
+  const auto range = log().read_after("r", 0);
+  EXPECT_EQ(range.head_seq, 4);
+  EXPECT_EQ(seqs_of(range.entries), this->range(1, 4));
+}
+
+TEST_P(hot_log_conformance, concurrent_guarded_appends_on_one_field_commit_exactly_one) {
+  log().ensure_room("r", 0);
+  collector<core::result<append_result>> results;
+  constexpr int attempts = 20;
+  // Issued without waiting, so they share group commits and pipelines: the guard must be
+  // checked against the ops before it in the same batch, not only against what was committed.
+  for (int i = 0; i < attempts; ++i) {
+    log().append(field_request("r", "c" + std::to_string(i), field_guard{"n/body", 0}, {"n/body"}),
+                 [&results](core::result<append_result> r) { results.add(std::move(r)); });
+  }
+  ASSERT_TRUE(results.wait_for(attempts));
+  int committed = 0;
+  int refused = 0;
+  for (const auto& r : results.items()) {
+    if (r.ok()) {
+      ++committed;
+      EXPECT_EQ(r->entry.seq, 1);
+    } else {
+      EXPECT_EQ(r.err().code, stale_code) << r.err().message;
+      EXPECT_EQ(stale_field_seq(r.err()), 1);
+      ++refused;
+    }
+  }
+  EXPECT_EQ(committed, 1);
+  EXPECT_EQ(refused, attempts - 1);
+  EXPECT_EQ(log().read_after("r", 0).head_seq, 1);
 }
 
 TEST_P(hot_log_conformance, a_new_room_starts_at_one) {

@@ -107,4 +107,16 @@ inline core::result<append_result> append_and_wait(hot_log& log, std::string_vie
   return future.get();
 }
 
+// Appends `request` and waits for its `done`, as append_and_wait.
+inline core::result<append_result> append_request_and_wait(hot_log& log, append_request request) {
+  auto promise = std::make_shared<std::promise<core::result<append_result>>>();
+  auto future = promise->get_future();
+  log.append(std::move(request),
+             [promise](core::result<append_result> r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(deadline) != std::future_status::ready) {
+    return core::error{"timeout", "append did not complete before the deadline"};
+  }
+  return future.get();
+}
+
 }  // namespace fun_notes::store::testing

@@ -126,6 +126,33 @@ TEST_F(WriteBehind, ThousandKeystrokesOnOneNoteWriteOneRow) {
   EXPECT_EQ(snap->notes[0].seq, 1001);
 }
 
+TEST_F(WriteBehind, TextOpsFoldIntoTheFinalTextOfTheirField) {
+  append(create("n1", "", 1.0));
+  // Typing "hello", a correction and a title edit, as the server numbers them (transformed).
+  std::string body;
+  for (const char c : std::string("hellp")) {
+    core::text_op typed;
+    typed.retain(body.size()).insert(std::string(1, c));
+    append(core::text_edit_op{"n1", core::text_field::body, 0, typed});
+    body += c;
+  }
+  core::text_op fix;
+  fix.retain(4).remove(1).insert("o").insert(" world");
+  append(core::text_edit_op{"n1", core::text_field::body, 0, fix});
+  core::text_op title;
+  title.insert("Greeting");
+  const std::int64_t last = append(core::text_edit_op{"n1", core::text_field::title, 0, title});
+  auto report = flush_room(cold, hot, "r1");
+  EXPECT_EQ(report.ops, last);
+  EXPECT_EQ(report.notes_written, 1);
+  auto snap = cold.load_snapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  ASSERT_EQ(snap->notes.size(), 1U);
+  EXPECT_EQ(snap->notes[0].body, "hello world");
+  EXPECT_EQ(snap->notes[0].title, "Greeting");
+  EXPECT_EQ(snap->notes[0].seq, last);
+}
+
 TEST_F(WriteBehind, FlushIsIdempotentAndTrimsToTheRecentOps) {
   for (int i = 0; i < 300; ++i) {
     append(create("n" + std::to_string(i), "t", i));
@@ -260,9 +287,9 @@ TEST(WriteBehindOutage, FailedFlushesBackOffInsteadOfSpinningThenCatchUp) {
   wb.start();
   std::int64_t last = 0;
   for (int i = 0; i < 5; ++i) {
-    auto parts = rooms::op_frame("r1", "c", "u1", "2026-01-01T00:00:00.000Z",
-                                 core::create_op{"n" + std::to_string(i), "t", "", false, false,
-                                                 static_cast<double>(i)});
+    auto parts = rooms::op_frame(
+        "r1", "c", "u1", "2026-01-01T00:00:00.000Z",
+        core::create_op{"n" + std::to_string(i), "t", "", false, false, static_cast<double>(i)});
     hot.append(store::append_request{"r1", parts.prefix, parts.suffix},
                [&](core::result<store::append_result> r) { last = r->entry.seq; });
     wb.note_append("r1", last, 0);

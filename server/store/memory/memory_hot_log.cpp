@@ -19,7 +19,19 @@ void memory_hot_log::append(append_request request, append_handler done) {
     return;
   }
   auto& room = rooms_[request.room_id];
+  if (request.guard) {
+    const auto it = room.field_seqs.find(request.guard->field_key);
+    if (it != room.field_seqs.end() && it->second > request.guard->seen_seq) {
+      const core::error stale = stale_error(request.guard->field_key, it->second);
+      lock.unlock();
+      done(stale);
+      return;
+    }
+  }
   const std::int64_t seq = ++room.head_seq;
+  for (const std::string& key : request.touched_fields) {
+    room.field_seqs.insert_or_assign(key, seq);
+  }
   std::string frame = std::move(request.frame_prefix);
   frame += std::to_string(seq);
   frame += request.frame_suffix;

@@ -41,7 +41,8 @@ class memory_hot_log final : public hot_log {
   struct room_log {
     std::int64_t head_seq = 0;
     std::int64_t persisted_seq = 0;
-    std::deque<log_entry> entries;  // consecutive seqs, ascending
+    std::deque<log_entry> entries;                                // consecutive seqs, ascending
+    std::map<std::string, std::int64_t, std::less<>> field_seqs;  // field key -> last seq
   };
 
   struct delivery {

@@ -12,7 +12,12 @@ namespace {
 
 constexpr int dirty_shards = 16;
 
-// KEYS: seq, persisted, updates. ARGV: prefix, suffix, ttl, channel, known_seq, publish.
+// KEYS: seq, persisted, updates, fields. ARGV: prefix, suffix, ttl, channel, known_seq,
+// publish, guard field key ('' for none), guard seen seq, then the field keys the op touches.
+// `fields` (HASH field key -> seq of the last op that touched it) is what a text op's guard
+// reads: when its field changed after the seen seq the script answers {-1, that seq} and
+// numbers nothing. The hash expires `ttl` after the last append: a guard's seen seq is the
+// state of a live hub, far younger than that, so an expired hash can never let a stale op by.
 // Trimming is left to set_persisted (each flush), as in every HotLog: the log holds the
 // unpersisted ops plus the last keep_recent. The TTL rule: a room's keys expire only while
 // its log is fully persisted. An append always leaves an unpersisted op, so it removes the
@@ -21,6 +26,12 @@ constexpr int dirty_shards = 16;
 // script up front when it is over maxmemory (without it, a write in the middle could fail);
 // the bookkeeping scripts run with allow-oom, because flushing and trimming free memory.
 constexpr const char* append_lua = R"lua(#!lua
+if ARGV[7] ~= '' then
+  local changed = tonumber(redis.call('HGET', KEYS[4], ARGV[7]) or '0')
+  if changed > tonumber(ARGV[8]) then
+    return {-1, changed}
+  end
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   -- The room's keys are gone: idle past the TTL (so everything was persisted) or lost by
   -- Redis. Number on from the highest seq the caller has seen, never from 0; the flush
@@ -35,6 +46,14 @@ local persisted = tonumber(redis.call('GET', KEYS[2]) or '0')
 redis.call('PERSIST', KEYS[1])
 redis.call('PERSIST', KEYS[2])
 redis.call('PERSIST', KEYS[3])
+if #ARGV > 8 then
+  for i = 9, #ARGV do
+    redis.call('HSET', KEYS[4], ARGV[i], seq)
+  end
+  if tonumber(ARGV[3]) > 0 then
+    redis.call('EXPIRE', KEYS[4], ARGV[3])
+  end
+end
 if ARGV[6] == '1' then
   redis.call('SPUBLISH', ARGV[4], seq .. '\n' .. frame)
 end
@@ -172,6 +191,9 @@ std::string persisted_key(std::string_view room_id) {
 std::string updates_key(std::string_view room_id) {
   return "room:updates:" + tag(room_id);
 }
+std::string fields_key(std::string_view room_id) {
+  return "room:fields:" + tag(room_id);
+}
 std::string published_key(std::string_view room_id) {
   return "room:published:" + tag(room_id);
 }
@@ -252,22 +274,33 @@ void redis_hot_log::append(append_request request, append_handler done) {
   // hash, so EVAL costs only the bytes of the script.
   std::vector<std::string> cmd{"EVAL",
                                append_.text,
-                               "3",
+                               "4",
                                seq_key(room_id),
                                persisted_key(room_id),
                                updates_key(room_id),
+                               fields_key(room_id),
                                request.frame_prefix,
                                request.frame_suffix,
                                std::to_string(options_.ttl_seconds),
                                "room:" + tag(room_id),
                                std::to_string(request.known_seq),
-                               options_.wait_replicas > 0 ? "0" : "1"};
+                               options_.wait_replicas > 0 ? "0" : "1",
+                               request.guard ? request.guard->field_key : std::string(),
+                               std::to_string(request.guard ? request.guard->seen_seq : 0)};
+  for (std::string& key : request.touched_fields) {
+    cmd.push_back(std::move(key));
+  }
+  std::string guard_key = request.guard ? request.guard->field_key : std::string();
   client_.async_command(
       seq_key(room_id), std::move(cmd),
-      [this, room_id, prefix = std::move(request.frame_prefix),
+      [this, room_id, guard_key = std::move(guard_key), prefix = std::move(request.frame_prefix),
        suffix = std::move(request.frame_suffix), done = std::move(done)](const redis::reply& r) {
         if (r.is_error() || !r.is_array() || r.elements.size() != 2) {
           done(core::error{"unavailable", "op log: " + (r.is_error() ? r.str : "bad reply")});
+          return;
+        }
+        if (r.elements[0].integer < 0) {
+          done(stale_error(guard_key, r.elements[1].integer));
           return;
         }
         append_result out;

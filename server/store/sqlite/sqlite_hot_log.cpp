@@ -14,7 +14,7 @@ namespace fun_notes::store {
 namespace {
 
 // Append-only: a released migration is never edited, a schema change is a new entry.
-constexpr std::array<std::string_view, 1> migrations = {
+constexpr std::array<std::string_view, 2> migrations = {
     R"sql(
 -- head_seq: last seq assigned; persisted_seq: last seq folded into the ColdStore.
 CREATE TABLE room_log (
@@ -29,6 +29,16 @@ CREATE TABLE op_log (
   seq     INTEGER NOT NULL,
   frame   TEXT NOT NULL,
   PRIMARY KEY (room_id, seq)
+);
+)sql",
+    R"sql(
+-- The seq of the last op that touched each note field ("<note id>/<field>"): the guard of a
+-- text op's append (store/hot_log.hpp field_guard).
+CREATE TABLE field_log (
+  room_id   TEXT NOT NULL,
+  field_key TEXT NOT NULL,
+  seq       INTEGER NOT NULL,
+  PRIMARY KEY (room_id, field_key)
 );
 )sql",
 };
@@ -95,6 +105,8 @@ void sqlite_hot_log::run_appender() {
 void sqlite_hot_log::append_batch(std::vector<pending_append>& batch) {
   std::vector<append_result> results;
   results.reserve(batch.size());
+  // Appends whose guard failed: not numbered, answered with the error.
+  std::vector<std::optional<core::error>> stale(batch.size());
   std::optional<std::string> failure;
   {
     std::lock_guard lock(write_mutex_);
@@ -102,8 +114,19 @@ void sqlite_hot_log::append_batch(std::vector<pending_append>& batch) {
     std::map<std::string, std::optional<room_position>, std::less<>> before;
     try {
       sqlite::transaction tx(writer_, sqlite::transaction::kind::immediate);
-      for (const auto& pending : batch) {
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& pending = batch[i];
         const std::string& room_id = pending.request.room_id;
+        if (const auto& guard = pending.request.guard) {
+          // Inside the transaction: an earlier op of this group that touched the field counts.
+          auto st = writer_.query("SELECT seq FROM field_log WHERE room_id = ?1 AND field_key = ?2",
+                                  room_id, guard->field_key);
+          if (st.step() && st.column_int64(0) > guard->seen_seq) {
+            stale[i] = stale_error(guard->field_key, st.column_int64(0));
+            results.emplace_back();
+            continue;
+          }
+        }
         if (!before.contains(room_id)) {
           auto cached = positions_.find(room_id);
           before.emplace(room_id, cached == positions_.end()
@@ -123,6 +146,14 @@ void sqlite_hot_log::append_batch(std::vector<pending_append>& batch) {
             .query("INSERT INTO op_log (room_id, seq, frame) VALUES (?1, ?2, ?3)", room_id, seq,
                    frame)
             .run();
+        for (const std::string& key : pending.request.touched_fields) {
+          writer_
+              .query(
+                  "INSERT INTO field_log (room_id, field_key, seq) VALUES (?1, ?2, ?3) "
+                  "ON CONFLICT (room_id, field_key) DO UPDATE SET seq = excluded.seq",
+                  room_id, key, seq)
+              .run();
+        }
         results.push_back(
             append_result{log_entry{seq, std::make_shared<const std::string>(std::move(frame))},
                           position.persisted_seq});
@@ -158,6 +189,14 @@ void sqlite_hot_log::append_batch(std::vector<pending_append>& batch) {
 
   // Only this thread publishes, one group after another, so a room's ops leave in seq order.
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (stale[i]) {
+      try {
+        batch[i].done(*stale[i]);
+      } catch (const std::exception& e) {
+        spdlog::error("hot log: append handler threw: {}", e.what());
+      }
+      continue;
+    }
     const auto& entry = results[i].entry;
     try {
       bus_.publish(room_channel(batch[i].request.room_id), bus_message{entry.seq, entry.frame});

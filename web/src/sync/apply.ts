@@ -2,6 +2,10 @@
 // same state as the server and every other client from the same ops in seq order.
 
 import type { Note, Op } from './protocol';
+import { applyTextOp, parseTextOp } from './textOp';
+
+// Ops reaching apply were parsed by the codec already; apply does not limit them again.
+const unlimited = { maxBodyBytes: Infinity, maxTextOpComponents: Infinity };
 
 /** An op as the server numbered it. */
 export interface AppliedOp {
@@ -135,6 +139,18 @@ export function applyOps(
           if (index !== undefined && touch(id, a, { current_index: index })) orderChanged = true;
         }
         break;
+      case 'text': {
+        // As core/src/note.cpp: an op that does not span the field's current text is a no-op
+        // (the server never numbers one) and the note is not stamped.
+        const old = current().get(op.id);
+        if (!old) break;
+        const parsed = parseTextOp(op.ops, unlimited);
+        if (!parsed.ok) break;
+        const edited = applyTextOp(parsed.value, op.field === 'title' ? old.title : old.body);
+        if (!edited.ok) break;
+        touch(op.id, a, op.field === 'title' ? { title: edited.value } : { body: edited.value });
+        break;
+      }
       case 'delete':
         if (current().has(op.id)) {
           writable().delete(op.id);

@@ -1,6 +1,7 @@
 // Strict op and note parsing, equal to core/src/codec.cpp: the page validates its own ops before
 // sending (so the server never has to reject them as invalid) and checks what the server sends.
 
+import { parseTextOp, textOpToJson } from './textOp';
 import type {
   Note,
   NoteUpdate,
@@ -245,6 +246,32 @@ function parseDelete(o: JsonObject): CodecResult<Op> {
   return ok({ kind: 'delete', id: id.value });
 }
 
+function parseText(o: JsonObject, lim: Limits): CodecResult<Op> {
+  const id = getId(o, 'op', 'id');
+  if (!id.ok) return id;
+  const field = getString(o, 'op', 'field');
+  if (!field.ok) return field;
+  if (field.value !== 'title' && field.value !== 'body') {
+    return invalid('op.field must be "title" or "body"');
+  }
+  if (!has(o, 'base')) return invalid('op.base is required');
+  const base = o.base;
+  if (typeof base !== 'number' || !Number.isSafeInteger(base) || base < 0) {
+    return invalid('op.base must be an integer >= 0');
+  }
+  if (!has(o, 'ops')) return invalid('op.ops is required');
+  const ops = parseTextOp(o.ops, lim);
+  if (!ops.ok) return ops;
+  if (field.value === 'title') {
+    let inserted = 0;
+    for (const c of ops.value.ops) if (typeof c === 'string') inserted += utf8Length(c);
+    if (inserted > lim.maxTitleBytes) {
+      return tooLarge(`op.ops inserts more than ${lim.maxTitleBytes} bytes into the title`);
+    }
+  }
+  return ok({ kind: 'text', id: id.value, field: field.value, base, ops: textOpToJson(ops.value) });
+}
+
 /** Parses the `op` object of an op message strictly; unknown fields are dropped. */
 export function parseOp(v: unknown, lim: Limits = defaultLimits): CodecResult<Op> {
   if (!isObject(v)) return invalid('op must be an object');
@@ -263,7 +290,7 @@ export function parseOp(v: unknown, lim: Limits = defaultLimits): CodecResult<Op
     case 'delete':
       return parseDelete(v);
     case 'text':
-      return invalid('text ops are not supported by this server yet');
+      return parseText(v, lim);
     default:
       return invalid(
         `op.kind "${kind}" is not one of create, update, move, rebalance, delete, text`,
@@ -319,6 +346,8 @@ export function opToJson(op: Op): Op {
     }
     case 'delete':
       return { kind: 'delete', id: op.id };
+    case 'text':
+      return { kind: 'text', id: op.id, field: op.field, base: op.base, ops: [...op.ops] };
   }
 }
 

@@ -1,5 +1,7 @@
 // Protocol v1 message and model types (see docs/protocol.md).
 
+import type { TextComponent } from './textOp';
+
 export interface NoteFields {
   title: string;
   body: string;
@@ -21,7 +23,15 @@ export type Op =
   | { kind: 'update'; id: string; set: NoteUpdate }
   | { kind: 'move'; id: string; current_index: number }
   | { kind: 'rebalance'; indexes: Record<string, number> }
-  | { kind: 'delete'; id: string };
+  | { kind: 'delete'; id: string }
+  | {
+      kind: 'text';
+      id: string;
+      field: 'title' | 'body';
+      base: number;
+      /** The wire form of a text op (textOp.ts), normalized by the codec. */
+      ops: readonly TextComponent[];
+    };
 
 export type Visibility = 'private' | 'link' | 'public';
 export type Role = 'owner' | 'editor' | 'viewer';

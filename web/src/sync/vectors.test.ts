@@ -44,7 +44,7 @@ function runApply(c: ApplyCase): RoomState {
   return state;
 }
 
-for (const file of ['apply_basic', 'apply_noops', 'lww', 'ordering']) {
+for (const file of ['apply_basic', 'apply_noops', 'apply_text', 'lww', 'ordering']) {
   const vectors = load<ApplyCase>(file);
   describe(`vectors: ${file}`, () => {
     it('has cases', () => expect(vectors.cases.length).toBeGreaterThan(0));

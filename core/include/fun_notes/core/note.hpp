@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "fun_notes/core/text_op.hpp"
+
 namespace fun_notes::core {
 
 struct note {
@@ -20,8 +22,8 @@ struct note {
   bool is_important = false;
   bool is_completed = false;
   double current_index = 0.0;
-  std::int64_t seq = 0;        // room seq of the last op aimed at this note
-  std::string updated_at;      // RFC 3339 UTC time of that op
+  std::int64_t seq = 0;    // room seq of the last op aimed at this note
+  std::string updated_at;  // RFC 3339 UTC time of that op
 
   bool operator==(const note&) const = default;
 };
@@ -63,7 +65,22 @@ struct delete_op {
   bool operator==(const delete_op&) const = default;
 };
 
-using op = std::variant<create_op, update_op, move_op, rebalance_op, delete_op>;
+// The note field a text op edits.
+enum class text_field : std::uint8_t { title, body };
+
+std::string_view field_name(text_field f);
+
+// A character-level edit of one field (PROTOCOL.md "Text ops (OT)"): `ops` spans the field's
+// text as the client saw it at room seq `base`.
+struct text_edit_op {
+  std::string id;
+  text_field field = text_field::body;
+  std::int64_t base = 0;
+  text_op ops{};
+  bool operator==(const text_edit_op&) const = default;
+};
+
+using op = std::variant<create_op, update_op, move_op, rebalance_op, delete_op, text_edit_op>;
 
 // The op's "kind" string as on the wire.
 std::string_view kind_of(const op& o);
@@ -85,7 +102,10 @@ class room_state {
   room_state(std::int64_t seq, std::vector<note> notes);
 
   // Applies `o` with the PROTOCOL.md rules: create on an existing id, update/move on a missing
-  // id, delete of a missing id are no-ops; rebalance skips missing ids. Every op advances seq().
+  // id, delete of a missing id are no-ops; rebalance skips missing ids. A text op whose ops do
+  // not span the field's current text is a no-op too (the server transforms every text op
+  // before numbering it, so it never numbers one; a replica that meets one anyway must not
+  // diverge by guessing). Every op advances seq().
   // Returns true when the op changed a note.
   bool apply(const applied_op& o);
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "fun_notes/core/codec.hpp"
+#include "fun_notes/core/limits.hpp"
 #include "fun_notes/core/result.hpp"
 
 namespace fun_notes::core {
