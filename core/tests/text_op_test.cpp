@@ -53,21 +53,9 @@ std::string case_name(const ot_case& c) {
 }
 
 std::vector<ot_case> load_ot_cases() {
-  const fs::path dir = fs::path{FUN_NOTES_TESTDATA_DIR} / "ot";
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator{dir}) {
-    if (entry.path().extension() == ".json") {
-      files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
   std::vector<ot_case> cases;
-  for (const auto& path : files) {
-    const std::string file = path.filename().string();
-    std::ifstream in{path, std::ios::binary};
-    std::stringstream text;
-    text << in.rdbuf();
-    const auto doc = parse_json(text.str());
+  for (const auto& [file, text] : vector_files(fs::path{FUN_NOTES_TESTDATA_DIR} / "ot")) {
+    const auto doc = parse_json(text);
     const json::object* root = doc.ok() ? doc->if_object() : nullptr;
     const json::value* type = root != nullptr ? root->if_contains("type") : nullptr;
     const json::value* list = root != nullptr ? root->if_contains("cases") : nullptr;

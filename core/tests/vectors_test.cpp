@@ -38,21 +38,10 @@ std::string test_name(const vector_case& c) {
 }
 
 std::vector<vector_case> load_cases() {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator{FUN_NOTES_TESTDATA_DIR}) {
-    if (entry.path().extension() == ".json") {
-      files.push_back(entry.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
   std::vector<vector_case> cases;
-  for (const auto& path : files) {
-    const std::string file = path.filename().string();
-    std::ifstream in{path, std::ios::binary};
-    std::stringstream text;
-    text << in.rdbuf();
+  for (const auto& [file, text] : vector_files(FUN_NOTES_TESTDATA_DIR)) {
     // Read with the same parser the server uses, so indexes are correctly rounded.
-    const auto doc = parse_json(text.str());
+    const auto doc = parse_json(text);
     if (!doc.ok() || !doc->is_object()) {
       cases.push_back({file, "", "load", {}, doc.ok() ? "not an object" : doc.err().message});
       continue;
