@@ -4,7 +4,7 @@
 # purpose. Exits non-zero when a target crashes, hangs or breaks an invariant, and says how to
 # reproduce it. See fuzz/README.md.
 #   FUZZ_SECONDS (20)       run time per target
-#   FUZZ_TARGETS            the targets to run (default: all three)
+#   FUZZ_TARGETS            the targets to run (default: all four)
 #   FUZZ_TIMEOUT (10)       seconds after which one input counts as a hang
 #   FUZZ_RSS_LIMIT_MB (2048)
 #   JOBS (nproc)            build parallelism
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-20}
 timeout=${FUZZ_TIMEOUT:-10}
 rss_limit=${FUZZ_RSS_LIMIT_MB:-2048}
-read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_codec fuzz_apply fuzz_http}"
+read -r -a targets <<<"${FUZZ_TARGETS:-fuzz_codec fuzz_apply fuzz_http fuzz_ws}"
 build_dir=build-fuzz
 findings=$build_dir/findings
 logs=$build_dir/logs
