@@ -502,6 +502,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       on_leave(msg);
     } else if (type == "ping") {
       on_ping(msg);
+    } else if (type == "cursor") {
+      on_cursor(msg);
     } else if (type == "watch_rooms") {
       co_await on_watch_rooms();
     } else if (type == "unwatch_rooms") {
@@ -513,6 +515,49 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       const std::string message = "unknown type \"" + std::string(type) + "\"";
       co_await on_invalid_frame(message);
     }
+  }
+
+  // A caret or selection in a note field (PROTOCOL.md, Carets); without "note" it is cleared.
+  void on_cursor(const json::object& msg) {
+    auto room_id = room_field(msg);
+    if (!room_id) {
+      send_error("invalid", "cursor needs \"room\": a room id", {});
+      return;
+    }
+    const auto it = rooms_.find(*room_id);
+    if (it == rooms_.end()) {
+      send_error("invalid", "cursor for a room this socket has not joined", *room_id);
+      return;
+    }
+    std::optional<rooms::caret> c;
+    if (const auto* n = msg.if_contains("note"); n != nullptr && !n->is_null()) {
+      // Offsets are code points into a field, whose text the limits bound far below this.
+      constexpr std::int64_t max_offset = std::int64_t{1} << 24;
+      auto offset = [&msg](std::string_view key) -> std::optional<std::int64_t> {
+        const auto* v = msg.if_contains(key);
+        if (v == nullptr || !v->is_int64() || v->get_int64() < 0 || v->get_int64() > max_offset) {
+          return std::nullopt;
+        }
+        return v->get_int64();
+      };
+      const auto* f = msg.if_contains("field");
+      const auto anchor = offset("anchor");
+      const auto head = offset("head");
+      const auto* seq = msg.if_contains("seq");
+      if (!n->is_string() || !core::valid_id(n->get_string()) || f == nullptr || !f->is_string() ||
+          (f->get_string() != "title" && f->get_string() != "body") || !anchor || !head ||
+          (seq != nullptr && (!seq->is_int64() || seq->get_int64() < 0))) {
+        send_error("invalid",
+                   "cursor needs \"note\" (a note id), \"field\" (\"title\" or \"body\"), "
+                   "\"anchor\" and \"head\" (code point offsets) and \"seq\" (a seq)",
+                   *room_id);
+        return;
+      }
+      c = rooms::caret{std::string(n->get_string()), std::string(f->get_string()), *anchor, *head,
+                       seq != nullptr ? seq->get_int64() : 0};
+    }
+    invalid_in_row_ = 0;
+    it->second.hub->cursor(shared_from_this(), std::move(c));
   }
 
   void on_ping(const json::object& msg) {

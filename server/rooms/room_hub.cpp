@@ -31,8 +31,10 @@ room_hub::room_hub(hub_registry& registry, std::string room_id)
       ctx_(registry.context()),
       room_id_(std::move(room_id)),
       strand_(asio::make_strand(ctx_.io)),
-      presence_gate_{boost::asio::steady_timer(strand_)},
-      stats_gate_{boost::asio::steady_timer(strand_)},
+      carets_(room_id_, ctx_.instance_id),
+      presence_gate_{boost::asio::steady_timer(strand_), presence_interval},
+      stats_gate_{boost::asio::steady_timer(strand_), presence_interval},
+      caret_gate_{boost::asio::steady_timer(strand_), caret_interval},
       idle_timer_(strand_),
       heartbeat_timer_(strand_),
       count_timer_(strand_),
@@ -186,6 +188,10 @@ void room_hub::on_bus(const store::bus_message& m) {
   }
   if (m.seq == 0 && m.frame->starts_with(access_marker_prefix)) {
     on_access(*m.frame);  // also while loading: pending joins must not enter with old roles
+    return;
+  }
+  if (m.seq == 0 && m.frame->starts_with(caret_frame_prefix)) {
+    on_cursor(m);
     return;
   }
   if (!loaded_) {
@@ -544,6 +550,9 @@ void room_hub::answer_join(pending_join j) {
   }
   // The joining socket always learns who is here, even when its user was already present.
   j.sink->deliver(make_frame(presence_frame()));
+  for (auto& frame : carets_.known(std::chrono::steady_clock::now(), j.sink.get())) {
+    j.sink->deliver(std::move(frame));  // the carets already shown (this socket has none yet)
+  }
   sessions_[j.sink.get()] = live_session{j.sink, std::move(j.who)};
   touch_log();
   if (new_user) {
@@ -562,7 +571,39 @@ void room_hub::leave(const std::shared_ptr<session_sink>& sink) {
   });
 }
 
+void room_hub::cursor(const std::shared_ptr<session_sink>& sink, std::optional<caret> c) {
+  asio::post(strand_, [self = shared_from_this(), sink, c = std::move(c)]() mutable {
+    const auto it = self->sessions_.find(sink.get());
+    if (it == self->sessions_.end()) {
+      return;  // not (or no longer, or not yet) in the room
+    }
+    if (self->carets_.set_local(sink.get(), it->second.who.user_id, it->second.who.user_name,
+                                std::move(c))) {
+      self->schedule(self->caret_gate_, &room_hub::flush_carets);
+    }
+  });
+}
+
+void room_hub::flush_carets() {
+  caret_gate_.sent = std::chrono::steady_clock::now();
+  for (auto& frame : carets_.flush()) {
+    ctx_.bus.publish(store::room_channel(room_id_), store::bus_message{0, std::move(frame)});
+  }
+}
+
+void room_hub::on_cursor(const store::bus_message& m) {
+  session_sink* from = carets_.on_frame(m.frame, std::chrono::steady_clock::now());
+  for (const auto& [sink, s] : sessions_) {
+    if (sink != from) {
+      s.sink->deliver(m.frame);
+    }
+  }
+}
+
 void room_hub::drop_session(session_sink* sink) {
+  if (carets_.drop_local(sink)) {
+    schedule(caret_gate_, &room_hub::flush_carets);
+  }
   auto it = sessions_.find(sink);
   if (it == sessions_.end()) {
     return;
@@ -677,7 +718,7 @@ void room_hub::schedule(rate_gate& gate, void (room_hub::*send)()) {
   if (gate.pending) {
     return;
   }
-  const auto due = gate.sent + presence_interval;
+  const auto due = gate.sent + gate.interval;
   if (std::chrono::steady_clock::now() >= due) {
     (this->*send)();
     return;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "fun_notes/core/note.hpp"
+#include "rooms/carets.hpp"
 #include "rooms/hub_context.hpp"
 #include "rooms/room_loader.hpp"
 #include "rooms/session_sink.hpp"
@@ -66,6 +67,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void start();
   void join(std::shared_ptr<session_sink> sink, member_info who, std::optional<std::int64_t> since);
   void leave(const std::shared_ptr<session_sink>& sink);
+  // A joined socket's caret moved (nullopt: cleared). Relayed coalesced to the room's other
+  // sockets on every server; ignored for a socket that is not in the room.
+  void cursor(const std::shared_ptr<session_sink>& sink, std::optional<caret> c);
 
   const std::string& room_id() const { return room_id_; }
   // Readable from any thread (used for limits and listings).
@@ -100,6 +104,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   // At most one presence / room_stat per interval (PROTOCOL.md: <= 4 a second).
   struct rate_gate {
     boost::asio::steady_timer timer;
+    std::chrono::milliseconds interval;
     bool pending = false;
     std::chrono::steady_clock::time_point sent{};
   };
@@ -137,6 +142,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void schedule(rate_gate& gate, void (room_hub::*send)());
   void schedule_presence();
   void send_presence();
+  void flush_carets();
+  // A cursor frame on the room's channel: to every socket here but the one it came from.
+  void on_cursor(const store::bus_message& m);
   void broadcast_presence();
   void schedule_stats();
   void send_stats();
@@ -181,8 +189,10 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   bool presence_sync_queued_write_ = false;
   bool presence_sync_queued_announce_ = false;
 
+  caret_board carets_;
   rate_gate presence_gate_;
   rate_gate stats_gate_;
+  rate_gate caret_gate_;
   boost::asio::steady_timer idle_timer_;
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer count_timer_;

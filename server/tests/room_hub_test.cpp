@@ -418,5 +418,53 @@ TEST_F(RoomHubInAFleet, PresenceMergesTheFleetsUsersAndPublishesThisServersOwn) 
   }));
 }
 
+TEST_F(RoomHub, ACaretReachesTheOtherSocketsCoalescedAndIsClearedWhenItsSocketLeaves) {
+  auto alice = std::make_shared<recording_sink>();
+  auto bob = std::make_shared<recording_sink>();
+  auto hub = join_r1(alice, person("u1", "alice", store::role::owner));
+  join_r1(bob, person("u2", "bob", store::role::viewer));
+
+  // Three moves within the coalescing interval: bob sees the first at once and then the last.
+  hub->cursor(alice, caret{"n1", "body", 1, 1, 2});
+  hub->cursor(alice, caret{"n1", "body", 2, 2, 2});
+  hub->cursor(alice, caret{"n1", "body", 0, 3, 2});
+  ASSERT_TRUE(run_until([&] {
+    const auto c = bob->frames("cursor");
+    return !c.empty() && c.back().at("head").as_int64() == 3;
+  }));
+  const auto seen = bob->frames("cursor");
+  EXPECT_LE(seen.size(), 2U);
+  const auto& last = seen.back();
+  EXPECT_EQ(last.at("room").as_string(), "r1");
+  EXPECT_EQ(last.at("user").at("id").as_string(), "u1");
+  EXPECT_EQ(last.at("user").at("name").as_string(), "alice");
+  EXPECT_EQ(last.at("note").as_string(), "n1");
+  EXPECT_EQ(last.at("field").as_string(), "body");
+  EXPECT_EQ(last.at("anchor").as_int64(), 0);
+  EXPECT_EQ(last.at("seq").as_int64(), 2);
+  const std::string session(last.at("session").as_string());
+  EXPECT_TRUE(alice->frames("cursor").empty()) << "a socket does not get its own caret back";
+
+  // A socket joining later gets the carets already shown; a socket not in the room is ignored.
+  auto carol = std::make_shared<recording_sink>();
+  join_r1(carol, person("u3", "carol", store::role::editor));
+  ASSERT_TRUE(run_until([&] { return !carol->frames("cursor").empty(); }));
+  EXPECT_EQ(carol->frames("cursor").front().at("session").as_string(), session);
+  hub->cursor(std::make_shared<recording_sink>(), caret{"n1", "title", 0, 0, 0});
+
+  // Alice leaves: the others see her caret cleared (no note), and a new joiner no longer gets it.
+  hub->leave(alice);
+  ASSERT_TRUE(run_until([&] {
+    const auto c = bob->frames("cursor");
+    return !c.empty() && !c.back().contains("note");
+  }));
+  EXPECT_EQ(bob->frames("cursor").back().at("session").as_string(), session);
+  EXPECT_EQ(carol->frames("cursor").size(), 2U);
+  auto dave = std::make_shared<recording_sink>();
+  join_r1(dave, person("u4", "dave", store::role::editor));
+  io.run_for(100ms);
+  EXPECT_TRUE(dave->frames("cursor").empty());
+}
+
 }  // namespace
 }  // namespace fun_notes::server::rooms

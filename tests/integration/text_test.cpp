@@ -1,7 +1,7 @@
-// Text ops (PROTOCOL.md "Text ops (OT)") against the real server: concurrent edits of one field
-// are transformed so that both survive and every replica converges, stale or bad ones are
-// refused, and across a fleet the append guard keeps two servers from numbering edits built on
-// the same text.
+// Text ops (PROTOCOL.md "Text ops (OT)") and carets (docs/protocol.md) against the real server:
+// concurrent edits of one field are transformed so that both survive and every replica converges,
+// stale or bad ones are refused, and across a fleet the append guard keeps two servers from
+// numbering edits built on the same text.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -254,6 +254,80 @@ TEST_F(text_ops_fleet, concurrent_edits_on_two_servers_converge_under_the_append
   EXPECT_EQ(final_text.substr(0, b_words - 1), std::string(b_words - 1, 'b')) << final_text;
   EXPECT_EQ(body_in(get_notes(b_server.port(), bob, room), "n"), final_text);
   EXPECT_EQ(serialized_state(get_notes(a_server.port(), alice, room)), w.a_view.serialized());
+}
+
+json::object cursor(const std::string& room, std::string_view note, std::int64_t anchor,
+                    std::int64_t head, std::int64_t seq) {
+  return json::object{{"type", "cursor"}, {"room", room}, {"note", note}, {"field", "body"},
+                      {"anchor", anchor}, {"head", head}, {"seq", seq}};
+}
+
+TEST_F(text_ops, carets_reach_the_others_and_bad_ones_are_refused) {
+  auto& server = start_server();
+  const user alice = register_user(server.port(), "alice");
+  const user bob = register_user(server.port(), "bob");
+  const std::string room = create_room(server.port(), alice, "Carets", "link");
+  auto w = setup(server.port(), server.port(), alice, bob, room, "n", "Hello world");
+
+  w.a->send(cursor(room, "n", 2, 5, w.base));
+  auto seen = w.b->next_of_type("cursor");
+  ASSERT_TRUE(seen) << "bob sees alice's selection";
+  EXPECT_EQ(str(obj(*seen, "user"), "id"), alice.id);
+  EXPECT_EQ(str(obj(*seen, "user"), "name"), alice.name);
+  EXPECT_EQ(str(*seen, "note"), "n");
+  EXPECT_EQ(str(*seen, "field"), "body");
+  EXPECT_EQ(int64(*seen, "anchor"), 2);
+  EXPECT_EQ(int64(*seen, "head"), 5);
+  EXPECT_EQ(int64(*seen, "seq"), w.base);
+
+  // Malformed carets and a room not joined: error invalid, nothing relayed.
+  auto bad = cursor(room, "n", -1, 5, w.base);
+  w.a->send(bad);
+  bad["anchor"] = 1;
+  bad["field"] = "tags";
+  w.a->send(bad);
+  w.a->send(cursor("not-joined", "n", 0, 0, 0));
+  for (int i = 0; i < 3; ++i) {
+    auto e = w.a->next_of_type("error");
+    ASSERT_TRUE(e) << "error " << i;
+    EXPECT_EQ(str(*e, "code"), "invalid") << to_string(*e);
+  }
+  // Blur: the others see it cleared.
+  w.a->send(json::object{{"type", "cursor"}, {"room", room}});
+  seen = w.b->next_of_type("cursor");
+  ASSERT_TRUE(seen);
+  EXPECT_FALSE(seen->contains("note")) << to_string(*seen);
+}
+
+// A caret crosses servers; a socket joining later on the other server gets it, and when its
+// socket goes, the others see it cleared.
+TEST_F(text_ops_fleet, carets_cross_servers_and_are_cleared_when_their_socket_goes) {
+  auto& a_server = start_server(with_args(fleet_args()));
+  auto& b_server = start_server(with_args(fleet_args()));
+  const user alice = register_user(a_server.port(), "alice");
+  const user bob = register_user(b_server.port(), "bob");
+  const std::string room = create_room(a_server.port(), alice, "Fleet carets", "link");
+  auto w = setup(a_server.port(), b_server.port(), alice, bob, room, "n", "Hello world");
+
+  w.a->send(cursor(room, "n", 11, 11, w.base));
+  auto seen = w.b->next_of_type("cursor");
+  ASSERT_TRUE(seen) << "bob on the other server sees alice's caret";
+  EXPECT_EQ(str(obj(*seen, "user"), "id"), alice.id);
+  EXPECT_EQ(int64(*seen, "head"), 11);
+  const std::string session = str(*seen, "session");
+
+  auto late = connect_hello(b_server.port(), bob);
+  join_snapshot(*late, room);
+  auto known = late->next_of_type("cursor");
+  ASSERT_TRUE(known) << "a socket joining later gets the caret already shown";
+  EXPECT_EQ(str(*known, "session"), session);
+  EXPECT_EQ(int64(*known, "head"), 11);
+
+  w.a->abort();
+  auto cleared = w.b->next_of_type("cursor");
+  ASSERT_TRUE(cleared);
+  EXPECT_EQ(str(*cleared, "session"), session);
+  EXPECT_FALSE(cleared->contains("note")) << to_string(*cleared);
 }
 
 }  // namespace
