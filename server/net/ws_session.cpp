@@ -85,12 +85,13 @@ std::vector<std::string> touched_fields(const core::op& o) {
 // `co_await prepare_on_hub(...)`: the hub's transform of a text op, resumed on the caller's
 // executor.
 awaitable<rooms::text_prepared> prepare_on_hub(std::shared_ptr<rooms::room_hub> hub,
-                                               core::text_edit_op op, std::int64_t min_seq,
-                                               core::limits lim) {
+                                               core::text_edit_op op, std::string origin,
+                                               std::int64_t min_seq, core::limits lim) {
   return asio::async_initiate<const asio::use_awaitable_t<>, void(rooms::text_prepared)>(
-      [hub = std::move(hub), min_seq, lim](auto handler, core::text_edit_op o) {
+      [hub = std::move(hub), origin = std::move(origin), min_seq, lim](auto handler,
+                                                                       core::text_edit_op o) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        hub->prepare_text(std::move(o), min_seq, lim, [shared](rooms::text_prepared p) {
+        hub->prepare_text(std::move(o), origin, min_seq, lim, [shared](rooms::text_prepared p) {
           auto home = asio::get_associated_executor(*shared);
           asio::post(home,
                      [shared, p = std::move(p)]() mutable { std::move (*shared)(std::move(p)); });
@@ -814,7 +815,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       core::text_edit_op attempt_op = op;
       auto attempt_hub = hub;
       rooms::text_prepared p = co_await prepare_on_hub(
-          std::move(attempt_hub), std::move(attempt_op), min_seq, app_.config.op_limits);
+          std::move(attempt_hub), std::move(attempt_op), rooms::text_origin(user_->user_id, cid),
+          min_seq, app_.config.op_limits);
+      if (p.code == "duplicate") {
+        // Resent in doubt, and the first copy was numbered: it reaches the client in its
+        // stream (seq > the resend's base), which acknowledges it. Numbering it again would
+        // insert its text twice.
+        spdlog::debug("room {}: text op {} of {} {}", room_id, cid, user_->user_id, p.message);
+        co_return;
+      }
       if (!p.code.empty()) {
         reject(room_id, cid, p.code, p.message);
         co_return;

@@ -338,7 +338,7 @@ void room_hub::apply_live(const store::bus_message& m) {
   const bool changed = state_.apply(*op);
   seq_ = state_.seq();
   if (changed) {
-    record_fields(*op);
+    record_fields(*op, *m.frame);
   }
   recent_.push_back(store::log_entry{m.seq, m.frame});
   if (recent_.size() > max_recent) {
@@ -353,7 +353,7 @@ void room_hub::apply_live(const store::bus_message& m) {
   run_waiting_texts();
 }
 
-void room_hub::record_fields(const core::applied_op& o) {
+void room_hub::record_fields(const core::applied_op& o, const std::string& frame) {
   const auto set_barrier = [&](const std::string& id, core::text_field f) {
     auto [it, added] = fields_.try_emplace(store::field_key(id, core::field_name(f)));
     if (added) {
@@ -382,9 +382,17 @@ void room_hub::record_fields(const core::applied_op& o) {
             it->second.floor = fields_floor_;
           }
           auto& h = it->second;
-          h.texts.emplace_back(o.seq, x.ops);
+          std::string origin;
+          if (auto v = core::parse_json(frame); v && v->is_object()) {
+            const auto* user = v->get_object().if_contains("user");
+            const auto* cid = v->get_object().if_contains("cid");
+            if (user != nullptr && user->is_string() && cid != nullptr && cid->is_string()) {
+              origin = text_origin(user->get_string(), cid->get_string());
+            }
+          }
+          h.texts.push_back({o.seq, x.ops, std::move(origin)});
           if (h.texts.size() > max_field_texts) {
-            h.floor = h.texts.front().first;
+            h.floor = h.texts.front().seq;
             h.texts.pop_front();
           }
         }
@@ -408,12 +416,20 @@ void room_hub::reset_fields(const std::vector<store::log_entry>& recent) {
   for (const auto& entry : recent) {
     auto op = parse_op_frame(*entry.frame);
     if (op) {
-      record_fields(*op);
+      record_fields(*op, *entry.frame);
     }
   }
 }
 
-text_prepared room_hub::transform_text(core::text_edit_op op, const core::limits& lim) {
+std::string text_origin(std::string_view user_id, std::string_view cid) {
+  std::string origin(user_id);
+  origin += '\n';  // in neither: user ids and cids are [A-Za-z0-9_-]
+  origin += cid;
+  return origin;
+}
+
+text_prepared room_hub::transform_text(core::text_edit_op op, const std::string& origin,
+                                       const core::limits& lim) {
   text_prepared out;
   out.seen_seq = state_.seq();
   const auto fail = [&](std::string code, std::string message) {
@@ -439,7 +455,15 @@ text_prepared room_hub::transform_text(core::text_edit_op op, const core::limits
                                 " is older than the history the server keeps: rebase and retry");
   }
   if (it != fields_.end()) {
-    for (const auto& [seq, committed] : it->second.texts) {
+    for (const auto& committed : it->second.texts) {
+      if (committed.origin == origin) {
+        out.seen_seq = committed.seq;
+        return fail("duplicate", "already numbered at seq " + std::to_string(committed.seq));
+      }
+    }
+  }
+  if (it != fields_.end()) {
+    for (const auto& [seq, committed, _] : it->second.texts) {
       if (seq <= op.base) {
         continue;
       }
@@ -484,15 +508,16 @@ void room_hub::run_waiting_texts() {
       waiting_texts_.push_back(std::move(w));
       continue;
     }
-    w.done(transform_text(std::move(w.op), w.lim));
+    w.done(transform_text(std::move(w.op), w.origin, w.lim));
   }
 }
 
-void room_hub::prepare_text(core::text_edit_op op, std::int64_t min_seq, const core::limits& lim,
-                            std::function<void(text_prepared)> done) {
-  asio::post(strand_, [self = shared_from_this(), op = std::move(op), min_seq, lim,
-                       done = std::move(done)]() mutable {
-    self->waiting_texts_.push_back(waiting_text{std::move(op), min_seq, lim, std::move(done)});
+void room_hub::prepare_text(core::text_edit_op op, std::string origin, std::int64_t min_seq,
+                            const core::limits& lim, std::function<void(text_prepared)> done) {
+  asio::post(strand_, [self = shared_from_this(), op = std::move(op), origin = std::move(origin),
+                       min_seq, lim, done = std::move(done)]() mutable {
+    self->waiting_texts_.push_back(
+        waiting_text{std::move(op), std::move(origin), min_seq, lim, std::move(done)});
     self->run_waiting_texts();
   });
 }

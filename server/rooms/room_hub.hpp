@@ -31,6 +31,9 @@ namespace fun_notes::server::rooms {
 
 class hub_registry;
 
+// What names a text op across resends: its user id and cid.
+std::string text_origin(std::string_view user_id, std::string_view cid);
+
 struct member_info {
   std::string user_id;
   std::string user_name;
@@ -40,7 +43,10 @@ struct member_info {
 
 // What the hub made of an incoming text op (prepare_text). `code` is empty when `op` is ready to
 // append: transformed past every text op on its field up to `seen_seq`, with `base` = seen_seq;
-// else the reject code ("conflict", "invalid", "too_large") and `message`.
+// else the reject code ("conflict", "invalid", "too_large") and `message`, or "duplicate" when
+// the same op (user and cid) is already numbered, at `seen_seq`: a client resending an op in
+// doubt after a reconnect, whose first copy reached the log after all. A text op is not
+// idempotent, so the copy is dropped; the client sees the first in its stream.
 struct text_prepared {
   std::string code;
   std::string message;
@@ -83,8 +89,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   // Transforms a client's text op against the text ops on its note field that the client had
   // not seen (seq > base), on the hub's strand, once the hub's state has reached `min_seq`
   // (the seq of a change a failed guard reported). `done` runs on the strand.
-  void prepare_text(core::text_edit_op op, std::int64_t min_seq, const core::limits& lim,
-                    std::function<void(text_prepared)> done);
+  // `origin` names the op: its user id and cid (text_origin).
+  void prepare_text(core::text_edit_op op, std::string origin, std::int64_t min_seq,
+                    const core::limits& lim, std::function<void(text_prepared)> done);
 
   // A copy of the room's full state, or nullopt while it is not loaded. Blocks until the
   // hub's strand answers: never call it from a strand.
@@ -120,18 +127,25 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   struct field_history {
     std::int64_t floor = 0;    // every text op on the field with seq > floor is in `texts`
     std::int64_t barrier = 0;  // seq of the last create, update or delete that set the field
-    std::deque<std::pair<std::int64_t, core::text_op>> texts;  // ascending seq
+    struct committed_text {
+      std::int64_t seq = 0;
+      core::text_op ops;
+      std::string origin;  // text_origin of its user and cid
+    };
+    std::deque<committed_text> texts;  // ascending seq
   };
   struct waiting_text {
     core::text_edit_op op;
+    std::string origin;
     std::int64_t min_seq = 0;
     core::limits lim;
     std::function<void(text_prepared)> done;
   };
   // After `o` changed the state: what it did to the fields it touched.
-  void record_fields(const core::applied_op& o);
+  void record_fields(const core::applied_op& o, const std::string& frame);
   void reset_fields(const std::vector<store::log_entry>& recent);
-  text_prepared transform_text(core::text_edit_op op, const core::limits& lim);
+  text_prepared transform_text(core::text_edit_op op, const std::string& origin,
+                               const core::limits& lim);
   void run_waiting_texts();
   void load();
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);

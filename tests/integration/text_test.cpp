@@ -256,6 +256,37 @@ TEST_F(text_ops_fleet, concurrent_edits_on_two_servers_converge_under_the_append
   EXPECT_EQ(serialized_state(get_notes(a_server.port(), alice, room)), w.a_view.serialized());
 }
 
+// A client that lost its connection resends its text op in doubt with the same cid; when the
+// first copy was numbered after all, the copy is dropped: a text op inserted twice would
+// duplicate the text.
+TEST_F(text_ops, a_text_op_resent_with_its_cid_is_numbered_once) {
+  auto& server = start_server();
+  const user alice = register_user(server.port(), "alice");
+  const user bob = register_user(server.port(), "bob");
+  const std::string room = create_room(server.port(), alice, "Resend", "link");
+  auto w = setup(server.port(), server.port(), alice, bob, room, "n", "ab");
+
+  const auto ack =
+      send_op_and_wait(*w.a, room, "once", text_edit("n", "body", w.base, {1, "X", 1}));
+  ASSERT_EQ(type_of(ack), "op") << to_string(ack);
+  w.a_view.apply(ack);
+  // The resend, rebased on what the client has now (as after a resume's replay), then another
+  // op: ops of one socket are numbered in order, so a second copy would come before its echo.
+  const std::int64_t now = w.a_view.seq();
+  w.a->send(op_frame(room, "once", text_edit("n", "body", now, {3, "X"})));
+  w.a->send(op_frame(room, "after", text_edit("n", "body", now, {3, "Y"})));
+  for (;;) {
+    const auto f = w.a->next_skipping({"presence", "room_stat"});
+    ASSERT_TRUE(f) << "the second op is acknowledged";
+    ASSERT_EQ(type_of(*f), "op") << to_string(*f);
+    ASSERT_NE(str(*f, "cid"), "once") << "numbered twice: " << to_string(*f);
+    if (str(*f, "cid") == "after") {
+      break;
+    }
+  }
+  EXPECT_EQ(body_in(get_notes(server.port(), alice, room), "n"), "aXbY");
+}
+
 json::object cursor(const std::string& room, std::string_view note, std::int64_t anchor,
                     std::int64_t head, std::int64_t seq) {
   return json::object{{"type", "cursor"}, {"room", room}, {"note", note}, {"field", "body"},
