@@ -3,6 +3,7 @@
 
 import type { Note, NoteFields, NoteUpdate, RoomInfo, RoomStat, PresenceUser } from './protocol';
 import type { SocketFactory } from './socket';
+import type { TextComponent, TextOp } from './textOp';
 
 /** Connection state shown by the badge. `syncing` = connected, but local ops are unacknowledged
  *  or a join is being answered. */
@@ -67,6 +68,17 @@ export interface UnsentRoom {
  *  unsent changes (their queue and state) so the next sign-in of the user sends them. */
 export type CloseCache = 'keep' | 'keep-unsent';
 
+/** A change of a note field's text in the view that this page's own edits did not make
+ *  (someone else's edit, or a local one rolled back): `op` turns `before` into `after`, so a
+ *  focused field can move its caret (textOp.ts `transformIndex`). */
+export interface TextChange {
+  id: string;
+  field: 'title' | 'body';
+  before: string;
+  after: string;
+  op: TextOp;
+}
+
 export interface RoomHandle {
   readonly roomId: string;
   getView(): RoomView;
@@ -77,6 +89,12 @@ export interface RoomHandle {
   /** Creates a note at the end of the list (or at `currentIndex`); returns its new id. */
   createNote(fields?: Partial<NoteFields>, currentIndex?: number): string;
   updateNote(id: string, set: NoteUpdate): void;
+  /** A character-level edit of a field: `ops` (textOp.ts wire form) spans the field's text as
+   *  the view shows it. Shown at once, sent as a text op (one in flight per field, later edits
+   *  composed). False when it does not span the view's text (nothing changes). */
+  editText(id: string, field: 'title' | 'body', ops: readonly TextComponent[]): boolean;
+  /** Called for every TextChange; returns an unsubscribe function. */
+  onTextChange(listener: (change: TextChange) => void): () => void;
   /** Moves note `id` to position `toIndex` of the current view order (0-based, the position it
    *  ends at). Sends one `move`, or a `rebalance` when the gap's precision has run out. */
   moveNote(id: string, toIndex: number): void;

@@ -1,13 +1,34 @@
 // One open room: the confirmed replica, the queue of local ops, reconciliation of the two into
 // the view, and the join/resume state machine. The socket is reached through RoomHost.
 
-import type { ConnectionStatus, FieldSize, RejectNotice, RoomHandle, RoomView } from './api';
+import type { ConnectionStatus, FieldSize, RejectNotice, RoomHandle, RoomView, TextChange } from './api';
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
 import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
 import { indexMap, opToJson, parseNote, parseOp, utf8Length, type Limits } from './codec';
 import { randomId } from './ids';
 import { between, indexForMove, spreadIndexes } from './order';
+import {
+  codePointLength,
+  applyTextOp,
+  composeTextOps,
+  invertTextOp,
+  isNoop,
+  parseTextOp,
+  transformTextOps,
+  type TextComponent,
+  type TextOp,
+} from './textOp';
+import {
+  changeSize,
+  diffTexts,
+  effectOn,
+  fieldText,
+  rebaseOver,
+  textFieldsOf,
+  textOpOf,
+  type TextField,
+} from './textSync';
 import type {
   ClientFrame,
   Note,
@@ -64,6 +85,8 @@ const RETRYABLE = new Set(['rate_limited', 'unavailable', 'conflict']);
 // Rebalance entries per op: an entry is at most ~100 bytes (64-char id and a double).
 const REBALANCE_CHUNK = 500;
 
+const unlimitedText = { maxBodyBytes: Infinity, maxTextOpComponents: Infinity };
+
 // How long ops in doubt wait for the end of a resume's replay when no presence frame comes.
 const REPLAY_WAIT_MS = 2_000;
 
@@ -71,6 +94,22 @@ type JoinState = 'idle' | 'joining' | 'joined' | 'failed';
 
 type Presence = RoomView['presence'];
 const NO_PRESENCE: Presence = { active_user_count: 0, users: [] };
+
+function touchedIds(op: Op): string[] {
+  switch (op.kind) {
+    case 'create':
+      return [op.note.id];
+    case 'rebalance':
+      return Object.keys(op.indexes);
+    default:
+      return [op.id];
+  }
+}
+
+function applyTextOpOrNull(op: TextOp, text: string): string | null {
+  const r = applyTextOp(op, text);
+  return r.ok ? r.value : null;
+}
 
 export class Room implements RoomHandle {
   private confirmed: RoomState = emptyRoomState;
@@ -107,6 +146,7 @@ export class Room implements RoomHandle {
     null;
   private readonly listeners = new Set<() => void>();
   private readonly rejectListeners = new Set<(n: RejectNotice) => void>();
+  private readonly textListeners = new Set<(c: TextChange) => void>();
   private notifyQueued = false;
   persistence: RoomPersistence | null = null;
 
@@ -140,6 +180,23 @@ export class Room implements RoomHandle {
   onReject(listener: (notice: RejectNotice) => void): () => void {
     this.rejectListeners.add(listener);
     return () => this.rejectListeners.delete(listener);
+  }
+
+  onTextChange(listener: (change: TextChange) => void): () => void {
+    this.textListeners.add(listener);
+    return () => this.textListeners.delete(listener);
+  }
+
+  editText(id: string, field: TextField, ops: readonly TextComponent[]): boolean {
+    const text = fieldText(this.currentState(), id, field);
+    if (text === null) return false;
+    const parsed = parseTextOp(ops, unlimitedText);
+    if (!parsed.ok || parsed.value.baseLength !== codePointLength(text)) return false;
+    if (isNoop(parsed.value)) return true;
+    // `base` is set again when the op is sent; until then it says which confirmed seq the op
+    // is rebased up to (see rebaseField).
+    this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
+    return true;
   }
 
   createNote(fields: Partial<NoteFields> = {}, currentIndex?: number): string {
@@ -397,7 +454,12 @@ export class Room implements RoomHandle {
     switch (frame.type) {
       case 'snapshot':
         if (this.joinState !== 'joining') return;
-        this.confirmed = createRoomState(frame.seq, frame.notes);
+        {
+          const before = this.confirmed;
+          const viewBefore = this.textListeners.size > 0 ? this.currentState() : null;
+          this.confirmed = createRoomState(frame.seq, frame.notes);
+          this.rebaseOntoSnapshot(before, viewBefore);
+        }
         this.info = frame.room_info;
         this.infoVersionValue++;
         this.loaded = true;
@@ -554,19 +616,87 @@ export class Room implements RoomHandle {
       this.join();
       return;
     }
+    const before = this.confirmed;
+    const viewBefore = this.textListeners.size > 0 ? this.currentState() : null;
     this.confirmed = applyOps(this.confirmed, [{ seq: frame.seq, at: frame.at, op: frame.op }]);
     const mine = frame.cid === '' ? -1 : this.pending.findIndex((p) => p.cid === frame.cid);
     if (mine >= 0) {
       // Our own op, acknowledged: it moves from the queue into the confirmed state, so the
-      // view (confirmed + pending) shows the same values as before the echo.
+      // view (confirmed + pending) shows the same values as before the echo. (A text op was
+      // rebased here over every op numbered before it, as the server rebased it: the echo is
+      // the same edit.)
       const [acked] = this.pending.splice(mine, 1);
       this.pendingVersion++;
       this.retryAttempt = 0;
       // Until the confirmed state is written, the cached queue keeps it (see cacheSnapshot).
       if (acked) this.ackedUnsaved.push({ cid: acked.cid, op: acked.op });
+    } else {
+      // Someone else's op: the local text ops of the fields it changed are rebased over it.
+      for (const [id, field] of textFieldsOf(frame.op)) {
+        const numbered =
+          frame.op.kind === 'text' ? textOpOf(frame.op) : this.replacement(before, id, field);
+        if (!numbered) continue;
+        const shown = this.rebaseField(id, field, numbered, frame.seq);
+        if (viewBefore) this.emitTextChange(viewBefore, id, field, shown);
+      }
     }
     this.persistence?.stateChanged();
     this.changed();
+    // An acknowledgement lets the field's next text op go.
+    if (mine >= 0 && this.pending.some((p) => !p.sent)) this.flush();
+  }
+
+  /** A field set whole by an update (or a create/delete) as a text op from its old text to
+   *  its new one, so the local edits still waiting can be rebased over it. */
+  private replacement(before: RoomState, id: string, field: TextField): TextOp | null {
+    const old = fieldText(before, id, field);
+    const now = fieldText(this.confirmed, id, field);
+    if (old === null || now === null || old === now) return null;
+    return diffTexts(old, now);
+  }
+
+  /**
+   * Rebases the queued text ops of one field over `numbered`, a change of the confirmed text
+   * numbered `seq`. Returns the change as the view sees it (after the local edits), or null
+   * when the view's text of the field did not change by it (a local replace hides it).
+   */
+  private rebaseField(id: string, field: TextField, numbered: TextOp, seq: number): TextOp | null {
+    let other: TextOp | null = numbered;
+    let touched = false;
+    for (const p of this.pending) {
+      const effect = effectOn(p.op, id, field);
+      if (effect === null) continue;
+      if (effect === 'replace') {
+        other = null;
+        break;
+      }
+      // A queue cached after being rebased, with a state cached before: the resume's replay
+      // brings ops this one is already rebased over.
+      if (p.op.kind !== 'text' || p.op.base >= seq) continue;
+      const t = textOpOf(p.op);
+      const r: ReturnType<typeof transformTextOps> | null = t && other ? transformTextOps(t, other, false) : null;
+      if (!r || !r.ok) {
+        other = null;
+        break;
+      }
+      p.op = { ...p.op, base: seq, ops: r.value[0].ops };
+      other = r.value[1];
+      touched = true;
+    }
+    if (touched) {
+      this.pendingVersion++;
+      this.persistence?.pendingChanged();
+    }
+    return other;
+  }
+
+  private emitTextChange(viewBefore: RoomState, id: string, field: TextField, op: TextOp | null): void {
+    const before = fieldText(viewBefore, id, field);
+    const after = fieldText(this.currentState(), id, field);
+    if (before === null || after === null || before === after) return;
+    // Without an exact op (a local edit hid part of it), the smallest change stands in.
+    const change: TextChange = { id, field, before, after, op: op ?? diffTexts(before, after) };
+    for (const l of [...this.textListeners]) l(change);
   }
 
   private handleReject(frame: Extract<ServerFrame, { type: 'reject' }>): void {
@@ -593,10 +723,104 @@ export class Room implements RoomHandle {
       this.scheduleFlush(this.retryUntil - Date.now());
       return;
     }
+    if (p.op.kind === 'text') this.rollBackText(p, i);
     this.pendingVersion++;
     this.persistence?.pendingChanged();
     this.changed();
     this.emitReject({ roomId: this.roomId, cid: frame.cid, code: frame.code, message: frame.message });
+  }
+
+  /**
+   * A refused text op, already out of the queue at `at`: the later edits of its field were made
+   * on top of it, so they are rebased over its inverse (what it inserted goes, what it removed
+   * comes back), and the view is told.
+   */
+  private rollBackText(p: PendingOp, at: number): void {
+    if (p.op.kind !== 'text') return;
+    const { id, field } = p.op;
+    const t = textOpOf(p.op);
+    const viewBefore = this.textListeners.size > 0 ? this.currentStateWith([...this.pending.slice(0, at), p, ...this.pending.slice(at)]) : null;
+    const baseText = fieldText(composeState(this.confirmed, this.pending.slice(0, at), null), id, field);
+    if (!t || baseText === null) return;
+    const inverse = invertTextOp(t, baseText);
+    if (!inverse.ok) return;
+    let other: TextOp | null = inverse.value;
+    for (const q of this.pending.slice(at)) {
+      const effect = effectOn(q.op, id, field);
+      if (effect === null) continue;
+      if (effect === 'replace' || q.op.kind !== 'text') {
+        other = null;
+        break;
+      }
+      const qt = textOpOf(q.op);
+      const r: ReturnType<typeof transformTextOps> | null = qt && other ? transformTextOps(qt, other, false) : null;
+      if (!r || !r.ok) {
+        other = null;
+        break;
+      }
+      q.op = { ...q.op, ops: r.value[0].ops };
+      other = r.value[1];
+    }
+    this.pendingVersion++;
+    if (viewBefore) this.emitTextChange(viewBefore, id, field, other);
+  }
+
+  private currentStateWith(pending: readonly PendingOp[]): RoomState {
+    return composeState(this.confirmed, pending, null);
+  }
+
+  /**
+   * After a snapshot the queued text ops are rebased onto the snapshot's text. Whether the one
+   * in doubt (sent before the socket died) was numbered is not known; it is taken as numbered
+   * when the snapshot's text is closer to the text with it than without it. Either way every
+   * local character not known to be in the snapshot stays queued, and every character of the
+   * snapshot stays.
+   */
+  private rebaseOntoSnapshot(before: RoomState, viewBefore: RoomState | null): void {
+    const fields = new Map<string, [string, TextField]>();
+    for (const p of this.pending) {
+      if (p.op.kind === 'text') fields.set(`${p.op.id}\u0000${p.op.field}`, [p.op.id, p.op.field]);
+    }
+    for (const [id, field] of fields.values()) {
+      const old = fieldText(before, id, field);
+      const now = fieldText(this.confirmed, id, field);
+      if (old === null || now === null) continue;
+      const run: PendingOp[] = [];
+      for (const p of this.pending) {
+        const effect = effectOn(p.op, id, field);
+        if (effect === null) continue;
+        if (effect === 'replace' || p.op.kind !== 'text') break;
+        run.push(p);
+      }
+      const first = run[0];
+      let from = old;
+      const firstOp = first ? textOpOf(first.op) : null;
+      if (first && first.everSent && firstOp) {
+        const withFirst = applyTextOpOrNull(firstOp, old);
+        if (
+          withFirst !== null &&
+          changeSize(diffTexts(withFirst, now)) < changeSize(diffTexts(old, now))
+        ) {
+          // Numbered before the snapshot: acknowledged by it.
+          this.pending.splice(this.pending.indexOf(first), 1);
+          this.ackedUnsaved.push({ cid: first.cid, op: first.op });
+          run.shift();
+          from = withFirst;
+        }
+      }
+      if (from === now) continue;
+      const ops = run.map((p) => textOpOf(p.op));
+      if (ops.some((t) => t === null)) continue;
+      const rebased = rebaseOver(ops as TextOp[], diffTexts(from, now));
+      if (!rebased) continue;
+      run.forEach((p, k) => {
+        if (p.op.kind === 'text') p.op = { ...p.op, base: this.confirmed.seq, ops: (rebased.local[k] as TextOp).ops };
+      });
+    }
+    this.pendingVersion++;
+    if (viewBefore) {
+      for (const [id, field] of fields.values()) this.emitTextChange(viewBefore, id, field, null);
+    }
   }
 
   // ---- Local ops ----------------------------------------------------------------------------
@@ -640,7 +864,10 @@ export class Room implements RoomHandle {
       last.op.id === canon.id
         ? ({ kind: 'update', id: canon.id, set: { ...last.op.set, ...canon.set } } as const)
         : null;
-    if (last && merged && this.fitsInFrame(merged)) {
+    const buffered = canon.kind === 'text' ? this.composeText(canon) : false;
+    if (buffered) {
+      // The classic OT client's buffer: edits made while one is in flight become one op.
+    } else if (last && merged && this.fitsInFrame(merged)) {
       // Typing offline or while throttled: one update per note instead of one per keystroke.
       // Only into an op never sent: one in doubt may be acknowledged as it was sent.
       last.op = merged;
@@ -658,6 +885,27 @@ export class Room implements RoomHandle {
     this.persistence?.pendingChanged();
     this.changed();
     this.flush();
+  }
+
+  /** Composes a text op into the field's latest queued one when that was never sent and
+   *  nothing queued since replaces the field; true when it did. */
+  private composeText(op: Extract<Op, { kind: 'text' }>): boolean {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i] as PendingOp;
+      const effect = effectOn(p.op, op.id, op.field);
+      if (effect === null) continue;
+      if (effect === 'replace' || p.op.kind !== 'text' || p.everSent) return false;
+      const a = textOpOf(p.op);
+      const b = textOpOf(op);
+      const c = a && b ? composeTextOps(a, b) : null;
+      if (!c || !c.ok) return false;
+      const next: Op = { ...p.op, ops: c.value.ops };
+      if (!this.fitsInFrame(next) || c.value.ops.length > this.host.limits().maxTextOpComponents) return false;
+      p.op = next;
+      p.at = new Date().toISOString();
+      return true;
+    }
+    return false;
   }
 
   private fitsInFrame(op: Op): boolean {
@@ -678,16 +926,40 @@ export class Room implements RoomHandle {
       this.scheduleFlush(wait);
       return;
     }
-    for (const p of this.pending) {
+    // One text op per note field in flight (the classic OT client): a text op waits while an
+    // earlier op of the queue bears on its field, since it was made on top of that one and its
+    // `base` must be a seq the server numbered it after. Ops of a note with a waiting op wait
+    // too, so each note's ops reach the server in the order they were made.
+    const waiting = new Set<string>();
+    let reordered = false;
+    for (let i = 0; i < this.pending.length; i++) {
+      const p = this.pending[i] as PendingOp;
       if (p.sent) continue;
+      const ids = touchedIds(p.op);
+      let hold = ids.some((id) => waiting.has(id));
+      if (!hold && p.op.kind === 'text') {
+        const { id, field } = p.op;
+        hold = this.pending.slice(0, i).some((q) => effectOn(q.op, id, field) !== null);
+      }
+      if (hold) {
+        for (const id of ids) waiting.add(id);
+        continue;
+      }
+      if (p.op.kind === 'text') p.op = { ...p.op, base: this.confirmed.seq };
       const result = this.host.sendOp({ type: 'op', room: this.roomId, cid: p.cid, op: p.op });
       if (result === 'sent') {
         p.sent = true;
         p.everSent = true;
+        if (waiting.size > 0) reordered = true;
       } else {
         if (result === 'throttled') this.scheduleFlush(this.host.throttleWaitMs());
-        return;
+        break;
       }
+    }
+    if (reordered) {
+      // Sent ones first, as the server will number them; an op sent past a waiting one touches
+      // none of its notes, so the view does not change.
+      this.pending = [...this.pending.filter((p) => p.sent), ...this.pending.filter((p) => !p.sent)];
     }
   }
 
