@@ -195,8 +195,7 @@ export class Room implements RoomHandle {
     if (isNoop(parsed.value)) return true;
     // `base` is set again when the op is sent; until then it says which confirmed seq the op
     // is rebased up to (see rebaseField).
-    this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
-    return true;
+    return this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
   }
 
   createNote(fields: Partial<NoteFields> = {}, currentIndex?: number): string {
@@ -825,23 +824,24 @@ export class Room implements RoomHandle {
 
   // ---- Local ops ----------------------------------------------------------------------------
 
-  private enqueue(op: Op): void {
-    if (this.closed) return;
+  /** Queues a local op; false when it was refused at once (nothing changed). */
+  private enqueue(op: Op): boolean {
+    if (this.closed) return false;
     if (this.joinState === 'failed') {
       this.emitReject({ roomId: this.roomId, cid: '', code: this.accessLost?.code ?? 'forbidden', message: 'the room is no longer available' });
-      return;
+      return false;
     }
     if (this.info?.role === 'viewer') {
       // The server would refuse it (`forbidden`); a viewer's page offers no way to edit, so
       // this is an edit that raced a demotion.
       this.emitReject({ roomId: this.roomId, cid: '', code: 'forbidden', message: 'viewers cannot change this room' });
-      return;
+      return false;
     }
     const checked = parseOp(opToJson(op), this.host.limits());
     if (!checked.ok) {
       // The server would reject it the same way; say so now and change nothing.
       this.emitReject({ roomId: this.roomId, cid: '', code: checked.code, message: checked.message });
-      return;
+      return false;
     }
     const canon = checked.value;
     if (!this.fitsInFrame(canon)) {
@@ -853,7 +853,7 @@ export class Room implements RoomHandle {
         code: 'too_large',
         message: `the change does not fit in one ${this.host.limits().maxFrameBytes}-byte message`,
       });
-      return;
+      return false;
     }
     const last = this.pending[this.pending.length - 1];
     const merged =
@@ -885,6 +885,7 @@ export class Room implements RoomHandle {
     this.persistence?.pendingChanged();
     this.changed();
     this.flush();
+    return true;
   }
 
   /** Composes a text op into the field's latest queued one when that was never sent and

@@ -1,12 +1,12 @@
 // One note in the list: drag handle, inline title and body, important / done toggles, delete.
 // Read-only (a viewer): the text and the flags only, no controls.
 
-import { memo } from 'react';
+import { memo, useMemo } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import type { FieldSize } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
-import { EditableField } from './EditableField';
+import { EditableField, type FieldBinding } from './EditableField';
 
 export const noteLabel = (note: Pick<Note, 'title'>): string => note.title.trim() || 'Untitled';
 
@@ -17,10 +17,14 @@ interface NoteItemProps {
   onUpdate(id: string, set: NoteUpdate): void;
   onDelete(note: Note): void;
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
+  /** The text ops of one of the note's fields (stable per room). */
+  bind(id: string, field: 'title' | 'body'): FieldBinding;
   readOnly: boolean;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, readOnly }: NoteItemProps) {
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, readOnly }: NoteItemProps) {
+  const titleBinding = useMemo(() => bind(note.id, 'title'), [bind, note.id]);
+  const bodyBinding = useMemo(() => bind(note.id, 'body'), [bind, note.id]);
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
     useSortable({ id: note.id, disabled: readOnly });
   const label = noteLabel(note);
@@ -60,7 +64,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, r
             value={note.title}
             autoFocus={autoFocus}
             readOnly={readOnly}
-            onCommit={(title) => onUpdate(note.id, { title })}
+            binding={titleBinding}
           />
           <EditableField
             field="body"
@@ -69,7 +73,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, r
             measure={(value) => measure(note.id, 'body', value)}
             value={note.body}
             readOnly={readOnly}
-            onCommit={(body) => onUpdate(note.id, { body })}
+            binding={bodyBinding}
           />
         </div>
         {readOnly ? (

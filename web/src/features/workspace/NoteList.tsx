@@ -17,6 +17,7 @@ import { SortableContext, sortableKeyboardCoordinates, verticalListSortingStrate
 import type { FieldSize } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
 import { NoteItem, noteLabel } from './NoteItem';
+import type { FieldBinding } from './EditableField';
 import { useFlipAnimation } from './useFlipAnimation';
 
 interface NoteListProps {
@@ -26,6 +27,7 @@ interface NoteListProps {
   onMove(id: string, toIndex: number): void;
   onDelete(note: Note): void;
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
+  bind(id: string, field: 'title' | 'body'): FieldBinding;
   /** A viewer's list: no dragging, no editing. */
   readOnly?: boolean;
 }
@@ -36,7 +38,7 @@ const screenReaderInstructions = {
     'move it, Space or Enter to drop it in its new place, or Escape to cancel.',
 };
 
-export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, readOnly = false }: NoteListProps) {
+export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, bind, readOnly = false }: NoteListProps) {
   const ids = useMemo(() => notes.map((note) => note.id), [notes]);
   const suppressFlip = useRef(false);
   const flipRef = useFlipAnimation(ids, suppressFlip);
@@ -124,6 +126,7 @@ export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, 
               onUpdate={onUpdate}
               onDelete={onDelete}
               measure={measure}
+              bind={bind}
               readOnly={readOnly}
             />
           ))}

@@ -15,6 +15,7 @@ import { ConnectionBadge } from '../../components/ConnectionBadge';
 import { CopyButton } from '../../components/CopyButton';
 import { Toasts } from '../../components/Toasts';
 import { NoteList } from './NoteList';
+import type { FieldBinding } from './EditableField';
 import { noteLabel } from './NoteItem';
 import { Presence } from './Presence';
 import { useToasts } from './useToasts';
@@ -107,6 +108,16 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
     (id: string, field: 'title' | 'body', value: string) => handle.fieldSize(id, field, value),
     [handle, limits],
   );
+  const bind = useCallback(
+    (id: string, field: 'title' | 'body'): FieldBinding => ({
+      edit: (ops) => handle.editText(id, field, ops),
+      subscribe: (listener) =>
+        handle.onTextChange((change) => {
+          if (change.id === id && change.field === field) listener(change);
+        }),
+    }),
+    [handle],
+  );
   // After a delete, focus goes to the neighbouring note's move button (or New note), not to
   // the page's start, so keyboard users keep their place.
   const focusAfterDelete = useRef<string | null>(null);
@@ -157,6 +168,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           onMove={move}
           onDelete={remove}
           measure={measure}
+          bind={bind}
           readOnly={readOnly}
         />
       )}
