@@ -32,6 +32,20 @@ export interface RoomView {
    *  no longer synced, its notes and unsent changes are dropped, and this device's copy of it
    *  deleted. `info` still names it. */
   accessLost: { code: string; message: string } | null;
+  /** Others' carets (docs/protocol.md, "Carets"), moved along with every edit since they were
+   *  sent; one not refreshed for 45 s is dropped. */
+  carets: readonly RemoteCaret[];
+}
+
+/** Another socket's caret (or selection) in a note field, in code points of the text the view
+ *  shows: `anchor` where the selection started, `head` where the caret is. */
+export interface RemoteCaret {
+  session: string;
+  user: { id: string; name: string };
+  note: string;
+  field: 'title' | 'body';
+  anchor: number;
+  head: number;
 }
 
 /** A rejected local op, rolled back; the UI says why. */
@@ -93,6 +107,10 @@ export interface RoomHandle {
    *  the view shows it. Shown at once, sent as a text op (one in flight per field, later edits
    *  composed). False when it does not span the view's text (nothing changes). */
   editText(id: string, field: 'title' | 'body', ops: readonly TextComponent[]): boolean;
+  /** This page's caret in a note field (code points of the text shown), sent to the others at
+   *  most 10 times a second and again every 20 s; `clearCaret` on blur. */
+  setCaret(note: string, field: 'title' | 'body', anchor: number, head: number): void;
+  clearCaret(): void;
   /** Called for every TextChange; returns an unsubscribe function. */
   onTextChange(listener: (change: TextChange) => void): () => void;
   /** Moves note `id` to position `toIndex` of the current view order (0-based, the position it

@@ -1,7 +1,7 @@
 // One open room: the confirmed replica, the queue of local ops, reconciliation of the two into
 // the view, and the join/resume state machine. The socket is reached through RoomHost.
 
-import type { ConnectionStatus, FieldSize, RejectNotice, RoomHandle, RoomView, TextChange } from './api';
+import type { ConnectionStatus, FieldSize, RejectNotice, RemoteCaret, RoomHandle, RoomView, TextChange } from './api';
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
 import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
@@ -14,6 +14,7 @@ import {
   composeTextOps,
   invertTextOp,
   isNoop,
+  transformIndex,
   parseTextOp,
   transformTextOps,
   type TextComponent,
@@ -90,10 +91,35 @@ const unlimitedText = { maxBodyBytes: Infinity, maxTextOpComponents: Infinity };
 // How long ops in doubt wait for the end of a resume's replay when no presence frame comes.
 const REPLAY_WAIT_MS = 2_000;
 
+// Carets: at most 10 sent a second, each refreshed every 20 s while the field has focus; a
+// remote one not refreshed for 45 s is dropped.
+const CARET_MIN_GAP_MS = 100;
+const CARET_REFRESH_MS = 20_000;
+const CARET_TTL_MS = 45_000;
+const CARET_SWEEP_MS = 5_000;
+// Confirmed text ops kept per field, to move a caret sent at an older seq.
+const TEXT_LOG_LENGTH = 200;
+
+interface CaretEntry extends RemoteCaret {
+  /** The confirmed seq the offsets are relative to. */
+  seq: number;
+  seen: number;
+}
+
 type JoinState = 'idle' | 'joining' | 'joined' | 'failed';
 
 type Presence = RoomView['presence'];
 const NO_PRESENCE: Presence = { active_user_count: 0, users: [] };
+
+function fieldKey(id: string, field: TextField): string {
+  return `${id}\u0000${field}`;
+}
+
+function moveCaret(c: CaretEntry, op: TextOp, seq: number): void {
+  c.anchor = transformIndex(op, c.anchor, false);
+  c.head = transformIndex(op, c.head, false);
+  c.seq = seq;
+}
 
 function touchedIds(op: Op): string[] {
   switch (op.kind) {
@@ -139,6 +165,16 @@ export class Room implements RoomHandle {
   private replayTimer: ReturnType<typeof setTimeout> | null = null;
   private awaitingReplayEnd = false;
   private joinTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private readonly caretsBySession = new Map<string, CaretEntry>();
+  private caretsVersion = 0;
+  private caretsShown: { version: number; pendingVersion: number; confirmed: RoomState; list: readonly RemoteCaret[] } | null = null;
+  private readonly textLog = new Map<string, { seq: number; op: TextOp }[]>();
+  private ownCaret: { note: string; field: TextField; anchor: number; head: number } | null = null;
+  private caretSentAt = 0;
+  private caretTimer: ReturnType<typeof setTimeout> | null = null;
+  private caretRefreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private caretSweepTimer: ReturnType<typeof setInterval> | null = null;
 
   private view: RoomView | null = null;
   private stale = true;
@@ -196,6 +232,159 @@ export class Room implements RoomHandle {
     // `base` is set again when the op is sent; until then it says which confirmed seq the op
     // is rebased up to (see rebaseField).
     return this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
+  }
+
+  setCaret(note: string, field: TextField, anchor: number, head: number): void {
+    if (this.closed) return;
+    const c = this.ownCaret;
+    if (c && c.note === note && c.field === field && c.anchor === anchor && c.head === head) return;
+    this.ownCaret = { note, field, anchor, head };
+    if (this.caretTimer) return;
+    const wait = this.caretSentAt + CARET_MIN_GAP_MS - Date.now();
+    if (wait <= 0) this.sendCaret();
+    else {
+      this.caretTimer = setTimeout(() => {
+        this.caretTimer = null;
+        this.sendCaret();
+      }, wait);
+    }
+  }
+
+  clearCaret(): void {
+    if (!this.ownCaret) return;
+    this.ownCaret = null;
+    this.stopCaretTimers();
+    if (this.joinState === 'joined') this.host.send({ type: 'cursor', room: this.roomId });
+  }
+
+  private sendCaret(): void {
+    const c = this.ownCaret;
+    if (!c || this.closed || this.joinState !== 'joined') return;
+    const sent = this.host.send({
+      type: 'cursor',
+      room: this.roomId,
+      note: c.note,
+      field: c.field,
+      anchor: c.anchor,
+      head: c.head,
+      seq: this.confirmed.seq,
+    });
+    if (sent) this.caretSentAt = Date.now();
+    if (this.caretRefreshTimer) clearTimeout(this.caretRefreshTimer);
+    this.caretRefreshTimer = setTimeout(() => {
+      this.caretRefreshTimer = null;
+      this.sendCaret();
+    }, CARET_REFRESH_MS);
+  }
+
+  private stopCaretTimers(): void {
+    if (this.caretTimer) clearTimeout(this.caretTimer);
+    if (this.caretRefreshTimer) clearTimeout(this.caretRefreshTimer);
+    this.caretTimer = null;
+    this.caretRefreshTimer = null;
+  }
+
+  private handleCaret(frame: Extract<ServerFrame, { type: 'cursor' }>): void {
+    if (this.joinState !== 'joined') return;
+    if (frame.note === undefined || frame.field === undefined) {
+      if (this.caretsBySession.delete(frame.session)) this.caretsChanged();
+      return;
+    }
+    const entry: CaretEntry = {
+      session: frame.session,
+      user: frame.user,
+      note: frame.note,
+      field: frame.field,
+      anchor: frame.anchor ?? 0,
+      head: frame.head ?? 0,
+      seq: frame.seq ?? 0,
+      seen: Date.now(),
+    };
+    // Sent at an older seq: moved through the text ops applied here since.
+    for (const e of this.textLog.get(fieldKey(entry.note, entry.field)) ?? []) {
+      if (e.seq > entry.seq) moveCaret(entry, e.op, e.seq);
+    }
+    this.caretsBySession.set(entry.session, entry);
+    this.caretSweepTimer ??= setInterval(() => this.sweepCarets(), CARET_SWEEP_MS);
+    this.caretsChanged();
+  }
+
+  private sweepCarets(): void {
+    const now = Date.now();
+    let dropped = false;
+    for (const [session, c] of this.caretsBySession) {
+      if (now - c.seen > CARET_TTL_MS) {
+        this.caretsBySession.delete(session);
+        dropped = true;
+      }
+    }
+    if (this.caretsBySession.size === 0 && this.caretSweepTimer) {
+      clearInterval(this.caretSweepTimer);
+      this.caretSweepTimer = null;
+    }
+    if (dropped) this.caretsChanged();
+  }
+
+  private caretsChanged(): void {
+    this.caretsVersion++;
+    this.changed();
+  }
+
+  /** A confirmed change of a field's text: logged, and the carets in it moved along. */
+  private confirmedTextChange(id: string, field: TextField, op: TextOp, seq: number): void {
+    const key = fieldKey(id, field);
+    const log = this.textLog.get(key) ?? [];
+    log.push({ seq, op });
+    if (log.length > TEXT_LOG_LENGTH) log.shift();
+    this.textLog.set(key, log);
+    let moved = false;
+    for (const c of this.caretsBySession.values()) {
+      if (c.note === id && c.field === field && c.seq < seq) {
+        moveCaret(c, op, seq);
+        moved = true;
+      }
+    }
+    if (moved) this.caretsVersion++;
+  }
+
+  /** Others' carets in the view's coordinates: moved through the local edits not yet sent. */
+  private shownCarets(state: RoomState): readonly RemoteCaret[] {
+    const cached = this.caretsShown;
+    if (
+      cached &&
+      cached.version === this.caretsVersion &&
+      cached.pendingVersion === this.pendingVersion &&
+      cached.confirmed === this.confirmed
+    ) {
+      return cached.list;
+    }
+    const list: RemoteCaret[] = [];
+    for (const c of this.caretsBySession.values()) {
+      const text = fieldText(state, c.note, c.field);
+      if (text === null) continue;
+      let { anchor, head } = c;
+      for (const p of this.pending) {
+        const effect = effectOn(p.op, c.note, c.field);
+        if (effect !== 'text') continue;
+        const t = textOpOf(p.op);
+        if (!t) continue;
+        anchor = transformIndex(t, anchor, false);
+        head = transformIndex(t, head, false);
+      }
+      const length = codePointLength(text) ?? 0;
+      list.push({
+        session: c.session,
+        user: c.user,
+        note: c.note,
+        field: c.field,
+        anchor: Math.min(anchor, length),
+        head: Math.min(head, length),
+      });
+    }
+    list.sort((a, b) => (a.session < b.session ? -1 : a.session > b.session ? 1 : 0));
+    const frozen = Object.freeze(list);
+    this.caretsShown = { version: this.caretsVersion, pendingVersion: this.pendingVersion, confirmed: this.confirmed, list: frozen };
+    return frozen;
   }
 
   createNote(fields: Partial<NoteFields> = {}, currentIndex?: number): string {
@@ -445,6 +634,12 @@ export class Room implements RoomHandle {
     this.awaitingReplayEnd = false;
     // Whatever was sent may or may not have been numbered: it is in doubt until the re-join.
     for (const p of this.pending) p.sent = false;
+    // The server sends the carets it knows again after the join.
+    if (this.caretsBySession.size > 0) {
+      this.caretsBySession.clear();
+      this.caretsVersion++;
+    }
+    this.stopCaretTimers();
     this.changed();
   }
 
@@ -457,6 +652,7 @@ export class Room implements RoomHandle {
           const before = this.confirmed;
           const viewBefore = this.textListeners.size > 0 ? this.currentState() : null;
           this.confirmed = createRoomState(frame.seq, frame.notes);
+          this.textLog.clear();
           this.rebaseOntoSnapshot(before, viewBefore);
         }
         this.info = frame.room_info;
@@ -488,6 +684,9 @@ export class Room implements RoomHandle {
         return;
       case 'role':
         this.handleRole(frame.role);
+        return;
+      case 'cursor':
+        this.handleCaret(frame);
         return;
       case 'presence':
         // The end of a join's answer: the resume replay, if any, is complete.
@@ -544,6 +743,7 @@ export class Room implements RoomHandle {
     }
     this.changed();
     this.flush();
+    this.sendCaret();
   }
 
   private replayEnded(): void {
@@ -619,6 +819,10 @@ export class Room implements RoomHandle {
     const viewBefore = this.textListeners.size > 0 ? this.currentState() : null;
     this.confirmed = applyOps(this.confirmed, [{ seq: frame.seq, at: frame.at, op: frame.op }]);
     const mine = frame.cid === '' ? -1 : this.pending.findIndex((p) => p.cid === frame.cid);
+    for (const [id, field] of textFieldsOf(frame.op)) {
+      const change = frame.op.kind === 'text' ? textOpOf(frame.op) : this.replacement(before, id, field);
+      if (change) this.confirmedTextChange(id, field, change, frame.seq);
+    }
     if (mine >= 0) {
       // Our own op, acknowledged: it moves from the queue into the confirmed state, so the
       // view (confirmed + pending) shows the same values as before the echo. (A text op was
@@ -778,7 +982,7 @@ export class Room implements RoomHandle {
   private rebaseOntoSnapshot(before: RoomState, viewBefore: RoomState | null): void {
     const fields = new Map<string, [string, TextField]>();
     for (const p of this.pending) {
-      if (p.op.kind === 'text') fields.set(`${p.op.id}\u0000${p.op.field}`, [p.op.id, p.op.field]);
+      if (p.op.kind === 'text') fields.set(fieldKey(p.op.id, p.op.field), [p.op.id, p.op.field]);
     }
     for (const [id, field] of fields.values()) {
       const old = fieldText(before, id, field);
@@ -1004,6 +1208,7 @@ export class Room implements RoomHandle {
       status: this.status(),
       joinError: this.joinError,
       accessLost: this.accessLost,
+      carets: this.shownCarets(state),
     };
   }
 
@@ -1027,6 +1232,9 @@ export class Room implements RoomHandle {
   }
 
   private clearTimers(): void {
+    this.stopCaretTimers();
+    if (this.caretSweepTimer) clearInterval(this.caretSweepTimer);
+    this.caretSweepTimer = null;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.joinTimer) clearTimeout(this.joinTimer);
     if (this.replayTimer) clearTimeout(this.replayTimer);

@@ -4,9 +4,10 @@
 import { memo, useMemo } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
-import type { FieldSize } from '../../sync/api';
+import type { FieldSize, RemoteCaret } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
 import { EditableField, type FieldBinding } from './EditableField';
+import { EditingList, RemoteCarets } from './RemoteCarets';
 
 export const noteLabel = (note: Pick<Note, 'title'>): string => note.title.trim() || 'Untitled';
 
@@ -19,10 +20,14 @@ interface NoteItemProps {
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
   /** The text ops of one of the note's fields (stable per room). */
   bind(id: string, field: 'title' | 'body'): FieldBinding;
+  /** Others' carets in this note. */
+  carets: readonly RemoteCaret[];
   readOnly: boolean;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, readOnly }: NoteItemProps) {
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, carets, readOnly }: NoteItemProps) {
+  const titleCarets = useMemo(() => carets.filter((c) => c.field === 'title'), [carets]);
+  const bodyCarets = useMemo(() => carets.filter((c) => c.field === 'body'), [carets]);
   const titleBinding = useMemo(() => bind(note.id, 'title'), [bind, note.id]);
   const bodyBinding = useMemo(() => bind(note.id, 'body'), [bind, note.id]);
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
@@ -65,6 +70,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, b
             autoFocus={autoFocus}
             readOnly={readOnly}
             binding={titleBinding}
+            overlay={(text) => <RemoteCarets text={text} carets={titleCarets} field="title" />}
           />
           <EditableField
             field="body"
@@ -74,7 +80,9 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, b
             value={note.body}
             readOnly={readOnly}
             binding={bodyBinding}
+            overlay={(text) => <RemoteCarets text={text} carets={bodyCarets} field="body" />}
           />
+          <EditingList carets={carets} />
         </div>
         {readOnly ? (
           <div className="note-flags">

@@ -115,6 +115,8 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
         handle.onTextChange((change) => {
           if (change.id === id && change.field === field) listener(change);
         }),
+      caret: (anchor, head) => handle.setCaret(id, field, anchor, head),
+      blur: () => handle.clearCaret(),
     }),
     [handle],
   );
@@ -169,6 +171,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           onDelete={remove}
           measure={measure}
           bind={bind}
+          carets={view.carets}
           readOnly={readOnly}
         />
       )}
