@@ -111,6 +111,13 @@ export interface RoomHandle {
    *  most 10 times a second and again every 20 s; `clearCaret` on blur. */
   setCaret(note: string, field: 'title' | 'body', anchor: number, head: number): void;
   clearCaret(): void;
+  /** Undoes this page's latest own change that still changes something: text (typing is
+   *  grouped into steps; others' text typed since is kept), a flag toggle, a move, a delete.
+   *  False when there is nothing to undo. `redo` re-applies what undo took back. */
+  undo(): boolean;
+  redo(): boolean;
+  readonly canUndo: boolean;
+  readonly canRedo: boolean;
   /** Called for every TextChange; returns an unsubscribe function. */
   onTextChange(listener: (change: TextChange) => void): () => void;
   /** Moves note `id` to position `toIndex` of the current view order (0-based, the position it

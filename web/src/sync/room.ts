@@ -40,6 +40,7 @@ import type {
   ServerFrame,
 } from './protocol';
 import { backoffDelay } from './timing';
+import { UndoHistory, type UndoStep } from './undo';
 
 /** What a room needs from the client that owns the socket. */
 export interface RoomHost {
@@ -176,6 +177,10 @@ export class Room implements RoomHandle {
   private caretRefreshTimer: ReturnType<typeof setTimeout> | null = null;
   private caretSweepTimer: ReturnType<typeof setInterval> | null = null;
 
+  private readonly history = new UndoHistory();
+  /** Off while an undo or redo applies its step (which is not a new step). */
+  private recording = true;
+
   private view: RoomView | null = null;
   private stale = true;
   private composite: { confirmed: RoomState; pendingVersion: number; state: RoomState } | null =
@@ -231,7 +236,9 @@ export class Room implements RoomHandle {
     if (isNoop(parsed.value)) return true;
     // `base` is set again when the op is sent; until then it says which confirmed seq the op
     // is rebased up to (see rebaseField).
-    return this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
+    const queued = this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
+    if (queued && this.recording) this.history.recordText(id, field, parsed.value, text, Date.now());
+    return queued;
   }
 
   setCaret(note: string, field: TextField, anchor: number, head: number): void {
@@ -425,12 +432,20 @@ export class Room implements RoomHandle {
     if (set.is_important !== undefined) clean.is_important = set.is_important;
     if (set.is_completed !== undefined) clean.is_completed = set.is_completed;
     if (Object.keys(clean).length === 0) return;
-    this.enqueue({ kind: 'update', id, set: clean });
+    const before = this.currentState().notes.get(id);
+    if (!this.enqueue({ kind: 'update', id, set: clean }) || !before || !this.recording) return;
+    const flags: { is_important?: boolean; is_completed?: boolean } = {};
+    if (clean.is_important !== undefined && clean.is_important !== before.is_important) flags.is_important = before.is_important;
+    if (clean.is_completed !== undefined && clean.is_completed !== before.is_completed) flags.is_completed = before.is_completed;
+    if (Object.keys(flags).length > 0) this.history.record({ kind: 'flags', note: id, set: flags });
   }
 
   moveNote(id: string, toIndex: number): void {
-    const plan = indexForMove(this.getView().notes, id, toIndex);
+    const notes = this.getView().notes;
+    const from = notes.findIndex((n) => n.id === id);
+    const plan = indexForMove(notes, id, toIndex);
     if (!plan) return;
+    if (this.recording && from >= 0 && from !== toIndex) this.history.record({ kind: 'move', note: id, to: from });
     if (plan.kind === 'move') this.enqueue({ kind: 'move', id, current_index: plan.current_index });
     else this.enqueueRebalance(plan.indexes);
   }
@@ -447,7 +462,92 @@ export class Room implements RoomHandle {
   }
 
   deleteNote(id: string): void {
-    this.enqueue({ kind: 'delete', id });
+    const note = this.currentState().notes.get(id);
+    if (this.enqueue({ kind: 'delete', id }) && note && this.recording) {
+      this.history.record({ kind: 'restore', note: { ...note } });
+    }
+  }
+
+  get canUndo(): boolean {
+    return this.history.undo.length > 0;
+  }
+
+  get canRedo(): boolean {
+    return this.history.redo.length > 0;
+  }
+
+  undo(): boolean {
+    return this.stepHistory(this.history.undo, this.history.redo);
+  }
+
+  redo(): boolean {
+    return this.stepHistory(this.history.redo, this.history.undo);
+  }
+
+  /** Applies the latest step that still changes something; its opposite goes on `to`. */
+  private stepHistory(from: UndoStep[], to: UndoStep[]): boolean {
+    if (this.closed || this.info?.role === 'viewer') return false;
+    while (from.length > 0) {
+      const step = from.pop() as UndoStep;
+      this.recording = false;
+      let back: UndoStep | null;
+      try {
+        back = this.applyStep(step);
+      } finally {
+        this.recording = true;
+      }
+      if (back) {
+        this.history.push(to, back);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private applyStep(step: UndoStep): UndoStep | null {
+    const state = this.currentState();
+    switch (step.kind) {
+      case 'text': {
+        const text = fieldText(state, step.note, step.field);
+        if (text === null || isNoop(step.op) || step.op.baseLength !== codePointLength(text)) return null;
+        const inverse = invertTextOp(step.op, text);
+        if (!inverse.ok) return null;
+        if (!this.enqueue({ kind: 'text', id: step.note, field: step.field, base: this.confirmed.seq, ops: step.op.ops })) return null;
+        // The other steps of the field move over it; the field is told, as for others' edits.
+        this.history.transform(step.note, step.field, step.op);
+        this.emitTextChange(state, step.note, step.field, step.op, false);
+        const at = transformIndex(step.op, step.start, true);
+        return { kind: 'text', note: step.note, field: step.field, op: inverse.value, start: at, end: at, at: -Infinity };
+      }
+      case 'flags': {
+        const note = state.notes.get(step.note);
+        if (!note) return null;
+        const back: { is_important?: boolean; is_completed?: boolean } = {};
+        if (step.set.is_important !== undefined) back.is_important = note.is_important;
+        if (step.set.is_completed !== undefined) back.is_completed = note.is_completed;
+        this.updateNote(step.note, step.set);
+        return { kind: 'flags', note: step.note, set: back };
+      }
+      case 'move': {
+        const notes = this.getView().notes;
+        const from = notes.findIndex((n) => n.id === step.note);
+        if (from < 0) return null;
+        const to = Math.min(step.to, notes.length - 1);
+        this.moveNote(step.note, to);
+        return { kind: 'move', note: step.note, to: from };
+      }
+      case 'restore': {
+        if (state.notes.has(step.note.id)) return null;
+        this.restoreNote(step.note);
+        return { kind: 'delete', note: step.note.id };
+      }
+      case 'delete': {
+        const note = state.notes.get(step.note);
+        if (!note) return null;
+        this.deleteNote(step.note);
+        return { kind: 'restore', note: { ...note } };
+      }
+    }
   }
 
   restoreNote(note: Note): void {
@@ -650,7 +750,7 @@ export class Room implements RoomHandle {
         if (this.joinState !== 'joining') return;
         {
           const before = this.confirmed;
-          const viewBefore = this.textListeners.size > 0 ? this.currentState() : null;
+          const viewBefore = this.currentState();
           this.confirmed = createRoomState(frame.seq, frame.notes);
           this.textLog.clear();
           this.rebaseOntoSnapshot(before, viewBefore);
@@ -816,7 +916,7 @@ export class Room implements RoomHandle {
       return;
     }
     const before = this.confirmed;
-    const viewBefore = this.textListeners.size > 0 ? this.currentState() : null;
+    const viewBefore = this.currentState();
     this.confirmed = applyOps(this.confirmed, [{ seq: frame.seq, at: frame.at, op: frame.op }]);
     const mine = frame.cid === '' ? -1 : this.pending.findIndex((p) => p.cid === frame.cid);
     for (const [id, field] of textFieldsOf(frame.op)) {
@@ -893,12 +993,15 @@ export class Room implements RoomHandle {
     return other;
   }
 
-  private emitTextChange(viewBefore: RoomState, id: string, field: TextField, op: TextOp | null): void {
+  /** The view's text of a field changed by something other than this page's own edit: undo
+   *  steps are rebased over it (unless `history` is false) and listeners told. */
+  private emitTextChange(viewBefore: RoomState, id: string, field: TextField, op: TextOp | null, history = true): void {
     const before = fieldText(viewBefore, id, field);
     const after = fieldText(this.currentState(), id, field);
     if (before === null || after === null || before === after) return;
     // Without an exact op (a local edit hid part of it), the smallest change stands in.
     const change: TextChange = { id, field, before, after, op: op ?? diffTexts(before, after) };
+    if (history) this.history.transform(id, field, change.op);
     for (const l of [...this.textListeners]) l(change);
   }
 
@@ -942,7 +1045,7 @@ export class Room implements RoomHandle {
     if (p.op.kind !== 'text') return;
     const { id, field } = p.op;
     const t = textOpOf(p.op);
-    const viewBefore = this.textListeners.size > 0 ? this.currentStateWith([...this.pending.slice(0, at), p, ...this.pending.slice(at)]) : null;
+    const viewBefore = this.currentStateWith([...this.pending.slice(0, at), p, ...this.pending.slice(at)]);
     const baseText = fieldText(composeState(this.confirmed, this.pending.slice(0, at), null), id, field);
     if (!t || baseText === null) return;
     const inverse = invertTextOp(t, baseText);

@@ -100,6 +100,28 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
     [handle, push],
   );
 
+  // Ctrl+Z / Cmd+Z undoes this user's own latest change in the room, Ctrl+Shift+Z and Ctrl+Y
+  // redo (the browser's own undo of a field would replay its local history over others' text).
+  useEffect(() => {
+    if (readOnly) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      const undo = key === 'z' && !event.shiftKey;
+      const redo = (key === 'z' && event.shiftKey) || (key === 'y' && !event.shiftKey);
+      if (!undo && !redo) return;
+      const target = event.target instanceof HTMLElement ? event.target : null;
+      // Not in a dialog, nor in a field that is not a note's.
+      if (target?.closest('[role="dialog"]')) return;
+      if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && !target.closest('.notes')) return;
+      event.preventDefault();
+      if (undo) handle.undo();
+      else handle.redo();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [handle, readOnly]);
+
   const update = useCallback((id: string, set: NoteUpdate) => handle.updateNote(id, set), [handle]);
   const move = useCallback((id: string, toIndex: number) => handle.moveNote(id, toIndex), [handle]);
   // A new function when the server's limits change, so every note measures against them again.
