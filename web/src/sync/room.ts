@@ -258,6 +258,8 @@ export class Room implements RoomHandle {
   }
 
   clearCaret(): void {
+    // Leaving a field ends its typing step.
+    this.history.seal();
     if (!this.ownCaret) return;
     this.ownCaret = null;
     this.stopCaretTimers();

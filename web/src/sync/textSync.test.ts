@@ -12,7 +12,7 @@ import type { Room } from './room';
 import { FakeServer, type FakeConnection } from './testing/fake-server';
 import { mulberry32 } from './testing/random';
 import { applyTextOp, codePointToUtf16 } from './textOp';
-import { changeSize, diffTexts, effectOn, rebaseOver } from './textSync';
+import { changeSize, diffInput, diffTexts, effectOn, rebaseOver } from './textSync';
 
 const USERS = ['u1', 'u2', 'u3'];
 
@@ -243,5 +243,20 @@ describe('diffTexts (exact)', () => {
     }
     expect(changeSize(diffTexts('yABCDEz', 'yABxCDEz'))).toBe(1);
     expect(changeSize(diffTexts('ABCDE', 'yABxCDEz'))).toBe(3);
+  });
+});
+
+describe('diffInput', () => {
+  it('puts the edit where the caret is when the texts alone cannot tell', () => {
+    // " " typed before " Bob": the caret is after the new space, at 6.
+    expect(diffInput('Hello Bob', 'Hello  Bob', 6).ops).toEqual([5, ' ', 4]);
+    expect(diffTexts('Hello Bob', 'Hello  Bob').ops).toEqual([6, ' ', 3]);
+    // "a" typed between two "a"s; a backspace of the second "l" of "hello".
+    expect(diffInput('aa', 'aaa', 1).ops).toEqual(['a', 2]);
+    expect(diffInput('hello', 'helo', 3).ops).toEqual([3, -1, 1]);
+    // A caret that does not fit the change (a paste elsewhere) still gives a correct op.
+    for (const [a, b, c] of [['abc', 'xabc', 4], ['abc', '', 0], ['', 'abc', 0], ['😀😀', '😀x😀', 2]] as const) {
+      expect(applyTextOp(diffInput(a, b, c), a)).toEqual({ ok: true, value: b });
+    }
   });
 });

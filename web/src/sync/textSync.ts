@@ -85,14 +85,47 @@ const MAX_EXACT_EDITS = 1_000;
  * different texts fall back to one replaced run.
  */
 export function diffTexts(before: string, after: string): TextOp {
+  return diffAround(before, after, null);
+}
+
+/**
+ * The edit of one input event: like diffTexts, but the changed run ends at `caret` (a code
+ * point offset in `after`, where the caret is after the event) when the texts allow it. Typing
+ * " " before a " " could otherwise be read as an insert one place later, which others' edits
+ * and undo steps would see in the wrong place.
+ */
+export function diffInput(before: string, after: string, caret: number): TextOp {
+  return diffAround(before, after, caret);
+}
+
+function diffAround(before: string, after: string, caret: number | null): TextOp {
   const a = codePoints(before);
   const b = codePoints(after);
-  let prefix = 0;
-  while (prefix < a.length && prefix < b.length && a[prefix] === b[prefix]) prefix++;
+  // With a caret, the common suffix stops at it and the prefix then gives way to the suffix.
+  const maxSuffix = caret === null ? Infinity : Math.max(0, b.length - caret);
   let suffix = 0;
+  if (caret !== null) {
+    while (
+      suffix < maxSuffix &&
+      suffix < a.length &&
+      suffix < b.length &&
+      a[a.length - 1 - suffix] === b[b.length - 1 - suffix]
+    ) {
+      suffix++;
+    }
+  }
+  let prefix = 0;
+  while (
+    prefix < a.length - suffix &&
+    prefix < b.length - suffix &&
+    a[prefix] === b[prefix]
+  ) {
+    prefix++;
+  }
   while (
     suffix < a.length - prefix &&
     suffix < b.length - prefix &&
+    suffix < maxSuffix &&
     a[a.length - 1 - suffix] === b[b.length - 1 - suffix]
   ) {
     suffix++;
@@ -100,7 +133,7 @@ export function diffTexts(before: string, after: string): TextOp {
   const out = new TextOpBuilder().retain(prefix);
   const midA = a.slice(prefix, a.length - suffix);
   const midB = b.slice(prefix, b.length - suffix);
-  const script = editScript(midA, midB);
+  const script = caret === null ? editScript(midA, midB) : null;
   if (script) {
     for (const step of script) {
       if (step.kind === 'insert') out.insert(midB.slice(step.from, step.from + step.count).join(''));

@@ -99,6 +99,16 @@ describe('undo and redo', () => {
     w.close();
   });
 
+  it('leaving the field ends the typing step', () => {
+    const w = world();
+    w.type(w.ann, 0, 'ab');
+    w.ann.clearCaret();
+    w.type(w.ann, 2, 'cd');
+    w.ann.undo();
+    expect(w.body(w.ann)).toBe('ab');
+    w.close();
+  });
+
   it('a new edit clears redo', () => {
     const w = world();
     w.type(w.ann, 0, 'abc');

@@ -84,6 +84,12 @@ export class UndoHistory {
     for (const step of this.redo) this.moveStep(step, note, field, change);
   }
 
+  /** The next edit starts a new step (the field lost focus). */
+  seal(): void {
+    const top = this.undo[this.undo.length - 1];
+    if (top?.kind === 'text') top.at = -Infinity;
+  }
+
   /** A change that is not text (a toggle, a move, a delete); clears the redo steps. */
   record(step: UndoStep): void {
     this.redo.length = 0;

@@ -13,7 +13,7 @@
 import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import type { FieldSize, TextChange } from '../../sync/api';
 import { applyTextOp, codePointToUtf16, transformIndex, transformTextOps, utf16ToCodePoint, type TextComponent, type TextOp } from '../../sync/textOp';
-import { diffTexts } from '../../sync/textSync';
+import { diffInput, diffTexts } from '../../sync/textSync';
 import { tooLongMessage } from './sizeMessage';
 
 /** What a field needs from its room: the text ops of one note field. */
@@ -160,10 +160,11 @@ export function EditableField({
       setHeldText(next);
       return;
     }
-    const ops = diffTexts(synced.current, next).ops;
+    const el = ref.current;
+    const caret = el && el.selectionStart === el.selectionEnd ? utf16ToCodePoint(next, el.selectionEnd ?? 0) : null;
+    const ops = (caret === null ? diffTexts(synced.current, next) : diffInput(synced.current, next, caret)).ops;
     if (binding && !binding.edit(ops)) {
       // Refused (the room is read-only now): show the room's text again.
-      const el = ref.current;
       if (el) el.value = synced.current;
       setShown(synced.current);
       setHeldText(null);
