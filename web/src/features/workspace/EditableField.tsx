@@ -212,19 +212,23 @@ export function EditableField({
         onChange={(event) => onInput(event.target.value)}
       />
     );
-  return (
+  const error = (
+    <p id={messageId} className="field-error" aria-live="polite" hidden={!message}>
+      {message}
+    </p>
+  );
+  // The message follows the field at once (`[data-field] + .field-error`); the caret layer,
+  // positioned over the field, comes after it.
+  return overlay ? (
+    <div className={`field-wrap field-wrap-${field}`}>
+      {input}
+      {error}
+      {overlay(text)}
+    </div>
+  ) : (
     <>
-      {overlay ? (
-        <div className={`field-wrap field-wrap-${field}`}>
-          {input}
-          {overlay(text)}
-        </div>
-      ) : (
-        input
-      )}
-      <p id={messageId} className="field-error" aria-live="polite" hidden={!message}>
-        {message}
-      </p>
+      {input}
+      {error}
     </>
   );
 }

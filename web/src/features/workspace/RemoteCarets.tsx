@@ -52,19 +52,24 @@ export function RemoteCarets({
   text: string;
   carets: readonly RemoteCaret[];
   field: 'title' | 'body';
-  /** The field's element, found by the wrapper (the mirror's previous sibling). */
+  /** The field's element (default: the `[data-field]` element in the same wrapper). */
   target?: () => HTMLElement | null;
 }) {
   const layer = useRef<HTMLDivElement>(null);
 
   useLayoutEffect(() => {
     const el = layer.current;
-    const source = target?.() ?? (el?.previousElementSibling as HTMLElement | null);
+    const source = target?.() ?? (el?.parentElement?.querySelector<HTMLElement>('[data-field]') ?? null);
     if (!el || !source) return;
     const style = getComputedStyle(source);
     for (const p of MIRRORED) el.style.setProperty(p, style.getPropertyValue(p));
     el.style.borderStyle = 'solid';
     el.style.borderColor = 'transparent';
+    // Exactly the field's box (the wrapper also holds its message).
+    el.style.top = `${source.offsetTop}px`;
+    el.style.left = `${source.offsetLeft}px`;
+    el.style.width = `${source.offsetWidth}px`;
+    el.style.height = `${source.offsetHeight}px`;
     const sync = () => {
       el.scrollTop = source.scrollTop;
       el.scrollLeft = source.scrollLeft;
