@@ -156,8 +156,25 @@ test('each page shows the other user\u2019s caret, with the name, and says who i
       { message: `"${other} is editing this note"` },
     );
   }
-  // The caret sits in the body's layer (not the title's).
+  // The caret sits in the body's layer (not the title's), where Bob's is after five more
+  // presses (the text is ASCII: UTF-16 offsets are code points).
   assert.equal(await world.alice.locator(`.caret-layer-body .remote-caret[data-user="${world.names.bob}"]`).count(), 1);
+  for (let i = 0; i < 5; i++) await world.bob.keyboard.press('ArrowLeft');
+  const text = await bodyText(world.alice);
+  const bobCaret = await body(world.bob).evaluate((el) => el.selectionStart);
+  const before = (page, name) =>
+    page.evaluate((user) => {
+      const mark = document.querySelector(`.caret-layer-body .remote-caret[data-user="${user}"]`);
+      if (!mark) return null;
+      const range = document.createRange();
+      range.setStart(mark.closest('.caret-layer'), 0);
+      range.setEndBefore(mark);
+      return range.toString();
+    }, name);
+  let seen;
+  await eventually(async () => (seen = await before(world.alice, world.names.bob)) === text.slice(0, bobCaret), {
+    message: `bob's caret at ${bobCaret} on alice's page (text ${JSON.stringify(text)}, before the caret ${JSON.stringify(seen)})`,
+  });
   await shot(world.alice, 'carets-alice');
 });
 

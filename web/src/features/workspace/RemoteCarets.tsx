@@ -56,6 +56,7 @@ export function RemoteCarets({
   target?: () => HTMLElement | null;
 }) {
   const layer = useRef<HTMLDivElement>(null);
+  const inner = useRef<HTMLDivElement>(null);
 
   useLayoutEffect(() => {
     const el = layer.current;
@@ -70,9 +71,10 @@ export function RemoteCarets({
     el.style.left = `${source.offsetLeft}px`;
     el.style.width = `${source.offsetWidth}px`;
     el.style.height = `${source.offsetHeight}px`;
+    // The field's scroll as a shift of the text: the layer itself does not clip its top edge,
+    // so a name above the first line stays readable.
     const sync = () => {
-      el.scrollTop = source.scrollTop;
-      el.scrollLeft = source.scrollLeft;
+      if (inner.current) inner.current.style.transform = `translate(${-source.scrollLeft}px, ${-source.scrollTop}px)`;
     };
     sync();
     source.addEventListener('scroll', sync);
@@ -130,7 +132,9 @@ export function RemoteCarets({
 
   return (
     <div ref={layer} className={`caret-layer caret-layer-${field}`} aria-hidden="true" data-testid="remote-carets">
-      {parts}
+      <div ref={inner} className="caret-text">
+        {parts}
+      </div>
     </div>
   );
 }
