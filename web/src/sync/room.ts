@@ -1036,6 +1036,8 @@ export class Room implements RoomHandle {
     this.persistence?.pendingChanged();
     this.changed();
     this.emitReject({ roomId: this.roomId, cid: frame.cid, code: frame.code, message: frame.message });
+    // An op of the same field may have waited for this one.
+    this.flush();
   }
 
   /**
@@ -1236,9 +1238,9 @@ export class Room implements RoomHandle {
       this.scheduleFlush(wait);
       return;
     }
-    // One text op per note field in flight (the classic OT client): a text op waits while an
-    // earlier op of the queue bears on its field, since it was made on top of that one and its
-    // `base` must be a seq the server numbered it after. Ops of a note with a waiting op wait
+    // One op per note field in flight (the classic OT client): an op that changes a field's
+    // text waits while an earlier op of the queue bears on that field, since it was made on top
+    // of that one and a text op's `base` must be a seq the server numbered it after. Ops of a note with a waiting op wait
     // too, so each note's ops reach the server in the order they were made.
     const waiting = new Set<string>();
     let reordered = false;
@@ -1247,9 +1249,18 @@ export class Room implements RoomHandle {
       if (p.sent) continue;
       const ids = touchedIds(p.op);
       let hold = ids.some((id) => waiting.has(id));
-      if (!hold && p.op.kind === 'text') {
-        const { id, field } = p.op;
-        hold = this.pending.slice(0, i).some((q) => effectOn(q.op, id, field) !== null);
+      if (!hold) {
+        // Ops on one note field reach the server in the order they were made, one at a time:
+        // an update sent past a text op that is then rate-limited would be numbered first and
+        // the text op would land on the wrong text.
+        // (Plain updates keep going out back to back, as before text ops: last writer wins.)
+        const earlier = this.pending.slice(0, i);
+        hold = textFieldsOf(p.op).some(([id, field]) =>
+          earlier.some((q) => {
+            const effect = effectOn(q.op, id, field);
+            return effect === 'text' || (effect !== null && p.op.kind === 'text');
+          }),
+        );
       }
       if (hold) {
         for (const id of ids) waiting.add(id);

@@ -37,7 +37,7 @@ function bodyOf(room: Room, id: string): string {
   return room.getView().notes.find((n) => n.id === id)?.body ?? '';
 }
 
-function runText(seed: number, steps: number): TextSim {
+function runText(seed: number, steps: number, replaceRate = 0): TextSim {
   const rnd = mulberry32(seed);
   let accepting = false;
   const sim: TextSim = {
@@ -100,6 +100,13 @@ function runText(seed: number, steps: number): TextSim {
   };
 
   const edit = (room: Room) => {
+    if (rnd() < replaceRate) {
+      // A whole-body update (an older client): text ops based before it get `conflict`.
+      const value = `set${counter++}`;
+      room.updateNote(id, { body: value });
+      expect(bodyOf(room, id)).toBe(value);
+      return;
+    }
     const text = bodyOf(room, id);
     const chars = Array.from(text);
     const at = Math.floor(rnd() * (chars.length + 1));
@@ -206,6 +213,21 @@ describe('text ops: the classic OT client (seeded random interleavings)', () => 
       for (const c of sim.clients) c.close();
     },
   );
+
+  it.each(Array.from({ length: Math.max(1, Math.round(seedCount / 3)) }, (_, i) => i + 1))('seed %d with whole-body updates mixed in: conflicts rebase and every view converges', (seed) => {
+    const idRandom = mulberry32(seed * 15485863);
+    vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementation(<T extends ArrayBufferView | null>(array: T): T => {
+      const bytes = array as unknown as Uint8Array;
+      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(idRandom() * 256);
+      return array;
+    });
+    const sim = runText(seed, 400, 0.05);
+    for (const room of sim.rooms) {
+      expect(room.getView().pendingCount).toBe(0);
+      expect(room.getView().notes).toEqual(sortedNotes(sim.server.state));
+    }
+    for (const c of sim.clients) c.close();
+  });
 
   it('the runs included rate limits, dropped sockets and snapshots', () => {
     expect(totals.rateLimited).toBeGreaterThan(5);
