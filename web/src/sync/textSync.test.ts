@@ -173,7 +173,7 @@ function runText(seed: number, steps: number, replaceRate = 0): TextSim {
 }
 
 describe('text ops: the classic OT client (seeded random interleavings)', () => {
-  const totals = { rateLimited: 0, drops: 0, snapshots: 0 };
+  const totals = { rateLimited: 0, drops: 0, snapshots: 0, resurrected: 0, deletedChars: 0 };
   beforeEach(() => {
     vi.useFakeTimers();
   });
@@ -206,8 +206,17 @@ describe('text ops: the classic OT client (seeded random interleavings)', () => 
       }
       const chars = Array.from(final);
       expect(new Set(chars).size).toBe(chars.length); // nothing doubled
-      const expected = [...sim.typed].filter((c) => !sim.deleted.has(c)).sort();
-      expect([...chars].sort()).toEqual(expected);
+      // Every character typed and never deleted is there.
+      const surviving = [...sim.typed].filter((c) => !sim.deleted.has(c));
+      expect(surviving.filter((c) => !chars.includes(c))).toEqual([]);
+      // Nothing else is, but for the one guess (README, "In doubt"): an op in doubt when a
+      // snapshot came, whose characters someone deleted meanwhile, looks never numbered, and
+      // is sent again. Without snapshots that cannot happen.
+      const resurrected = chars.filter((c) => sim.deleted.has(c));
+      totals.resurrected += resurrected.length;
+      totals.deletedChars += sim.deleted.size;
+      if (sim.snapshots === 0) expect(resurrected).toEqual([]);
+      expect(chars.filter((c) => !sim.typed.has(c))).toEqual([]);
       expect(sim.typed.size).toBeGreaterThan(100);
       expect(sim.echoes).toBeGreaterThan(10);
       for (const c of sim.clients) c.close();
@@ -233,6 +242,8 @@ describe('text ops: the classic OT client (seeded random interleavings)', () => 
     expect(totals.rateLimited).toBeGreaterThan(5);
     expect(totals.drops).toBeGreaterThan(5);
     expect(totals.snapshots).toBeGreaterThan(0);
+    // The guess after a snapshot is rarely wrong: a deleted character comes back rarely.
+    expect(totals.resurrected).toBeLessThanOrEqual(Math.max(1, totals.deletedChars / 100));
   });
 });
 
