@@ -9,7 +9,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { applyOps, sortedNotes } from './apply';
 import { SyncClient } from './client';
 import type { Room } from './room';
-import { FakeServer, type FakeConnection } from './testing/fake-server';
+import { FakeServer, FakeSocket, type FakeConnection } from './testing/fake-server';
+import { note } from './testing/notes';
+import type { Op } from './protocol';
+import type { TextChange } from './api';
 import { mulberry32 } from './testing/random';
 import { applyTextOp, codePointToUtf16 } from './textOp';
 import { changeSize, diffInput, diffTexts, effectOn, rebaseOver } from './textSync';
@@ -291,5 +294,87 @@ describe('diffInput', () => {
     for (const [a, b, c] of [['abc', 'xabc', 4], ['abc', '', 0], ['', 'abc', 0], ['😀😀', '😀x😀', 2]] as const) {
       expect(applyTextOp(diffInput(a, b, c), a)).toEqual({ ok: true, value: b });
     }
+  });
+});
+
+describe('the OT client, frame by frame', () => {
+  const info = { id: 'r1', name: 'Room', visibility: 'private' as const, role: 'owner' as const, active_user_count: 1, total_notes: 1 };
+  function joined(initial: string) {
+    let socket: FakeSocket | null = null;
+    const client = new SyncClient({ token: 't', userId: null, url: 'ws://test/ws', socketFactory: (url) => (socket = new FakeSocket(url)) });
+    const s = socket as unknown as FakeSocket;
+    s.open();
+    s.receive({ type: 'welcome', protocol: 1, server: 'srv', user: { id: 'u1', name: 'Ann' } });
+    const room = client.openRoom('r1');
+    s.receive({ type: 'snapshot', room: 'r1', seq: 5, room_info: info, notes: [note('a', 1, { body: initial })] });
+    const textOps = () => s.sentOf('op').filter((f) => f.op.kind === 'text');
+    const op = (seq: number, o: Op, cid = `other-${seq}`) =>
+      s.receive({ type: 'op', room: 'r1', seq, cid, user: 'u2', at: '2026-01-01T00:00:00.000Z', op: o });
+    const body = () => room.getView().notes[0]?.body;
+    return { client, s, room, textOps, op, body };
+  }
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('keeps one op in flight and composes the edits made meanwhile into one', () => {
+    const t = joined('ab');
+    t.room.editText('a', 'body', [2, 'c']);
+    t.room.editText('a', 'body', [3, 'd']);
+    t.room.editText('a', 'body', [4, 'e']);
+    expect(t.body()).toBe('abcde');
+    expect(t.textOps().map((f) => f.op)).toEqual([{ kind: 'text', id: 'a', field: 'body', base: 5, ops: [2, 'c'] }]);
+    const first = t.textOps()[0];
+    t.op(6, first?.op as Op, first?.cid);
+    expect(t.textOps().map((f) => f.op)).toEqual([
+      { kind: 'text', id: 'a', field: 'body', base: 5, ops: [2, 'c'] },
+      { kind: 'text', id: 'a', field: 'body', base: 6, ops: [3, 'de'] },
+    ]);
+    t.client.close();
+  });
+
+  it('rebases the op in flight and the buffered one over someone else\u2019s edit, and tells the view', () => {
+    const t = joined('hello');
+    const changes: TextChange[] = [];
+    t.room.onTextChange((c) => changes.push(c));
+    t.room.editText('a', 'body', [5, '!']); // in flight
+    t.room.editText('a', 'body', [6, '?']); // buffered
+    t.op(6, { kind: 'text', id: 'a', field: 'body', base: 5, ops: ['Oh ', 5] });
+    expect(t.body()).toBe('Oh hello!?');
+    expect(changes.map((c) => [c.before, c.after, c.op.ops])).toEqual([['hello!?', 'Oh hello!?', ['Oh ', 7]]]);
+    // The echo of the op in flight, as the server rebased it.
+    const first = t.textOps()[0];
+    t.op(7, { kind: 'text', id: 'a', field: 'body', base: 6, ops: [8, '!'] }, first?.cid);
+    expect(t.body()).toBe('Oh hello!?');
+    expect(t.textOps()[1]?.op).toEqual({ kind: 'text', id: 'a', field: 'body', base: 7, ops: [9, '?'] });
+    t.client.close();
+  });
+
+  it('after a conflict (the field was set whole) sends the op rebased onto the new text', () => {
+    const t = joined('abc');
+    t.room.editText('a', 'body', [3, 'X']);
+    const sent = t.textOps()[0];
+    t.op(6, { kind: 'update', id: 'a', set: { body: 'abc and more' } });
+    // The replacement counts as an insert at the end, numbered first: it goes first on the tie.
+    expect(t.body()).toBe('abc and moreX');
+    t.s.receive({ type: 'reject', room: 'r1', cid: sent?.cid as string, code: 'conflict', message: 'replaced' });
+    vi.advanceTimersByTime(1_000);
+    const again = t.textOps()[1];
+    expect(again?.cid).toBe(sent?.cid);
+    expect(again?.op).toEqual({ kind: 'text', id: 'a', field: 'body', base: 6, ops: [12, 'X'] });
+    t.client.close();
+  });
+
+  it('a refused op is rolled back, and the later edits of the field are kept without it', () => {
+    const t = joined('abc');
+    const notices: string[] = [];
+    t.room.onReject((n) => notices.push(n.code));
+    t.room.editText('a', 'body', [3, 'XY']);
+    t.room.editText('a', 'body', ['>', 5]);
+    expect(t.body()).toBe('>abcXY');
+    t.s.receive({ type: 'reject', room: 'r1', cid: t.textOps()[0]?.cid as string, code: 'too_large', message: '' });
+    expect(notices).toEqual(['too_large']);
+    expect(t.body()).toBe('>abc');
+    expect(t.textOps()[1]?.op).toEqual({ kind: 'text', id: 'a', field: 'body', base: 5, ops: ['>', 3] });
+    t.client.close();
   });
 });
