@@ -31,6 +31,8 @@ function fakeRoom(initial: string) {
     },
     caret: vi.fn(),
     blur: vi.fn(),
+    undo: vi.fn(),
+    redo: vi.fn(),
   };
   return {
     binding,
@@ -124,6 +126,16 @@ describe('EditableField', () => {
     const { el, remote } = setup('one');
     remote([3, ' two']);
     expect(el.value).toBe('one two');
+  });
+
+  it('sends the browser\u2019s own undo and redo to the room instead', () => {
+    const { room, el } = setup('abc');
+    const undo = new InputEvent('beforeinput', { inputType: 'historyUndo', cancelable: true });
+    el.dispatchEvent(undo);
+    expect(undo.defaultPrevented).toBe(true);
+    expect(room.binding.undo).toHaveBeenCalledTimes(1);
+    el.dispatchEvent(new InputEvent('beforeinput', { inputType: 'historyRedo', cancelable: true }));
+    expect(room.binding.redo).toHaveBeenCalledTimes(1);
   });
 
   it('reports the caret in code points', () => {

@@ -27,6 +27,10 @@ export interface FieldBinding {
   caret?(anchor: number, head: number): void;
   /** The field lost focus: the caret is gone. */
   blur?(): void;
+  /** The room's undo and redo (the browser's own would replay the field's local history over
+   *  others' text). */
+  undo?(): void;
+  redo?(): void;
 }
 
 interface EditableFieldProps {
@@ -146,6 +150,21 @@ export function EditableField({
   useEffect(() => {
     if (autoFocus) ref.current?.focus();
   }, [autoFocus]);
+
+  // Undo from the browser's menu (or a shortcut the workspace did not catch) goes to the room.
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const onBeforeInput = (event: Event) => {
+      const type = (event as InputEvent).inputType;
+      if (type !== 'historyUndo' && type !== 'historyRedo') return;
+      event.preventDefault();
+      if (type === 'historyUndo') binding?.undo?.();
+      else binding?.redo?.();
+    };
+    el.addEventListener('beforeinput', onBeforeInput);
+    return () => el.removeEventListener('beforeinput', onBeforeInput);
+  }, [binding]);
 
   const reportCaret = useCallback(() => {
     const el = ref.current;

@@ -139,6 +139,8 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
         }),
       caret: (anchor, head) => handle.setCaret(id, field, anchor, head),
       blur: () => handle.clearCaret(),
+      undo: () => handle.undo(),
+      redo: () => handle.redo(),
     }),
     [handle],
   );
