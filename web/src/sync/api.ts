@@ -3,6 +3,7 @@
 
 import type { Note, NoteFields, NoteUpdate, RoomInfo, RoomStat, PresenceUser } from './protocol';
 import type { SocketFactory } from './socket';
+import type { TextComponent, TextOp } from './textOp';
 
 /** Connection state shown by the badge. `syncing` = connected, but local ops are unacknowledged
  *  or a join is being answered. */
@@ -31,6 +32,20 @@ export interface RoomView {
    *  no longer synced, its notes and unsent changes are dropped, and this device's copy of it
    *  deleted. `info` still names it. */
   accessLost: { code: string; message: string } | null;
+  /** Others' carets (docs/protocol.md, "Carets"), moved along with every edit since they were
+   *  sent; one not refreshed for 45 s is dropped. */
+  carets: readonly RemoteCaret[];
+}
+
+/** Another socket's caret (or selection) in a note field, in code points of the text the view
+ *  shows: `anchor` where the selection started, `head` where the caret is. */
+export interface RemoteCaret {
+  session: string;
+  user: { id: string; name: string };
+  note: string;
+  field: 'title' | 'body';
+  anchor: number;
+  head: number;
 }
 
 /** A rejected local op, rolled back; the UI says why. */
@@ -67,6 +82,17 @@ export interface UnsentRoom {
  *  unsent changes (their queue and state) so the next sign-in of the user sends them. */
 export type CloseCache = 'keep' | 'keep-unsent';
 
+/** A change of a note field's text in the view that this page's own edits did not make
+ *  (someone else's edit, or a local one rolled back): `op` turns `before` into `after`, so a
+ *  focused field can move its caret (textOp.ts `transformIndex`). */
+export interface TextChange {
+  id: string;
+  field: 'title' | 'body';
+  before: string;
+  after: string;
+  op: TextOp;
+}
+
 export interface RoomHandle {
   readonly roomId: string;
   getView(): RoomView;
@@ -77,6 +103,23 @@ export interface RoomHandle {
   /** Creates a note at the end of the list (or at `currentIndex`); returns its new id. */
   createNote(fields?: Partial<NoteFields>, currentIndex?: number): string;
   updateNote(id: string, set: NoteUpdate): void;
+  /** A character-level edit of a field: `ops` (textOp.ts wire form) spans the field's text as
+   *  the view shows it. Shown at once, sent as a text op (one in flight per field, later edits
+   *  composed). False when it does not span the view's text (nothing changes). */
+  editText(id: string, field: 'title' | 'body', ops: readonly TextComponent[]): boolean;
+  /** This page's caret in a note field (code points of the text shown), sent to the others at
+   *  most 10 times a second and again every 20 s; `clearCaret` on blur. */
+  setCaret(note: string, field: 'title' | 'body', anchor: number, head: number): void;
+  clearCaret(): void;
+  /** Undoes this page's latest own change that still changes something: text (typing is
+   *  grouped into steps; others' text typed since is kept), a flag toggle, a move, a delete.
+   *  False when there is nothing to undo. `redo` re-applies what undo took back. */
+  undo(): boolean;
+  redo(): boolean;
+  readonly canUndo: boolean;
+  readonly canRedo: boolean;
+  /** Called for every TextChange; returns an unsubscribe function. */
+  onTextChange(listener: (change: TextChange) => void): () => void;
   /** Moves note `id` to position `toIndex` of the current view order (0-based, the position it
    *  ends at). Sends one `move`, or a `rebalance` when the gap's precision has run out. */
   moveNote(id: string, toIndex: number): void;

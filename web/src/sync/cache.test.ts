@@ -118,6 +118,45 @@ describe('IndexedDB cache', () => {
     second.client.close();
   });
 
+  it('keeps offline text ops across a reload; the resume replay rebases them over others\' edits', async () => {
+    const first = start('user-text');
+    const s1 = first.connect();
+    const room1 = first.client.openRoom('r1');
+    await waitFor(() => s1.sentOf('join').length === 1);
+    s1.receive({ type: 'snapshot', room: 'r1', seq: 4, room_info: info, notes: [note('a', 1024, { body: 'hello' })] });
+    s1.serverClose(1006, '');
+    // Typing offline: two edits, composed into one queued text op.
+    expect(room1.editText('a', 'body', [5, ' world'])).toBe(true);
+    expect(room1.editText('a', 'body', [11, '!'])).toBe(true);
+    expect(room1.inspect().pending).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 120));
+
+    const second = start('user-text');
+    const room2 = second.client.openRoom('r1');
+    await waitFor(() => room2.getView().loaded);
+    expect(room2.getView().notes[0]?.body).toBe('hello world!');
+    const s2 = second.connect();
+    await waitFor(() => s2.sentOf('join').length === 1);
+    expect(s2.sentOf('join')[0]).toEqual({ type: 'join', room: 'r1', since: 4 });
+    s2.receive({ type: 'resume', room: 'r1', since: 4 });
+    // Someone else typed at the start meanwhile.
+    s2.receive({
+      type: 'op',
+      room: 'r1',
+      seq: 5,
+      cid: 'x-1',
+      user: 'u2',
+      at: '2026-01-01T00:00:05.000Z',
+      op: { kind: 'text', id: 'a', field: 'body', base: 4, ops: ['Oh, ', 5] },
+    });
+    s2.receive({ type: 'presence', room: 'r1', active_user_count: 2, users: [] });
+    await waitFor(() => s2.sentOf('op').length === 1);
+    expect(s2.sentOf('op')[0]?.op).toEqual({ kind: 'text', id: 'a', field: 'body', base: 5, ops: [9, ' world!'] });
+    expect(room2.getView().notes[0]?.body).toBe('Oh, hello world!');
+    first.client.close();
+    second.client.close();
+  });
+
   it('keeps an acknowledged edit in the cached queue until a state holding it is written', async () => {
     const first = start('user-acked');
     const s1 = first.connect();

@@ -43,6 +43,8 @@ export class SyncClient implements SyncClientApi {
   private readonly clientId = randomId(8);
   private counter = 0;
   private readonly bucket = new TokenBucket(OP_RATE_PER_SEC, OP_BURST, () => Date.now());
+  /** The server answered a `cursor` frame with `invalid` (it has no carets): none are sent. */
+  private caretsRefused = false;
   private readonly random: () => number;
   private readonly cache: Promise<RoomCache | null> | null;
   private statusValue: ConnectionStatus = 'offline';
@@ -240,6 +242,7 @@ export class SyncClient implements SyncClientApi {
 
   private onWelcome(welcome: Extract<ServerFrame, { type: 'welcome' }>): void {
     this.bucket.reset();
+    this.caretsRefused = false;
     const limits = limitsFromWelcome(welcome.limits);
     if (!sameLimits(limits, this.limitsValue)) {
       this.limitsValue = limits;
@@ -280,10 +283,16 @@ export class SyncClient implements SyncClientApi {
       case 'reject':
       case 'presence':
       case 'role':
+      case 'cursor':
         this.rooms.get(frame.room)?.handleFrame(frame);
         return;
       case 'error':
         if (frame.room !== undefined) this.rooms.get(frame.room)?.handleFrame(frame);
+        else if (frame.code === 'invalid' && /"cursor"/.test(frame.message ?? '')) {
+          // A server without carets: stop sending them on this connection, or its replies
+          // (20 in a row close the socket with 1008) would cut the session.
+          this.caretsRefused = true;
+        }
         return;
       default:
         return;
@@ -344,7 +353,7 @@ export class SyncClient implements SyncClientApi {
   private makeHost(): RoomHost {
     return {
       connected: () => this.connection.ready,
-      send: (frame) => this.connection.send(frame),
+      send: (frame) => (frame.type === 'cursor' && this.caretsRefused ? false : this.connection.send(frame)),
       sendOp: (frame: OpFrame) => {
         if (!this.connection.ready) return 'offline';
         if (!this.bucket.take()) return 'throttled';

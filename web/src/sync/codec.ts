@@ -487,6 +487,28 @@ function parseWelcomeLimits(v: unknown): { limits?: WelcomeLimits } {
   return { limits };
 }
 
+const isOffset = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
+/** A `cursor` frame: another socket's caret, or (without `note`) its clearing. Unknown fields
+ *  are ignored; a caret with a bad field, offset or seq is dropped. */
+function parseCursor(v: JsonObject): ServerFrame | null {
+  const room = str(v, 'room');
+  const session = str(v, 'session');
+  const user = v.user;
+  if (room === null || session === null || !isObject(user) || typeof user.id !== 'string') return null;
+  const frame: Extract<ServerFrame, { type: 'cursor' }> = {
+    type: 'cursor',
+    room,
+    session,
+    user: { id: user.id, name: typeof user.name === 'string' ? user.name : '' },
+  };
+  if (v.note === undefined || v.note === null) return frame;
+  const field = v.field;
+  if (typeof v.note !== 'string' || (field !== 'title' && field !== 'body')) return null;
+  if (!isOffset(v.anchor) || !isOffset(v.head) || !isOffset(v.seq)) return null;
+  return { ...frame, note: v.note, field, anchor: v.anchor, head: v.head, seq: v.seq };
+}
+
 /** Parses and checks one server frame; null when it is not a usable protocol message. */
 export function parseServerFrame(text: string): ServerFrame | null {
   let v: unknown;
@@ -596,6 +618,8 @@ export function parseServerFrame(text: string): ServerFrame | null {
     }
     case 'pong':
       return { type: 'pong', t: v.t };
+    case 'cursor':
+      return parseCursor(v);
     default:
       return null;
   }

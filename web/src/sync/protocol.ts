@@ -101,7 +101,20 @@ export type ServerFrame =
   | { type: 'room_gone'; room: string }
   /** This socket's role in a joined room changed. */
   | { type: 'role'; room: string; role: Role }
-  | { type: 'pong'; t: unknown };
+  | { type: 'pong'; t: unknown }
+  /** Another socket's caret in a joined room (docs/protocol.md, "Carets"); without `note` the
+   *  caret was cleared (blur, leave, disconnect). */
+  | {
+      type: 'cursor';
+      room: string;
+      session: string;
+      user: { id: string; name: string };
+      note?: string;
+      field?: 'title' | 'body';
+      anchor?: number;
+      head?: number;
+      seq?: number;
+    };
 
 export type ClientFrame =
   | { type: 'hello'; token: string; client: string }
@@ -110,4 +123,13 @@ export type ClientFrame =
   | { type: 'op'; room: string; cid: string; op: Op }
   | { type: 'watch_rooms' }
   | { type: 'unwatch_rooms' }
-  | { type: 'ping'; t: unknown };
+  | { type: 'ping'; t: unknown }
+  | {
+      type: 'cursor';
+      room: string;
+      note?: string;
+      field?: 'title' | 'body';
+      anchor?: number;
+      head?: number;
+      seq?: number;
+    };

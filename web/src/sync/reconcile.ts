@@ -76,6 +76,7 @@ export function sameView(a: RoomView, b: RoomView): boolean {
     a.pendingCount === b.pendingCount &&
     a.status === b.status &&
     a.joinError === b.joinError &&
-    a.accessLost === b.accessLost
+    a.accessLost === b.accessLost &&
+    a.carets === b.carets
   );
 }

@@ -1,13 +1,35 @@
 // One open room: the confirmed replica, the queue of local ops, reconciliation of the two into
 // the view, and the join/resume state machine. The socket is reached through RoomHost.
 
-import type { ConnectionStatus, FieldSize, RejectNotice, RoomHandle, RoomView } from './api';
+import type { ConnectionStatus, FieldSize, RejectNotice, RemoteCaret, RoomHandle, RoomView, TextChange } from './api';
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
 import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
 import { indexMap, opToJson, parseNote, parseOp, utf8Length, type Limits } from './codec';
 import { randomId } from './ids';
 import { between, indexForMove, spreadIndexes } from './order';
+import {
+  codePointLength,
+  applyTextOp,
+  composeTextOps,
+  invertTextOp,
+  isNoop,
+  transformIndex,
+  parseTextOp,
+  transformTextOps,
+  type TextComponent,
+  type TextOp,
+} from './textOp';
+import {
+  changeSize,
+  diffTexts,
+  effectOn,
+  fieldText,
+  rebaseOver,
+  textFieldsOf,
+  textOpOf,
+  type TextField,
+} from './textSync';
 import type {
   ClientFrame,
   Note,
@@ -18,6 +40,7 @@ import type {
   ServerFrame,
 } from './protocol';
 import { backoffDelay } from './timing';
+import { UndoHistory, type UndoStep } from './undo';
 
 /** What a room needs from the client that owns the socket. */
 export interface RoomHost {
@@ -64,13 +87,56 @@ const RETRYABLE = new Set(['rate_limited', 'unavailable', 'conflict']);
 // Rebalance entries per op: an entry is at most ~100 bytes (64-char id and a double).
 const REBALANCE_CHUNK = 500;
 
+const unlimitedText = { maxBodyBytes: Infinity, maxTextOpComponents: Infinity };
+
 // How long ops in doubt wait for the end of a resume's replay when no presence frame comes.
 const REPLAY_WAIT_MS = 2_000;
+
+// Carets: at most 10 sent a second, each refreshed every 20 s while the field has focus; a
+// remote one not refreshed for 45 s is dropped.
+const CARET_MIN_GAP_MS = 100;
+const CARET_REFRESH_MS = 20_000;
+const CARET_TTL_MS = 45_000;
+const CARET_SWEEP_MS = 5_000;
+// Confirmed text ops kept per field, to move a caret sent at an older seq.
+const TEXT_LOG_LENGTH = 200;
+
+interface CaretEntry extends RemoteCaret {
+  /** The confirmed seq the offsets are relative to. */
+  seq: number;
+  seen: number;
+}
 
 type JoinState = 'idle' | 'joining' | 'joined' | 'failed';
 
 type Presence = RoomView['presence'];
 const NO_PRESENCE: Presence = { active_user_count: 0, users: [] };
+
+function fieldKey(id: string, field: TextField): string {
+  return `${id}\u0000${field}`;
+}
+
+function moveCaret(c: CaretEntry, op: TextOp, seq: number): void {
+  c.anchor = transformIndex(op, c.anchor, false);
+  c.head = transformIndex(op, c.head, false);
+  c.seq = seq;
+}
+
+function touchedIds(op: Op): string[] {
+  switch (op.kind) {
+    case 'create':
+      return [op.note.id];
+    case 'rebalance':
+      return Object.keys(op.indexes);
+    default:
+      return [op.id];
+  }
+}
+
+function applyTextOpOrNull(op: TextOp, text: string): string | null {
+  const r = applyTextOp(op, text);
+  return r.ok ? r.value : null;
+}
 
 export class Room implements RoomHandle {
   private confirmed: RoomState = emptyRoomState;
@@ -101,12 +167,27 @@ export class Room implements RoomHandle {
   private awaitingReplayEnd = false;
   private joinTimer: ReturnType<typeof setTimeout> | null = null;
 
+  private readonly caretsBySession = new Map<string, CaretEntry>();
+  private caretsVersion = 0;
+  private caretsShown: { version: number; pendingVersion: number; confirmed: RoomState; list: readonly RemoteCaret[] } | null = null;
+  private readonly textLog = new Map<string, { seq: number; op: TextOp }[]>();
+  private ownCaret: { note: string; field: TextField; anchor: number; head: number } | null = null;
+  private caretSentAt = 0;
+  private caretTimer: ReturnType<typeof setTimeout> | null = null;
+  private caretRefreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private caretSweepTimer: ReturnType<typeof setInterval> | null = null;
+
+  private readonly history = new UndoHistory();
+  /** Off while an undo or redo applies its step (which is not a new step). */
+  private recording = true;
+
   private view: RoomView | null = null;
   private stale = true;
   private composite: { confirmed: RoomState; pendingVersion: number; state: RoomState } | null =
     null;
   private readonly listeners = new Set<() => void>();
   private readonly rejectListeners = new Set<(n: RejectNotice) => void>();
+  private readonly textListeners = new Set<(c: TextChange) => void>();
   private notifyQueued = false;
   persistence: RoomPersistence | null = null;
 
@@ -140,6 +221,179 @@ export class Room implements RoomHandle {
   onReject(listener: (notice: RejectNotice) => void): () => void {
     this.rejectListeners.add(listener);
     return () => this.rejectListeners.delete(listener);
+  }
+
+  onTextChange(listener: (change: TextChange) => void): () => void {
+    this.textListeners.add(listener);
+    return () => this.textListeners.delete(listener);
+  }
+
+  editText(id: string, field: TextField, ops: readonly TextComponent[]): boolean {
+    const text = fieldText(this.currentState(), id, field);
+    if (text === null) return false;
+    const parsed = parseTextOp(ops, unlimitedText);
+    if (!parsed.ok || parsed.value.baseLength !== codePointLength(text)) return false;
+    if (isNoop(parsed.value)) return true;
+    // `base` is set again when the op is sent; until then it says which confirmed seq the op
+    // is rebased up to (see rebaseField).
+    const queued = this.enqueue({ kind: 'text', id, field, base: this.confirmed.seq, ops: parsed.value.ops });
+    if (queued && this.recording) this.history.recordText(id, field, parsed.value, text, Date.now());
+    return queued;
+  }
+
+  setCaret(note: string, field: TextField, anchor: number, head: number): void {
+    if (this.closed) return;
+    const c = this.ownCaret;
+    if (c && c.note === note && c.field === field && c.anchor === anchor && c.head === head) return;
+    this.ownCaret = { note, field, anchor, head };
+    if (this.caretTimer) return;
+    const wait = this.caretSentAt + CARET_MIN_GAP_MS - Date.now();
+    if (wait <= 0) this.sendCaret();
+    else {
+      this.caretTimer = setTimeout(() => {
+        this.caretTimer = null;
+        this.sendCaret();
+      }, wait);
+    }
+  }
+
+  clearCaret(): void {
+    // Leaving a field ends its typing step.
+    this.history.seal();
+    if (!this.ownCaret) return;
+    this.ownCaret = null;
+    this.stopCaretTimers();
+    if (this.joinState === 'joined') this.host.send({ type: 'cursor', room: this.roomId });
+  }
+
+  private sendCaret(): void {
+    const c = this.ownCaret;
+    if (!c || this.closed || this.joinState !== 'joined') return;
+    const sent = this.host.send({
+      type: 'cursor',
+      room: this.roomId,
+      note: c.note,
+      field: c.field,
+      anchor: c.anchor,
+      head: c.head,
+      seq: this.confirmed.seq,
+    });
+    if (sent) this.caretSentAt = Date.now();
+    if (this.caretRefreshTimer) clearTimeout(this.caretRefreshTimer);
+    this.caretRefreshTimer = setTimeout(() => {
+      this.caretRefreshTimer = null;
+      this.sendCaret();
+    }, CARET_REFRESH_MS);
+  }
+
+  private stopCaretTimers(): void {
+    if (this.caretTimer) clearTimeout(this.caretTimer);
+    if (this.caretRefreshTimer) clearTimeout(this.caretRefreshTimer);
+    this.caretTimer = null;
+    this.caretRefreshTimer = null;
+  }
+
+  private handleCaret(frame: Extract<ServerFrame, { type: 'cursor' }>): void {
+    if (this.joinState !== 'joined') return;
+    if (frame.note === undefined || frame.field === undefined) {
+      if (this.caretsBySession.delete(frame.session)) this.caretsChanged();
+      return;
+    }
+    const entry: CaretEntry = {
+      session: frame.session,
+      user: frame.user,
+      note: frame.note,
+      field: frame.field,
+      anchor: frame.anchor ?? 0,
+      head: frame.head ?? 0,
+      seq: frame.seq ?? 0,
+      seen: Date.now(),
+    };
+    // Sent at an older seq: moved through the text ops applied here since.
+    for (const e of this.textLog.get(fieldKey(entry.note, entry.field)) ?? []) {
+      if (e.seq > entry.seq) moveCaret(entry, e.op, e.seq);
+    }
+    this.caretsBySession.set(entry.session, entry);
+    this.caretSweepTimer ??= setInterval(() => this.sweepCarets(), CARET_SWEEP_MS);
+    this.caretsChanged();
+  }
+
+  private sweepCarets(): void {
+    const now = Date.now();
+    let dropped = false;
+    for (const [session, c] of this.caretsBySession) {
+      if (now - c.seen > CARET_TTL_MS) {
+        this.caretsBySession.delete(session);
+        dropped = true;
+      }
+    }
+    if (this.caretsBySession.size === 0 && this.caretSweepTimer) {
+      clearInterval(this.caretSweepTimer);
+      this.caretSweepTimer = null;
+    }
+    if (dropped) this.caretsChanged();
+  }
+
+  private caretsChanged(): void {
+    this.caretsVersion++;
+    this.changed();
+  }
+
+  /** A confirmed change of a field's text: logged, and the carets in it moved along. */
+  private confirmedTextChange(id: string, field: TextField, op: TextOp, seq: number): void {
+    const key = fieldKey(id, field);
+    const log = this.textLog.get(key) ?? [];
+    log.push({ seq, op });
+    if (log.length > TEXT_LOG_LENGTH) log.shift();
+    this.textLog.set(key, log);
+    let moved = false;
+    for (const c of this.caretsBySession.values()) {
+      if (c.note === id && c.field === field && c.seq < seq) {
+        moveCaret(c, op, seq);
+        moved = true;
+      }
+    }
+    if (moved) this.caretsVersion++;
+  }
+
+  /** Others' carets in the view's coordinates: moved through the local edits not yet sent. */
+  private shownCarets(state: RoomState): readonly RemoteCaret[] {
+    const cached = this.caretsShown;
+    if (
+      cached &&
+      cached.version === this.caretsVersion &&
+      cached.pendingVersion === this.pendingVersion &&
+      cached.confirmed === this.confirmed
+    ) {
+      return cached.list;
+    }
+    const list: RemoteCaret[] = [];
+    for (const c of this.caretsBySession.values()) {
+      const text = fieldText(state, c.note, c.field);
+      if (text === null) continue;
+      let { anchor, head } = c;
+      for (const p of this.pending) {
+        const effect = effectOn(p.op, c.note, c.field);
+        if (effect !== 'text') continue;
+        const t = textOpOf(p.op);
+        if (!t) continue;
+        anchor = transformIndex(t, anchor, false);
+        head = transformIndex(t, head, false);
+      }
+      const length = codePointLength(text) ?? 0;
+      list.push({
+        session: c.session,
+        user: c.user,
+        note: c.note,
+        field: c.field,
+        anchor: Math.min(anchor, length),
+        head: Math.min(head, length),
+      });
+    }
+    list.sort((a, b) => (a.session < b.session ? -1 : a.session > b.session ? 1 : 0));
+    const frozen = Object.freeze(list);
+    this.caretsShown = { version: this.caretsVersion, pendingVersion: this.pendingVersion, confirmed: this.confirmed, list: frozen };
+    return frozen;
   }
 
   createNote(fields: Partial<NoteFields> = {}, currentIndex?: number): string {
@@ -180,12 +434,20 @@ export class Room implements RoomHandle {
     if (set.is_important !== undefined) clean.is_important = set.is_important;
     if (set.is_completed !== undefined) clean.is_completed = set.is_completed;
     if (Object.keys(clean).length === 0) return;
-    this.enqueue({ kind: 'update', id, set: clean });
+    const before = this.currentState().notes.get(id);
+    if (!this.enqueue({ kind: 'update', id, set: clean }) || !before || !this.recording) return;
+    const flags: { is_important?: boolean; is_completed?: boolean } = {};
+    if (clean.is_important !== undefined && clean.is_important !== before.is_important) flags.is_important = before.is_important;
+    if (clean.is_completed !== undefined && clean.is_completed !== before.is_completed) flags.is_completed = before.is_completed;
+    if (Object.keys(flags).length > 0) this.history.record({ kind: 'flags', note: id, set: flags });
   }
 
   moveNote(id: string, toIndex: number): void {
-    const plan = indexForMove(this.getView().notes, id, toIndex);
+    const notes = this.getView().notes;
+    const from = notes.findIndex((n) => n.id === id);
+    const plan = indexForMove(notes, id, toIndex);
     if (!plan) return;
+    if (this.recording && from >= 0 && from !== toIndex) this.history.record({ kind: 'move', note: id, to: from });
     if (plan.kind === 'move') this.enqueue({ kind: 'move', id, current_index: plan.current_index });
     else this.enqueueRebalance(plan.indexes);
   }
@@ -202,7 +464,92 @@ export class Room implements RoomHandle {
   }
 
   deleteNote(id: string): void {
-    this.enqueue({ kind: 'delete', id });
+    const note = this.currentState().notes.get(id);
+    if (this.enqueue({ kind: 'delete', id }) && note && this.recording) {
+      this.history.record({ kind: 'restore', note: { ...note } });
+    }
+  }
+
+  get canUndo(): boolean {
+    return this.history.undo.length > 0;
+  }
+
+  get canRedo(): boolean {
+    return this.history.redo.length > 0;
+  }
+
+  undo(): boolean {
+    return this.stepHistory(this.history.undo, this.history.redo);
+  }
+
+  redo(): boolean {
+    return this.stepHistory(this.history.redo, this.history.undo);
+  }
+
+  /** Applies the latest step that still changes something; its opposite goes on `to`. */
+  private stepHistory(from: UndoStep[], to: UndoStep[]): boolean {
+    if (this.closed || this.info?.role === 'viewer') return false;
+    while (from.length > 0) {
+      const step = from.pop() as UndoStep;
+      this.recording = false;
+      let back: UndoStep | null;
+      try {
+        back = this.applyStep(step);
+      } finally {
+        this.recording = true;
+      }
+      if (back) {
+        this.history.push(to, back);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private applyStep(step: UndoStep): UndoStep | null {
+    const state = this.currentState();
+    switch (step.kind) {
+      case 'text': {
+        const text = fieldText(state, step.note, step.field);
+        if (text === null || isNoop(step.op) || step.op.baseLength !== codePointLength(text)) return null;
+        const inverse = invertTextOp(step.op, text);
+        if (!inverse.ok) return null;
+        if (!this.enqueue({ kind: 'text', id: step.note, field: step.field, base: this.confirmed.seq, ops: step.op.ops })) return null;
+        // The other steps of the field move over it; the field is told, as for others' edits.
+        this.history.transform(step.note, step.field, step.op);
+        this.emitTextChange(state, step.note, step.field, step.op, false);
+        const at = transformIndex(step.op, step.start, true);
+        return { kind: 'text', note: step.note, field: step.field, op: inverse.value, start: at, end: at, at: -Infinity };
+      }
+      case 'flags': {
+        const note = state.notes.get(step.note);
+        if (!note) return null;
+        const back: { is_important?: boolean; is_completed?: boolean } = {};
+        if (step.set.is_important !== undefined) back.is_important = note.is_important;
+        if (step.set.is_completed !== undefined) back.is_completed = note.is_completed;
+        this.updateNote(step.note, step.set);
+        return { kind: 'flags', note: step.note, set: back };
+      }
+      case 'move': {
+        const notes = this.getView().notes;
+        const from = notes.findIndex((n) => n.id === step.note);
+        if (from < 0) return null;
+        const to = Math.min(step.to, notes.length - 1);
+        this.moveNote(step.note, to);
+        return { kind: 'move', note: step.note, to: from };
+      }
+      case 'restore': {
+        if (state.notes.has(step.note.id)) return null;
+        this.restoreNote(step.note);
+        return { kind: 'delete', note: step.note.id };
+      }
+      case 'delete': {
+        const note = state.notes.get(step.note);
+        if (!note) return null;
+        this.deleteNote(step.note);
+        return { kind: 'restore', note: { ...note } };
+      }
+    }
   }
 
   restoreNote(note: Note): void {
@@ -389,6 +736,12 @@ export class Room implements RoomHandle {
     this.awaitingReplayEnd = false;
     // Whatever was sent may or may not have been numbered: it is in doubt until the re-join.
     for (const p of this.pending) p.sent = false;
+    // The server sends the carets it knows again after the join.
+    if (this.caretsBySession.size > 0) {
+      this.caretsBySession.clear();
+      this.caretsVersion++;
+    }
+    this.stopCaretTimers();
     this.changed();
   }
 
@@ -397,7 +750,13 @@ export class Room implements RoomHandle {
     switch (frame.type) {
       case 'snapshot':
         if (this.joinState !== 'joining') return;
-        this.confirmed = createRoomState(frame.seq, frame.notes);
+        {
+          const before = this.confirmed;
+          const viewBefore = this.currentState();
+          this.confirmed = createRoomState(frame.seq, frame.notes);
+          this.textLog.clear();
+          this.rebaseOntoSnapshot(before, viewBefore);
+        }
         this.info = frame.room_info;
         this.infoVersionValue++;
         this.loaded = true;
@@ -427,6 +786,9 @@ export class Room implements RoomHandle {
         return;
       case 'role':
         this.handleRole(frame.role);
+        return;
+      case 'cursor':
+        this.handleCaret(frame);
         return;
       case 'presence':
         // The end of a join's answer: the resume replay, if any, is complete.
@@ -483,6 +845,7 @@ export class Room implements RoomHandle {
     }
     this.changed();
     this.flush();
+    this.sendCaret();
   }
 
   private replayEnded(): void {
@@ -554,19 +917,94 @@ export class Room implements RoomHandle {
       this.join();
       return;
     }
+    const before = this.confirmed;
+    const viewBefore = this.currentState();
     this.confirmed = applyOps(this.confirmed, [{ seq: frame.seq, at: frame.at, op: frame.op }]);
     const mine = frame.cid === '' ? -1 : this.pending.findIndex((p) => p.cid === frame.cid);
+    for (const [id, field] of textFieldsOf(frame.op)) {
+      const change = frame.op.kind === 'text' ? textOpOf(frame.op) : this.replacement(before, id, field);
+      if (change) this.confirmedTextChange(id, field, change, frame.seq);
+    }
     if (mine >= 0) {
       // Our own op, acknowledged: it moves from the queue into the confirmed state, so the
-      // view (confirmed + pending) shows the same values as before the echo.
+      // view (confirmed + pending) shows the same values as before the echo. (A text op was
+      // rebased here over every op numbered before it, as the server rebased it: the echo is
+      // the same edit.)
       const [acked] = this.pending.splice(mine, 1);
       this.pendingVersion++;
       this.retryAttempt = 0;
       // Until the confirmed state is written, the cached queue keeps it (see cacheSnapshot).
       if (acked) this.ackedUnsaved.push({ cid: acked.cid, op: acked.op });
+    } else {
+      // Someone else's op: the local text ops of the fields it changed are rebased over it.
+      for (const [id, field] of textFieldsOf(frame.op)) {
+        const numbered =
+          frame.op.kind === 'text' ? textOpOf(frame.op) : this.replacement(before, id, field);
+        if (!numbered) continue;
+        const shown = this.rebaseField(id, field, numbered, frame.seq);
+        if (viewBefore) this.emitTextChange(viewBefore, id, field, shown);
+      }
     }
     this.persistence?.stateChanged();
     this.changed();
+    // An acknowledgement lets the field's next text op go.
+    if (mine >= 0 && this.pending.some((p) => !p.sent)) this.flush();
+  }
+
+  /** A field set whole by an update (or a create/delete) as a text op from its old text to
+   *  its new one, so the local edits still waiting can be rebased over it. */
+  private replacement(before: RoomState, id: string, field: TextField): TextOp | null {
+    const old = fieldText(before, id, field);
+    const now = fieldText(this.confirmed, id, field);
+    if (old === null || now === null || old === now) return null;
+    return diffTexts(old, now);
+  }
+
+  /**
+   * Rebases the queued text ops of one field over `numbered`, a change of the confirmed text
+   * numbered `seq`. Returns the change as the view sees it (after the local edits), or null
+   * when the view's text of the field did not change by it (a local replace hides it).
+   */
+  private rebaseField(id: string, field: TextField, numbered: TextOp, seq: number): TextOp | null {
+    let other: TextOp | null = numbered;
+    let touched = false;
+    for (const p of this.pending) {
+      const effect = effectOn(p.op, id, field);
+      if (effect === null) continue;
+      if (effect === 'replace') {
+        other = null;
+        break;
+      }
+      // A queue cached after being rebased, with a state cached before: the resume's replay
+      // brings ops this one is already rebased over.
+      if (p.op.kind !== 'text' || p.op.base >= seq) continue;
+      const t = textOpOf(p.op);
+      const r: ReturnType<typeof transformTextOps> | null = t && other ? transformTextOps(t, other, false) : null;
+      if (!r || !r.ok) {
+        other = null;
+        break;
+      }
+      p.op = { ...p.op, base: seq, ops: r.value[0].ops };
+      other = r.value[1];
+      touched = true;
+    }
+    if (touched) {
+      this.pendingVersion++;
+      this.persistence?.pendingChanged();
+    }
+    return other;
+  }
+
+  /** The view's text of a field changed by something other than this page's own edit: undo
+   *  steps are rebased over it (unless `history` is false) and listeners told. */
+  private emitTextChange(viewBefore: RoomState, id: string, field: TextField, op: TextOp | null, history = true): void {
+    const before = fieldText(viewBefore, id, field);
+    const after = fieldText(this.currentState(), id, field);
+    if (before === null || after === null || before === after) return;
+    // Without an exact op (a local edit hid part of it), the smallest change stands in.
+    const change: TextChange = { id, field, before, after, op: op ?? diffTexts(before, after) };
+    if (history) this.history.transform(id, field, change.op);
+    for (const l of [...this.textListeners]) l(change);
   }
 
   private handleReject(frame: Extract<ServerFrame, { type: 'reject' }>): void {
@@ -593,31 +1031,128 @@ export class Room implements RoomHandle {
       this.scheduleFlush(this.retryUntil - Date.now());
       return;
     }
+    if (p.op.kind === 'text') this.rollBackText(p, i);
     this.pendingVersion++;
     this.persistence?.pendingChanged();
     this.changed();
     this.emitReject({ roomId: this.roomId, cid: frame.cid, code: frame.code, message: frame.message });
+    // An op of the same field may have waited for this one.
+    this.flush();
+  }
+
+  /**
+   * A refused text op, already out of the queue at `at`: the later edits of its field were made
+   * on top of it, so they are rebased over its inverse (what it inserted goes, what it removed
+   * comes back), and the view is told.
+   */
+  private rollBackText(p: PendingOp, at: number): void {
+    if (p.op.kind !== 'text') return;
+    const { id, field } = p.op;
+    const t = textOpOf(p.op);
+    const viewBefore = this.currentStateWith([...this.pending.slice(0, at), p, ...this.pending.slice(at)]);
+    const baseText = fieldText(composeState(this.confirmed, this.pending.slice(0, at), null), id, field);
+    if (!t || baseText === null) return;
+    const inverse = invertTextOp(t, baseText);
+    if (!inverse.ok) return;
+    let other: TextOp | null = inverse.value;
+    for (const q of this.pending.slice(at)) {
+      const effect = effectOn(q.op, id, field);
+      if (effect === null) continue;
+      if (effect === 'replace' || q.op.kind !== 'text') {
+        other = null;
+        break;
+      }
+      const qt = textOpOf(q.op);
+      const r: ReturnType<typeof transformTextOps> | null = qt && other ? transformTextOps(qt, other, false) : null;
+      if (!r || !r.ok) {
+        other = null;
+        break;
+      }
+      q.op = { ...q.op, ops: r.value[0].ops };
+      other = r.value[1];
+    }
+    this.pendingVersion++;
+    if (viewBefore) this.emitTextChange(viewBefore, id, field, other);
+  }
+
+  private currentStateWith(pending: readonly PendingOp[]): RoomState {
+    return composeState(this.confirmed, pending, null);
+  }
+
+  /**
+   * After a snapshot the queued text ops are rebased onto the snapshot's text. Whether the one
+   * in doubt (sent before the socket died) was numbered is not known; it is taken as numbered
+   * when the snapshot's text is closer to the text with it than without it. Either way every
+   * local character not known to be in the snapshot stays queued, and every character of the
+   * snapshot stays.
+   */
+  private rebaseOntoSnapshot(before: RoomState, viewBefore: RoomState | null): void {
+    const fields = new Map<string, [string, TextField]>();
+    for (const p of this.pending) {
+      if (p.op.kind === 'text') fields.set(fieldKey(p.op.id, p.op.field), [p.op.id, p.op.field]);
+    }
+    for (const [id, field] of fields.values()) {
+      const old = fieldText(before, id, field);
+      const now = fieldText(this.confirmed, id, field);
+      if (old === null || now === null) continue;
+      const run: PendingOp[] = [];
+      for (const p of this.pending) {
+        const effect = effectOn(p.op, id, field);
+        if (effect === null) continue;
+        if (effect === 'replace' || p.op.kind !== 'text') break;
+        run.push(p);
+      }
+      const first = run[0];
+      let from = old;
+      const firstOp = first ? textOpOf(first.op) : null;
+      if (first && first.everSent && firstOp) {
+        const withFirst = applyTextOpOrNull(firstOp, old);
+        if (
+          withFirst !== null &&
+          changeSize(diffTexts(withFirst, now)) < changeSize(diffTexts(old, now))
+        ) {
+          // Numbered before the snapshot: acknowledged by it.
+          this.pending.splice(this.pending.indexOf(first), 1);
+          this.ackedUnsaved.push({ cid: first.cid, op: first.op });
+          run.shift();
+          from = withFirst;
+        }
+      }
+      if (from === now) continue;
+      const ops = run.map((p) => textOpOf(p.op));
+      if (ops.some((t) => t === null)) continue;
+      const rebased = rebaseOver(ops as TextOp[], diffTexts(from, now));
+      if (!rebased) continue;
+      run.forEach((p, k) => {
+        if (p.op.kind === 'text') p.op = { ...p.op, base: this.confirmed.seq, ops: (rebased.local[k] as TextOp).ops };
+      });
+    }
+    this.pendingVersion++;
+    if (viewBefore) {
+      for (const [id, field] of fields.values()) this.emitTextChange(viewBefore, id, field, null);
+    }
   }
 
   // ---- Local ops ----------------------------------------------------------------------------
 
-  private enqueue(op: Op): void {
-    if (this.closed) return;
+  /** Queues a local op; false when it was refused at once (nothing changed). */
+  private enqueue(op: Op): boolean {
+    if (this.closed) return false;
     if (this.joinState === 'failed') {
       this.emitReject({ roomId: this.roomId, cid: '', code: this.accessLost?.code ?? 'forbidden', message: 'the room is no longer available' });
-      return;
+      return false;
     }
     if (this.info?.role === 'viewer') {
       // The server would refuse it (`forbidden`); a viewer's page offers no way to edit, so
       // this is an edit that raced a demotion.
       this.emitReject({ roomId: this.roomId, cid: '', code: 'forbidden', message: 'viewers cannot change this room' });
-      return;
+      return false;
     }
     const checked = parseOp(opToJson(op), this.host.limits());
     if (!checked.ok) {
       // The server would reject it the same way; say so now and change nothing.
       this.emitReject({ roomId: this.roomId, cid: '', code: checked.code, message: checked.message });
-      return;
+      return false;
     }
     const canon = checked.value;
     if (!this.fitsInFrame(canon)) {
@@ -629,7 +1164,7 @@ export class Room implements RoomHandle {
         code: 'too_large',
         message: `the change does not fit in one ${this.host.limits().maxFrameBytes}-byte message`,
       });
-      return;
+      return false;
     }
     const last = this.pending[this.pending.length - 1];
     const merged =
@@ -640,7 +1175,10 @@ export class Room implements RoomHandle {
       last.op.id === canon.id
         ? ({ kind: 'update', id: canon.id, set: { ...last.op.set, ...canon.set } } as const)
         : null;
-    if (last && merged && this.fitsInFrame(merged)) {
+    const buffered = canon.kind === 'text' ? this.composeText(canon) : false;
+    if (buffered) {
+      // The classic OT client's buffer: edits made while one is in flight become one op.
+    } else if (last && merged && this.fitsInFrame(merged)) {
       // Typing offline or while throttled: one update per note instead of one per keystroke.
       // Only into an op never sent: one in doubt may be acknowledged as it was sent.
       last.op = merged;
@@ -658,6 +1196,28 @@ export class Room implements RoomHandle {
     this.persistence?.pendingChanged();
     this.changed();
     this.flush();
+    return true;
+  }
+
+  /** Composes a text op into the field's latest queued one when that was never sent and
+   *  nothing queued since replaces the field; true when it did. */
+  private composeText(op: Extract<Op, { kind: 'text' }>): boolean {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i] as PendingOp;
+      const effect = effectOn(p.op, op.id, op.field);
+      if (effect === null) continue;
+      if (effect === 'replace' || p.op.kind !== 'text' || p.everSent) return false;
+      const a = textOpOf(p.op);
+      const b = textOpOf(op);
+      const c = a && b ? composeTextOps(a, b) : null;
+      if (!c || !c.ok) return false;
+      const next: Op = { ...p.op, ops: c.value.ops };
+      if (!this.fitsInFrame(next) || c.value.ops.length > this.host.limits().maxTextOpComponents) return false;
+      p.op = next;
+      p.at = new Date().toISOString();
+      return true;
+    }
+    return false;
   }
 
   private fitsInFrame(op: Op): boolean {
@@ -678,16 +1238,49 @@ export class Room implements RoomHandle {
       this.scheduleFlush(wait);
       return;
     }
-    for (const p of this.pending) {
+    // One op per note field in flight (the classic OT client): an op that changes a field's
+    // text waits while an earlier op of the queue bears on that field, since it was made on top
+    // of that one and a text op's `base` must be a seq the server numbered it after. Ops of a note with a waiting op wait
+    // too, so each note's ops reach the server in the order they were made.
+    const waiting = new Set<string>();
+    let reordered = false;
+    for (let i = 0; i < this.pending.length; i++) {
+      const p = this.pending[i] as PendingOp;
       if (p.sent) continue;
+      const ids = touchedIds(p.op);
+      let hold = ids.some((id) => waiting.has(id));
+      if (!hold) {
+        // Ops on one note field reach the server in the order they were made, one at a time:
+        // an update sent past a text op that is then rate-limited would be numbered first and
+        // the text op would land on the wrong text.
+        // (Plain updates keep going out back to back, as before text ops: last writer wins.)
+        const earlier = this.pending.slice(0, i);
+        hold = textFieldsOf(p.op).some(([id, field]) =>
+          earlier.some((q) => {
+            const effect = effectOn(q.op, id, field);
+            return effect === 'text' || (effect !== null && p.op.kind === 'text');
+          }),
+        );
+      }
+      if (hold) {
+        for (const id of ids) waiting.add(id);
+        continue;
+      }
+      if (p.op.kind === 'text') p.op = { ...p.op, base: this.confirmed.seq };
       const result = this.host.sendOp({ type: 'op', room: this.roomId, cid: p.cid, op: p.op });
       if (result === 'sent') {
         p.sent = true;
         p.everSent = true;
+        if (waiting.size > 0) reordered = true;
       } else {
         if (result === 'throttled') this.scheduleFlush(this.host.throttleWaitMs());
-        return;
+        break;
       }
+    }
+    if (reordered) {
+      // Sent ones first, as the server will number them; an op sent past a waiting one touches
+      // none of its notes, so the view does not change.
+      this.pending = [...this.pending.filter((p) => p.sent), ...this.pending.filter((p) => !p.sent)];
     }
   }
 
@@ -731,6 +1324,7 @@ export class Room implements RoomHandle {
       status: this.status(),
       joinError: this.joinError,
       accessLost: this.accessLost,
+      carets: this.shownCarets(state),
     };
   }
 
@@ -754,6 +1348,9 @@ export class Room implements RoomHandle {
   }
 
   private clearTimers(): void {
+    this.stopCaretTimers();
+    if (this.caretSweepTimer) clearInterval(this.caretSweepTimer);
+    this.caretSweepTimer = null;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     if (this.joinTimer) clearTimeout(this.joinTimer);
     if (this.replayTimer) clearTimeout(this.replayTimer);

@@ -1,12 +1,13 @@
 // One note in the list: drag handle, inline title and body, important / done toggles, delete.
 // Read-only (a viewer): the text and the flags only, no controls.
 
-import { memo } from 'react';
+import { memo, useMemo } from 'react';
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
-import type { FieldSize } from '../../sync/api';
+import type { FieldSize, RemoteCaret } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
-import { EditableField } from './EditableField';
+import { EditableField, type FieldBinding } from './EditableField';
+import { EditingList, RemoteCarets } from './RemoteCarets';
 
 export const noteLabel = (note: Pick<Note, 'title'>): string => note.title.trim() || 'Untitled';
 
@@ -17,10 +18,18 @@ interface NoteItemProps {
   onUpdate(id: string, set: NoteUpdate): void;
   onDelete(note: Note): void;
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
+  /** The text ops of one of the note's fields (stable per room). */
+  bind(id: string, field: 'title' | 'body'): FieldBinding;
+  /** Others' carets in this note. */
+  carets: readonly RemoteCaret[];
   readOnly: boolean;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, readOnly }: NoteItemProps) {
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, carets, readOnly }: NoteItemProps) {
+  const titleCarets = useMemo(() => carets.filter((c) => c.field === 'title'), [carets]);
+  const bodyCarets = useMemo(() => carets.filter((c) => c.field === 'body'), [carets]);
+  const titleBinding = useMemo(() => bind(note.id, 'title'), [bind, note.id]);
+  const bodyBinding = useMemo(() => bind(note.id, 'body'), [bind, note.id]);
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
     useSortable({ id: note.id, disabled: readOnly });
   const label = noteLabel(note);
@@ -60,7 +69,8 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, r
             value={note.title}
             autoFocus={autoFocus}
             readOnly={readOnly}
-            onCommit={(title) => onUpdate(note.id, { title })}
+            binding={titleBinding}
+            overlay={(text) => <RemoteCarets text={text} carets={titleCarets} field="title" />}
           />
           <EditableField
             field="body"
@@ -69,8 +79,10 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, r
             measure={(value) => measure(note.id, 'body', value)}
             value={note.body}
             readOnly={readOnly}
-            onCommit={(body) => onUpdate(note.id, { body })}
+            binding={bodyBinding}
+            overlay={(text) => <RemoteCarets text={text} carets={bodyCarets} field="body" />}
           />
+          <EditingList carets={carets} />
         </div>
         {readOnly ? (
           <div className="note-flags">

@@ -8,6 +8,8 @@ import { note } from '../../sync/testing/notes';
 
 const notes = [note('a', 1, { title: 'Read me', is_important: true }), note('b', 2, { title: 'Done one', is_completed: true })];
 
+const bind = () => ({ edit: () => true, subscribe: () => () => undefined });
+
 function list(readOnly: boolean) {
   return (
     <NoteList
@@ -17,6 +19,7 @@ function list(readOnly: boolean) {
       onMove={vi.fn()}
       onDelete={vi.fn()}
       measure={() => ({ bytes: 0, limit: 1024 })}
+      bind={bind}
       readOnly={readOnly}
     />
   );

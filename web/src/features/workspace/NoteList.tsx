@@ -14,9 +14,10 @@ import {
   type UniqueIdentifier,
 } from '@dnd-kit/core';
 import { SortableContext, sortableKeyboardCoordinates, verticalListSortingStrategy } from '@dnd-kit/sortable';
-import type { FieldSize } from '../../sync/api';
+import type { FieldSize, RemoteCaret } from '../../sync/api';
 import type { Note, NoteUpdate } from '../../sync/protocol';
 import { NoteItem, noteLabel } from './NoteItem';
+import type { FieldBinding } from './EditableField';
 import { useFlipAnimation } from './useFlipAnimation';
 
 interface NoteListProps {
@@ -26,6 +27,9 @@ interface NoteListProps {
   onMove(id: string, toIndex: number): void;
   onDelete(note: Note): void;
   measure(id: string, field: 'title' | 'body', value: string): FieldSize;
+  bind(id: string, field: 'title' | 'body'): FieldBinding;
+  /** Others' carets in the room. */
+  carets?: readonly RemoteCaret[];
   /** A viewer's list: no dragging, no editing. */
   readOnly?: boolean;
 }
@@ -36,7 +40,14 @@ const screenReaderInstructions = {
     'move it, Space or Enter to drop it in its new place, or Escape to cancel.',
 };
 
-export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, readOnly = false }: NoteListProps) {
+const NO_CARETS: readonly RemoteCaret[] = Object.freeze([]);
+
+export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, bind, carets = NO_CARETS, readOnly = false }: NoteListProps) {
+  const caretsByNote = useMemo(() => {
+    const map = new Map<string, RemoteCaret[]>();
+    for (const c of carets) map.set(c.note, [...(map.get(c.note) ?? []), c]);
+    return map;
+  }, [carets]);
   const ids = useMemo(() => notes.map((note) => note.id), [notes]);
   const suppressFlip = useRef(false);
   const flipRef = useFlipAnimation(ids, suppressFlip);
@@ -124,6 +135,8 @@ export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, 
               onUpdate={onUpdate}
               onDelete={onDelete}
               measure={measure}
+              bind={bind}
+              carets={caretsByNote.get(note.id) ?? NO_CARETS}
               readOnly={readOnly}
             />
           ))}

@@ -15,6 +15,7 @@ import { ConnectionBadge } from '../../components/ConnectionBadge';
 import { CopyButton } from '../../components/CopyButton';
 import { Toasts } from '../../components/Toasts';
 import { NoteList } from './NoteList';
+import type { FieldBinding } from './EditableField';
 import { noteLabel } from './NoteItem';
 import { Presence } from './Presence';
 import { useToasts } from './useToasts';
@@ -99,6 +100,28 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
     [handle, push],
   );
 
+  // Ctrl+Z / Cmd+Z undoes this user's own latest change in the room, Ctrl+Shift+Z and Ctrl+Y
+  // redo (the browser's own undo of a field would replay its local history over others' text).
+  useEffect(() => {
+    if (readOnly) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+      const key = event.key.toLowerCase();
+      const undo = key === 'z' && !event.shiftKey;
+      const redo = (key === 'z' && event.shiftKey) || (key === 'y' && !event.shiftKey);
+      if (!undo && !redo) return;
+      const target = event.target instanceof HTMLElement ? event.target : null;
+      // Not in a dialog, nor in a field that is not a note's.
+      if (target?.closest('[role="dialog"]')) return;
+      if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && !target.closest('.notes')) return;
+      event.preventDefault();
+      if (undo) handle.undo();
+      else handle.redo();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [handle, readOnly]);
+
   const update = useCallback((id: string, set: NoteUpdate) => handle.updateNote(id, set), [handle]);
   const move = useCallback((id: string, toIndex: number) => handle.moveNote(id, toIndex), [handle]);
   // A new function when the server's limits change, so every note measures against them again.
@@ -106,6 +129,20 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
   const measure = useCallback(
     (id: string, field: 'title' | 'body', value: string) => handle.fieldSize(id, field, value),
     [handle, limits],
+  );
+  const bind = useCallback(
+    (id: string, field: 'title' | 'body'): FieldBinding => ({
+      edit: (ops) => handle.editText(id, field, ops),
+      subscribe: (listener) =>
+        handle.onTextChange((change) => {
+          if (change.id === id && change.field === field) listener(change);
+        }),
+      caret: (anchor, head) => handle.setCaret(id, field, anchor, head),
+      blur: () => handle.clearCaret(),
+      undo: () => handle.undo(),
+      redo: () => handle.redo(),
+    }),
+    [handle],
   );
   // After a delete, focus goes to the neighbouring note's move button (or New note), not to
   // the page's start, so keyboard users keep their place.
@@ -157,6 +194,8 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           onMove={move}
           onDelete={remove}
           measure={measure}
+          bind={bind}
+          carets={view.carets}
           readOnly={readOnly}
         />
       )}

@@ -3,6 +3,7 @@
 
 import { applyOp, emptyRoomState, sortedNotes, type RoomState } from '../apply';
 import { parseOp } from '../codec';
+import { applyTextOp, parseTextOp, transformTextOps } from '../textOp';
 import type { ClientFrame, Op, RoomInfo, ServerFrame } from '../protocol';
 import type { SocketLike } from '../socket';
 
@@ -184,13 +185,22 @@ export class FakeServer {
           out({ type: 'reject', room: f.room, cid: f.cid, code, message: `fake ${code}` });
           break;
         }
+        let op = parsed.value;
+        if (op.kind === 'text') {
+          const moved = this.transformText(op);
+          if (typeof moved === 'string') {
+            out({ type: 'reject', room: f.room, cid: f.cid, code: moved, message: `fake ${moved}` });
+            break;
+          }
+          op = moved;
+        }
         this.clock += 7;
         const entry: LogEntry = {
           seq: this.state.seq + 1,
           at: new Date(this.clock).toISOString(),
           cid: f.cid,
           user: conn.user,
-          op: parsed.value,
+          op,
         };
         this.state = applyOp(this.state, entry);
         this.log.push(entry);
@@ -204,6 +214,36 @@ export class FakeServer {
         break;
     }
     return true;
+  }
+
+  /**
+   * As the real server: a text op is rebased over every text op of its note field numbered
+   * after its base (those go first on a tie), and refused with `conflict` when the field was
+   * replaced (update, create, delete) after its base or the base is ahead of the room.
+   */
+  private transformText(op: Extract<Op, { kind: 'text' }>): Op | string {
+    if (op.base > this.state.seq) return 'conflict';
+    const unlimited = { maxBodyBytes: Infinity, maxTextOpComponents: Infinity };
+    const parsed = parseTextOp(op.ops, unlimited);
+    if (!parsed.ok) return 'invalid';
+    let moved = parsed.value;
+    for (const e of this.log) {
+      if (e.seq <= op.base) continue;
+      const o = e.op;
+      const sameNote = (o.kind === 'create' ? o.note.id : 'id' in o ? o.id : null) === op.id;
+      if (!sameNote) continue;
+      if (o.kind === 'create' || o.kind === 'delete') return 'conflict';
+      if (o.kind === 'update' && o.set[op.field] !== undefined) return 'conflict';
+      if (o.kind !== 'text' || o.field !== op.field) continue;
+      const committed = parseTextOp(o.ops, unlimited);
+      if (!committed.ok) return 'invalid';
+      const t = transformTextOps(moved, committed.value, false);
+      if (!t.ok) return 'invalid';
+      moved = t.value[0];
+    }
+    const note = this.state.notes.get(op.id);
+    if (note && !applyTextOp(moved, op.field === 'title' ? note.title : note.body).ok) return 'invalid';
+    return { ...op, base: this.state.seq, ops: moved.ops };
   }
 
   /** Loses one op frame on its way to a connection (the client must see the gap). */
