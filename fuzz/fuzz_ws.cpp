@@ -360,8 +360,8 @@ const std::set<std::string, std::less<>> message_types = {
 const std::set<std::string, std::less<>> error_codes = {
     "invalid",      "forbidden",   "not_found",   "too_large",
     "rate_limited", "unavailable", "unauthorized"};
-const std::set<std::string, std::less<>> reject_codes = {"forbidden",    "invalid",  "too_large",
-                                                         "rate_limited", "conflict", "unavailable"};
+const std::set<std::string, std::less<>> reject_codes = {
+    "forbidden", "invalid", "too_large", "rate_limited", "conflict", "unavailable", "duplicate"};
 const std::set<std::uint16_t> close_codes = {1000, 1001, 1002, 1003, 1007, 1008,
                                              1009, 1010, 1011, 4001, 4008, 4029};
 

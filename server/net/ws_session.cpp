@@ -56,6 +56,8 @@ constexpr auto close_handshake_limit = 5s;
 // A text op whose field another server changed first is transformed again this many times at
 // most, then the client gets `conflict` and rebases.
 constexpr int max_text_attempts = 8;
+// Cids a join may name as in doubt.
+constexpr std::size_t max_in_doubt = 256;
 
 // The note fields an op changes (store::field_key): the op log records their last seq, which
 // is what a text op's guard checks.
@@ -640,6 +642,25 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         co_return;
       }
     }
+    // The client's ops in doubt (sent, never echoed, before its last connection died).
+    std::vector<std::string> in_doubt;
+    if (const auto* d = msg.if_contains("in_doubt"); d != nullptr && !d->is_null()) {
+      const auto* cids = d->if_array();
+      bool ok = cids != nullptr && cids->size() <= max_in_doubt;
+      for (std::size_t i = 0; ok && i < cids->size(); ++i) {
+        ok = (*cids)[i].is_string() && core::valid_id((*cids)[i].get_string());
+        if (ok) {
+          in_doubt.emplace_back((*cids)[i].get_string());
+        }
+      }
+      if (!ok) {
+        send_error(
+            "invalid",
+            "\"in_doubt\" must be an array of at most " + std::to_string(max_in_doubt) + " cids",
+            *room_id);
+        co_return;
+      }
+    }
     if (!take_join_token()) {
       send_error("rate_limited", "too many joins: slow down and retry", *room_id);
       co_return;
@@ -663,11 +684,11 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       co_return;
     }
     invalid_in_row_ = 0;
-    enter_room(*room_id, g, since);
+    enter_room(*room_id, g, since, std::move(in_doubt));
   }
 
   void enter_room(const std::string& room_id, const access::grant& g,
-                  std::optional<std::int64_t> since) {
+                  std::optional<std::int64_t> since, std::vector<std::string> in_doubt = {}) {
     auto& entry = rooms_[room_id];
     if (!entry.hub) {
       entry.hub = app_.hubs->acquire(room_id);
@@ -678,7 +699,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     who.user_name = user_->user_name;
     who.role = g.role;
     who.member_role = g.member_role;
-    entry.hub->join(shared_from_this(), std::move(who), since);
+    entry.hub->join(shared_from_this(), std::move(who), since, std::move(in_doubt));
   }
 
   void on_leave(const json::object& msg) {
@@ -818,10 +839,14 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
           std::move(attempt_hub), std::move(attempt_op), rooms::text_origin(user_->user_id, cid),
           min_seq, app_.config.op_limits);
       if (p.code == "duplicate") {
-        // Resent in doubt, and the first copy was numbered: it reaches the client in its
-        // stream (seq > the resend's base), which acknowledges it. Numbering it again would
-        // insert its text twice.
-        spdlog::debug("room {}: text op {} of {} {}", room_id, cid, user_->user_id, p.message);
+        // Resent in doubt, and the first copy was numbered: numbering it again would insert
+        // its text twice. Above the resend's base the first copy reaches the client in its
+        // stream, which acknowledges it; at or below, the client already holds it in its
+        // state without having seen its echo (it re-joined with a snapshot): `duplicate`
+        // tells it to drop the op.
+        if (p.seen_seq <= op.base) {
+          reject(room_id, cid, "duplicate", p.message);
+        }
         co_return;
       }
       if (!p.code.empty()) {

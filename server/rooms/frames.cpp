@@ -50,7 +50,7 @@ json::object room_info(const store::room_meta& meta, store::role r, const room_s
 }  // namespace
 
 std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
-                           const core::room_state& state) {
+                           const core::room_state& state, const snapshot_doubts* doubts) {
   json::object o;
   o["type"] = "snapshot";
   o["room"] = meta.id;
@@ -63,6 +63,14 @@ std::string snapshot_frame(const store::room_meta& meta, store::role r, const ro
     notes.emplace_back(core::to_json(n));
   }
   o["notes"] = std::move(notes);
+  if (doubts != nullptr) {
+    json::object numbered;
+    for (const auto& [cid, seq] : doubts->numbered) {
+      numbered[cid] = seq;
+    }
+    o["in_doubt"] =
+        json::object{{"numbered", std::move(numbered)}, {"checked_from", doubts->checked_from}};
+  }
   return json::serialize(o);
 }
 

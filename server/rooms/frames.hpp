@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,8 +29,16 @@ std::string error_frame(std::string_view code, std::string_view message,
                         std::string_view room_id = {});
 std::string reject_frame(std::string_view room_id, std::string_view cid, std::string_view code,
                          std::string_view message);
+// The answer about a joining client's ops in doubt: the cids numbered (at which seq) among the
+// room's ops from seq `checked_from` on. A cid not listed was not numbered at or after it.
+struct snapshot_doubts {
+  std::map<std::string, std::int64_t> numbered;
+  std::int64_t checked_from = 0;
+};
+
+// With `doubts`: "in_doubt":{"numbered":{cid:seq,...},"checked_from":F} (docs/protocol.md).
 std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
-                           const core::room_state& state);
+                           const core::room_state& state, const snapshot_doubts* doubts = nullptr);
 std::string resume_frame(std::string_view room_id, std::int64_t since);
 // The room as a dashboard entry shows it: id, name, visibility and the stats.
 std::string room_stat_frame(const store::room_meta& meta, const room_stats& stats);

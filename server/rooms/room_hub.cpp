@@ -523,10 +523,10 @@ void room_hub::prepare_text(core::text_edit_op op, std::string origin, std::int6
 }
 
 void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
-                    std::optional<std::int64_t> since) {
+                    std::optional<std::int64_t> since, std::vector<std::string> in_doubt) {
   asio::post(strand_, [self = shared_from_this(), sink = std::move(sink), who = std::move(who),
-                       since]() mutable {
-    pending_join j{std::move(sink), std::move(who), since};
+                       since, in_doubt = std::move(in_doubt)]() mutable {
+    pending_join j{std::move(sink), std::move(who), since, std::move(in_doubt)};
     // A socket that joins again (after it saw a gap) replaces its earlier membership.
     self->drop_session(j.sink.get());
     if (!self->loaded_) {
@@ -571,7 +571,26 @@ void room_hub::answer_join(pending_join j) {
   ++user.second;
   refresh_active_users();
   if (!can_resume) {
-    j.sink->deliver_snapshot(make_frame(snapshot_frame(meta_, j.who.role, stats(), state_)));
+    std::optional<snapshot_doubts> doubts;
+    if (!j.in_doubt.empty()) {
+      // Which of the client's ops in doubt the log numbered, among the ops this hub holds
+      // (every op from `checked_from` on). Ids are [A-Za-z0-9_-], so the frame spells them as is.
+      doubts.emplace();
+      doubts->checked_from = recent_.empty() ? state_.seq() + 1 : recent_.front().seq;
+      const std::string user = R"("user":")" + j.who.user_id + '"';
+      for (const auto& entry : recent_) {
+        if (entry.frame->find(user) == std::string::npos) {
+          continue;
+        }
+        for (const auto& cid : j.in_doubt) {
+          if (entry.frame->find(R"("cid":")" + cid + '"') != std::string::npos) {
+            doubts->numbered[cid] = entry.seq;
+          }
+        }
+      }
+    }
+    j.sink->deliver_snapshot(make_frame(
+        snapshot_frame(meta_, j.who.role, stats(), state_, doubts ? &*doubts : nullptr)));
   }
   // The joining socket always learns who is here, even when its user was already present.
   j.sink->deliver(make_frame(presence_frame()));

@@ -71,7 +71,10 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   ~room_hub();
 
   void start();
-  void join(std::shared_ptr<session_sink> sink, member_info who, std::optional<std::int64_t> since);
+  // `in_doubt`: cids of the user's ops the client sent before its connection died and saw no
+  // echo of; a snapshot answer says which of them were numbered (see snapshot_frame).
+  void join(std::shared_ptr<session_sink> sink, member_info who, std::optional<std::int64_t> since,
+            std::vector<std::string> in_doubt = {});
   void leave(const std::shared_ptr<session_sink>& sink);
   // A joined socket's caret moved (nullopt: cleared). Relayed coalesced to the room's other
   // sockets on every server; ignored for a socket that is not in the room.
@@ -102,6 +105,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
     std::shared_ptr<session_sink> sink;
     member_info who;
     std::optional<std::int64_t> since;
+    std::vector<std::string> in_doubt;
   };
   struct live_session {
     std::shared_ptr<session_sink> sink;

@@ -270,10 +270,11 @@ TEST_F(text_ops, a_text_op_resent_with_its_cid_is_numbered_once) {
       send_op_and_wait(*w.a, room, "once", text_edit("n", "body", w.base, {1, "X", 1}));
   ASSERT_EQ(type_of(ack), "op") << to_string(ack);
   w.a_view.apply(ack);
-  // The resend, rebased on what the client has now (as after a resume's replay), then another
-  // op: ops of one socket are numbered in order, so a second copy would come before its echo.
+  // The resend as from a client that had not seen the first copy's echo when it sent it again
+  // (its base is before the first copy), then another op: ops of one socket are numbered in
+  // order, so a second copy would come before that one's echo.
   const std::int64_t now = w.a_view.seq();
-  w.a->send(op_frame(room, "once", text_edit("n", "body", now, {3, "X"})));
+  w.a->send(op_frame(room, "once", text_edit("n", "body", w.base, {1, "X", 1})));
   w.a->send(op_frame(room, "after", text_edit("n", "body", now, {3, "Y"})));
   for (;;) {
     const auto f = w.a->next_skipping({"presence", "room_stat"});

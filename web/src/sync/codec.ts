@@ -541,7 +541,16 @@ export function parseServerFrame(text: string): ServerFrame | null {
       }
       const info = parseRoomInfo(v.room_info);
       if (!info) return null;
-      return { type: 'snapshot', room, seq: v.seq, room_info: info, notes };
+      const frame: ServerFrame = { type: 'snapshot', room, seq: v.seq, room_info: info, notes };
+      const doubts = v.in_doubt;
+      if (isObject(doubts) && isObject(doubts.numbered) && isSeq(doubts.checked_from)) {
+        const numbered: Record<string, number> = {};
+        for (const [cid, seq] of Object.entries(doubts.numbered)) {
+          if (isSeq(seq)) numbered[cid] = seq;
+        }
+        frame.in_doubt = { numbered, checked_from: doubts.checked_from };
+      }
+      return frame;
     }
     case 'resume': {
       const room = str(v, 'room');

@@ -84,7 +84,15 @@ export type ServerFrame =
       /** The sizes the server enforces (an optional addition, docs/protocol.md). */
       limits?: WelcomeLimits;
     }
-  | { type: 'snapshot'; room: string; seq: number; room_info: RoomInfo; notes: Note[] }
+  | {
+      type: 'snapshot';
+      room: string;
+      seq: number;
+      room_info: RoomInfo;
+      notes: Note[];
+      /** The answer to a join's `in_doubt`: the cids numbered among the ops from `checked_from` on. */
+      in_doubt?: { numbered: Record<string, number>; checked_from: number };
+    }
   | { type: 'resume'; room: string; since: number }
   | { type: 'op'; room: string; seq: number; cid: string; user: string; at: string; op: Op }
   | { type: 'reject'; room: string; cid: string; code: string; message: string }
@@ -118,7 +126,7 @@ export type ServerFrame =
 
 export type ClientFrame =
   | { type: 'hello'; token: string; client: string }
-  | { type: 'join'; room: string; since?: number }
+  | { type: 'join'; room: string; since?: number; in_doubt?: string[] }
   | { type: 'leave'; room: string }
   | { type: 'op'; room: string; cid: string; op: Op }
   | { type: 'watch_rooms' }

@@ -90,6 +90,8 @@ const REBALANCE_CHUNK = 500;
 const unlimitedText = { maxBodyBytes: Infinity, maxTextOpComponents: Infinity };
 
 // How long ops in doubt wait for the end of a resume's replay when no presence frame comes.
+// Cids a join may name as in doubt (the server's limit).
+const MAX_IN_DOUBT = 256;
 const REPLAY_WAIT_MS = 2_000;
 
 // Carets: at most 10 sent a second, each refreshed every 20 s while the field has focus; a
@@ -755,7 +757,7 @@ export class Room implements RoomHandle {
           const viewBefore = this.currentState();
           this.confirmed = createRoomState(frame.seq, frame.notes);
           this.textLog.clear();
-          this.rebaseOntoSnapshot(before, viewBefore);
+          this.rebaseOntoSnapshot(before, viewBefore, frame.in_doubt ?? null);
         }
         this.info = frame.room_info;
         this.infoVersionValue++;
@@ -815,6 +817,11 @@ export class Room implements RoomHandle {
     if (this.closed || !this.cacheReady || this.joinState === 'failed') return;
     const frame: ClientFrame = { type: 'join', room: this.roomId };
     if (this.loaded && !fresh) frame.since = this.confirmed.seq;
+    // Text ops sent before the last socket died are in doubt, and resending one that was
+    // numbered would insert its text twice: the server says which were numbered when it
+    // answers with a snapshot (a resume's replay tells by their echoes).
+    const inDoubt = this.pending.filter((p) => p.everSent && p.op.kind === 'text').map((p) => p.cid);
+    if (inDoubt.length > 0) frame.in_doubt = inDoubt.slice(0, MAX_IN_DOUBT);
     if (this.host.send(frame)) this.joinState = 'joining';
     this.changed();
   }
@@ -1035,7 +1042,11 @@ export class Room implements RoomHandle {
     this.pendingVersion++;
     this.persistence?.pendingChanged();
     this.changed();
-    this.emitReject({ roomId: this.roomId, cid: frame.cid, code: frame.code, message: frame.message });
+    // `duplicate`: a text op sent again that the server had numbered, which the confirmed
+    // state already holds; its copy in the view goes, and there is nothing to tell the user.
+    if (frame.code !== 'duplicate') {
+      this.emitReject({ roomId: this.roomId, cid: frame.cid, code: frame.code, message: frame.message });
+    }
     // An op of the same field may have waited for this one.
     this.flush();
   }
@@ -1086,7 +1097,11 @@ export class Room implements RoomHandle {
    * local character not known to be in the snapshot stays queued, and every character of the
    * snapshot stays.
    */
-  private rebaseOntoSnapshot(before: RoomState, viewBefore: RoomState | null): void {
+  private rebaseOntoSnapshot(
+    before: RoomState,
+    viewBefore: RoomState | null,
+    doubts: { numbered: Record<string, number>; checked_from: number } | null,
+  ): void {
     const fields = new Map<string, [string, TextField]>();
     for (const p of this.pending) {
       if (p.op.kind === 'text') fields.set(fieldKey(p.op.id, p.op.field), [p.op.id, p.op.field]);
@@ -1107,10 +1122,17 @@ export class Room implements RoomHandle {
       const firstOp = first ? textOpOf(first.op) : null;
       if (first && first.everSent && firstOp) {
         const withFirst = applyTextOpOrNull(firstOp, old);
-        if (
-          withFirst !== null &&
-          changeSize(diffTexts(withFirst, now)) < changeSize(diffTexts(old, now))
-        ) {
+        // The server's answer when it covers every op after the state the op was made on;
+        // else the guess: numbered when the snapshot's text is nearer the text with it.
+        const known =
+          doubts && (first.cid in doubts.numbered || doubts.checked_from <= before.seq + 1)
+            ? first.cid in doubts.numbered
+            : null;
+        const numbered =
+          known ??
+          (withFirst !== null &&
+            changeSize(diffTexts(withFirst, now)) < changeSize(diffTexts(old, now)));
+        if (withFirst !== null && numbered) {
           // Numbered before the snapshot: acknowledged by it.
           this.pending.splice(this.pending.indexOf(first), 1);
           this.ackedUnsaved.push({ cid: first.cid, op: first.op });

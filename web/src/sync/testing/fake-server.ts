@@ -153,13 +153,22 @@ export class FakeServer {
           out({ type: 'resume', room: f.room, since: f.since });
           for (const e of this.log) if (e.seq > f.since) out(this.opFrame(e));
         } else {
-          out({
+          const snapshot: ServerFrame = {
             type: 'snapshot',
             room: f.room,
             seq: this.state.seq,
             room_info: this.info(),
             notes: sortedNotes(this.state).map((n) => ({ ...n })),
-          });
+          };
+          if (f.in_doubt && f.in_doubt.length > 0) {
+            // As the real server: which of them were numbered, among every op it holds.
+            const numbered: Record<string, number> = {};
+            for (const e of this.log) {
+              if (e.user === conn.user && f.in_doubt.includes(e.cid)) numbered[e.cid] = e.seq;
+            }
+            snapshot.in_doubt = { numbered, checked_from: this.log[0]?.seq ?? this.state.seq + 1 };
+          }
+          out(snapshot);
         }
         out({ type: 'presence', room: f.room, active_user_count: 1, users: [{ id: conn.user, name: conn.user }] });
         break;
@@ -187,6 +196,15 @@ export class FakeServer {
         }
         let op = parsed.value;
         if (op.kind === 'text') {
+          // As the real server: a text op of this user and cid already numbered is a resend in
+          // doubt; dropped, and refused as `duplicate` when the client holds it already.
+          const first = this.log.find((e) => e.user === conn.user && e.cid === f.cid && e.op.kind === 'text');
+          if (first) {
+            if (first.seq <= op.base) {
+              out({ type: 'reject', room: f.room, cid: f.cid, code: 'duplicate', message: 'fake duplicate' });
+            }
+            break;
+          }
           const moved = this.transformText(op);
           if (typeof moved === 'string') {
             out({ type: 'reject', room: f.room, cid: f.cid, code: moved, message: `fake ${moved}` });
