@@ -148,6 +148,17 @@ core::result<server_msg> parse_object(const json::object& o) {
       }
       m.notes.push_back(std::move(*note));
     }
+    if (const json::value* d = o.if_contains("in_doubt"); d != nullptr && d->is_object()) {
+      const json::object& doubt = d->get_object();
+      m.checked_from = integer(doubt, "checked_from");
+      if (const json::value* n = doubt.if_contains("numbered"); n != nullptr && n->is_object()) {
+        for (const auto& [cid, seq] : n->get_object()) {
+          if (seq.is_int64()) {
+            m.numbered.emplace(std::string(cid), seq.get_int64());
+          }
+        }
+      }
+    }
     return server_msg{std::move(m)};
   }
   if (type == "resume") {
@@ -219,6 +230,35 @@ core::result<server_msg> parse_object(const json::object& o) {
     }
     return server_msg{role_msg{std::move(*room), str(o, "role")}};
   }
+  if (type == "cursor") {
+    auto room = required_string(o, "room", type);
+    if (!room) {
+      return room.err();
+    }
+    cursor_msg m;
+    m.room = std::move(*room);
+    m.session = str(o, "session");
+    if (const json::value* u = o.if_contains("user"); u != nullptr && u->is_object()) {
+      m.user = {str(u->get_object(), "id"), str(u->get_object(), "name")};
+    }
+    m.note = str(o, "note");
+    if (!m.note.empty()) {
+      const std::string field = str(o, "field");
+      if (field != "title" && field != "body") {
+        return core::invalid("cursor.field must be \"title\" or \"body\"");
+      }
+      m.field = field == "title" ? core::text_field::title : core::text_field::body;
+      const auto anchor = integer(o, "anchor");
+      const auto head = integer(o, "head");
+      if (!anchor || !head || *anchor < 0 || *head < 0) {
+        return core::invalid("cursor.anchor and cursor.head must be offsets");
+      }
+      m.anchor = static_cast<std::size_t>(*anchor);
+      m.head = static_cast<std::size_t>(*head);
+      m.seq = integer(o, "seq").value_or(0);
+    }
+    return server_msg{std::move(m)};
+  }
   return core::invalid("unknown frame type \"" + type + "\"");
 }
 
@@ -243,10 +283,18 @@ std::string hello_frame(std::string_view token, std::string_view client) {
   return frame({{"type", "hello"}, {"token", token}, {"client", client}});
 }
 
-std::string join_frame(std::string_view room, std::optional<std::int64_t> since) {
+std::string join_frame(std::string_view room, std::optional<std::int64_t> since,
+                       const std::vector<std::string>& in_doubt) {
   json::object o{{"type", "join"}, {"room", room}};
   if (since) {
     o["since"] = *since;
+  }
+  if (!in_doubt.empty()) {
+    json::array cids;
+    for (const std::string& cid : in_doubt) {
+      cids.emplace_back(cid);
+    }
+    o["in_doubt"] = std::move(cids);
   }
   return frame(std::move(o));
 }
@@ -269,6 +317,21 @@ std::string unwatch_rooms_frame() {
 
 std::string ping_frame(std::int64_t t) {
   return frame({{"type", "ping"}, {"t", t}});
+}
+
+std::string cursor_frame(std::string_view room, std::string_view note, core::text_field field,
+                         std::size_t anchor, std::size_t head, std::int64_t seq) {
+  return frame({{"type", "cursor"},
+                {"room", room},
+                {"note", note},
+                {"field", core::field_name(field)},
+                {"anchor", anchor},
+                {"head", head},
+                {"seq", seq}});
+}
+
+std::string cursor_clear_frame(std::string_view room) {
+  return frame({{"type", "cursor"}, {"room", room}});
 }
 
 }  // namespace fun_notes::cli::sync

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,10 @@ struct snapshot_msg {
   std::int64_t seq = 0;
   room_info info;
   std::vector<core::note> notes;
+  // The answer about the ops the join named in doubt: the cids numbered from `checked_from` on,
+  // with their seqs. Absent when the join named none (or the server predates the field).
+  std::optional<std::int64_t> checked_from{};
+  std::map<std::string, std::int64_t, std::less<>> numbered{};
 };
 struct resume_msg {
   std::string room;
@@ -90,9 +95,22 @@ struct role_msg {
   std::string role;
 };
 
+// Someone else's caret in a note field (docs/protocol.md, "Carets"), or, without a note, their
+// caret left the field. Offsets are code points of the field's text as the sender showed it.
+struct cursor_msg {
+  std::string room;
+  std::string session;  // one socket; a user may have several
+  user_ref user;
+  std::string note;  // empty: cleared
+  core::text_field field = core::text_field::body;
+  std::size_t anchor = 0;
+  std::size_t head = 0;
+  std::int64_t seq = 0;
+};
+
 using server_msg =
     std::variant<welcome_msg, snapshot_msg, resume_msg, op_msg, reject_msg, error_msg, presence_msg,
-                 rooms_msg, room_stat_msg, pong_msg, role_msg>;
+                 rooms_msg, room_stat_msg, pong_msg, role_msg, cursor_msg>;
 
 // Parses one text frame from the server. A frame that is not valid protocol is an error value
 // (the caller drops it), never an exception.
@@ -100,11 +118,18 @@ core::result<server_msg> parse_server_frame(std::string_view text);
 
 // Client frames, serialized.
 std::string hello_frame(std::string_view token, std::string_view client);
-std::string join_frame(std::string_view room, std::optional<std::int64_t> since);
+// `in_doubt`: cids of text ops sent and never echoed before the connection died, for the
+// server to say which of them a snapshot holds.
+std::string join_frame(std::string_view room, std::optional<std::int64_t> since,
+                       const std::vector<std::string>& in_doubt = {});
 std::string leave_frame(std::string_view room);
 std::string op_frame(std::string_view room, std::string_view cid, const core::op& o);
 std::string watch_rooms_frame();
 std::string unwatch_rooms_frame();
 std::string ping_frame(std::int64_t t);
+// This socket's caret in a note field, and the caret leaving the fields (no note).
+std::string cursor_frame(std::string_view room, std::string_view note, core::text_field field,
+                         std::size_t anchor, std::size_t head, std::int64_t seq);
+std::string cursor_clear_frame(std::string_view room);
 
 }  // namespace fun_notes::cli::sync

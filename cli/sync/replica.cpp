@@ -6,6 +6,7 @@
 
 #include "fun_notes/core/order.hpp"
 #include "sync/overloaded.hpp"
+#include "sync/text_edit.hpp"
 
 namespace fun_notes::cli::sync {
 
@@ -69,6 +70,33 @@ std::string excerpt(const std::string& text) {
   return "“" + t + "”";
 }
 
+// How an op bears on one note field: `text` edits it character by character, `replace` sets it
+// whole (an update of the field, a create or a delete of the note: a text op made before it no
+// longer applies after it).
+enum class bearing { none, text, replace };
+
+bearing bearing_on(const core::op& o, std::string_view id, core::text_field f) {
+  return std::visit(
+      overloaded{
+          [&](const core::text_edit_op& t) {
+            return t.id == id && t.field == f ? bearing::text : bearing::none;
+          },
+          [&](const core::update_op& u) {
+            const bool sets =
+                f == core::text_field::title ? u.title.has_value() : u.body.has_value();
+            return u.id == id && sets ? bearing::replace : bearing::none;
+          },
+          [&](const core::create_op& c) { return c.id == id ? bearing::replace : bearing::none; },
+          [&](const core::delete_op& d) { return d.id == id ? bearing::replace : bearing::none; },
+          [](const auto&) { return bearing::none; }},
+      o);
+}
+
+constexpr core::text_field both_fields[] = {core::text_field::title, core::text_field::body};
+
+// Ops in doubt a join names at most (the server refuses more).
+constexpr std::size_t max_in_doubt = 256;
+
 void touched_ids(const core::op& o, std::set<std::string>& into) {
   if (const auto* r = std::get_if<core::rebalance_op>(&o)) {
     for (const auto& entry : r->indexes) {
@@ -88,6 +116,9 @@ void effects::append(effects&& other) {
   for (auto& n : other.notices) {
     notices.push_back(std::move(n));
   }
+  for (auto& c : other.text_changes) {
+    text_changes.push_back(std::move(c));
+  }
   view_changed = view_changed || other.view_changed;
   persist = persist || other.persist;
   gap = gap || other.gap;
@@ -106,6 +137,7 @@ replica::replica(room_info info, core::room_state base, std::vector<local_op> ou
   // Whatever was written to a socket before is in doubt now: the next join settles it.
   for (auto& o : outbox_) {
     o.sent = false;
+    o.was_sent = std::holds_alternative<core::text_edit_op>(o.op);
     saved_cids_.insert(o.cid);
     known_cids_.insert(o.cid);
   }
@@ -171,13 +203,128 @@ effects replica::send_unsent() {
   if (state_ != link_state::live) {
     return fx;
   }
-  for (local_op& o : outbox_) {
-    if (!o.sent) {
-      fx.frames.push_back(op_frame(room_id_, o.cid, o.op));
-      o.sent = true;
+  for (std::size_t i = 0; i < outbox_.size(); ++i) {
+    local_op& o = outbox_[i];
+    if (o.sent) {
+      continue;
     }
+    if (auto* t = std::get_if<core::text_edit_op>(&o.op)) {
+      // One op per field in flight: a text op waits for every earlier op on its field (its
+      // text is the one they make), and what follows it waits with it, to keep the order.
+      const auto earlier = outbox_.begin() + static_cast<std::ptrdiff_t>(i);
+      if (std::any_of(outbox_.begin(), earlier, [&](const local_op& e) {
+            return bearing_on(e.op, t->id, t->field) != bearing::none;
+          })) {
+        break;
+      }
+      // No earlier op touches the field, so its text in the view is the base's.
+      t->base = base_.seq();
+    }
+    fx.frames.push_back(op_frame(room_id_, o.cid, o.op));
+    o.sent = true;
+    o.was_sent = true;
   }
   return fx;
+}
+
+std::vector<std::string> replica::in_doubt() const {
+  std::vector<std::string> out;
+  for (const local_op& o : outbox_) {
+    if (o.was_sent && std::holds_alternative<core::text_edit_op>(o.op) &&
+        out.size() < max_in_doubt) {
+      out.push_back(o.cid);
+    }
+  }
+  return out;
+}
+
+std::optional<core::text_op> replica::rebase_outbox(std::string_view note_id,
+                                                    core::text_field field, core::text_op change) {
+  for (local_op& o : outbox_) {
+    const bearing b = bearing_on(o.op, note_id, field);
+    if (b == bearing::replace) {
+      return std::nullopt;  // what follows applies to the text this op sets
+    }
+    if (b != bearing::text) {
+      continue;
+    }
+    auto& t = std::get<core::text_edit_op>(o.op);
+    // The change is numbered already: its inserts go first on a tie, as on the server.
+    auto moved = core::transform(t.ops, change, false);
+    if (!moved) {
+      return std::nullopt;  // a well-kept outbox never gets here
+    }
+    t.ops = std::move(moved->first);
+    change = std::move(moved->second);
+    dirty_.outbox = true;
+  }
+  return change;
+}
+
+void replica::rebase_onto_snapshot(const core::room_state& old_base, const snapshot_msg& m) {
+  const core::room_state fresh(m.seq, m.notes);
+  const bool exact = m.checked_from && *m.checked_from <= old_base.seq() + 1;
+  std::set<std::string> drop;
+  std::set<std::pair<std::string, core::text_field>> done;
+  for (const local_op& first : outbox_) {
+    const auto* t = std::get_if<core::text_edit_op>(&first.op);
+    if (t == nullptr || !done.emplace(t->id, t->field).second) {
+      continue;
+    }
+    const core::note* was = old_base.find(t->id);
+    const core::note* now = fresh.find(t->id);
+    if (was == nullptr || now == nullptr) {
+      continue;  // created here, or deleted there: reconcile settles it
+    }
+    // The field's chain of text ops, when no local replace comes before it.
+    std::vector<local_op*> chain;
+    for (local_op& o : outbox_) {
+      const bearing b = bearing_on(o.op, t->id, t->field);
+      if (b == bearing::replace) {
+        break;
+      }
+      if (b == bearing::text) {
+        chain.push_back(&o);
+      }
+    }
+    if (chain.empty() || chain.front() != &first) {
+      continue;
+    }
+    std::string text = field_text(*was, t->field);
+    const std::string& theirs = field_text(*now, t->field);
+    std::size_t k = 0;
+    for (; k < chain.size() && chain[k]->was_sent; ++k) {
+      const auto& op = std::get<core::text_edit_op>(chain[k]->op).ops;
+      auto with = core::apply_text_op(op, text);
+      if (!with) {
+        break;
+      }
+      // The server's answer is exact; without it, the op counts as numbered when the
+      // snapshot's text is nearer the text with it than without it.
+      const bool numbered =
+          exact ? m.numbered.contains(chain[k]->cid)
+                : change_size(text_diff(*with, theirs)) < change_size(text_diff(text, theirs));
+      if (!numbered) {
+        break;
+      }
+      text = std::move(*with);
+      drop.insert(chain[k]->cid);
+    }
+    core::text_op change = text_diff(text, theirs);
+    for (; k < chain.size(); ++k) {
+      auto& op = std::get<core::text_edit_op>(chain[k]->op).ops;
+      auto moved = core::transform(op, change, false);
+      if (!moved) {
+        break;
+      }
+      op = std::move(moved->first);
+      change = std::move(moved->second);
+    }
+  }
+  if (!drop.empty()) {
+    std::erase_if(outbox_, [&](const local_op& o) { return drop.contains(o.cid); });
+  }
+  dirty_.outbox = true;
 }
 
 effects replica::adopt(const std::vector<local_op>& queued) {
@@ -242,6 +389,57 @@ effects replica::update(core::update_op change, std::string cid, std::string at)
     }
   }
   return enqueue(local_op{std::move(cid), core::op{std::move(change)}, std::move(at), false});
+}
+
+effects replica::edit_text(std::string_view note_id, core::text_field field, core::text_op op,
+                           std::string cid, std::string at) {
+  const core::note* current = find(note_id);
+  if (current == nullptr) {
+    return effects{{}, {{std::string(note_id), "that note no longer exists"}}};
+  }
+  if (op.is_noop()) {
+    return {};
+  }
+  auto after = core::apply_text_op(op, field_text(*current, field));
+  if (!after) {
+    return effects{{}, {{std::string(note_id), after.err().message}}};
+  }
+  const std::size_t limit =
+      field == core::text_field::title ? limits_.max_title_bytes : limits_.max_body_bytes;
+  if (after->size() > limit) {
+    return effects{{},
+                   {{std::string(note_id),
+                     std::string(field == core::text_field::title ? "a title" : "a body") +
+                         " holds at most " + std::to_string(limit) + " bytes"}}};
+  }
+  if (read_only()) {
+    return effects{{}, {{std::string(note_id), "this room is read-only for you (viewer)"}}};
+  }
+  // Typing on while the op before it waits: one op, composed.
+  if (!outbox_.empty() && !outbox_.back().sent && !outbox_.back().was_sent) {
+    if (auto* last = std::get_if<core::text_edit_op>(&outbox_.back().op);
+        last != nullptr && last->id == note_id && last->field == field) {
+      if (auto composed = core::compose(last->ops, op)) {
+        effects fx;
+        if (composed->is_noop()) {
+          outbox_.pop_back();  // typed and erased again: nothing to send
+        } else {
+          last->ops = std::move(*composed);
+          outbox_.back().at = std::move(at);
+        }
+        dirty_.outbox = true;
+        mark_view_dirty();
+        fx.view_changed = true;
+        fx.persist = true;
+        fx.append(send_unsent());
+        return fx;
+      }
+    }
+  }
+  return enqueue(local_op{
+      std::move(cid),
+      core::op{core::text_edit_op{std::string(note_id), field, base_.seq(), std::move(op)}},
+      std::move(at)});
 }
 
 effects replica::remove(std::string_view note_id, std::string cid, std::string at) {
@@ -360,7 +558,8 @@ effects replica::on_connected() {
   if (!join_base_) {
     join_base_ = base_;
   }
-  fx.frames.push_back(join_frame(room_id_, loaded_ ? std::optional(base_.seq()) : std::nullopt));
+  fx.frames.push_back(
+      join_frame(room_id_, loaded_ ? std::optional(base_.seq()) : std::nullopt, in_doubt()));
   return fx;
 }
 
@@ -419,6 +618,9 @@ effects replica::on_message(const server_msg& msg) {
 
 effects replica::on_snapshot(const snapshot_msg& m) {
   effects fx;
+  if (loaded_) {
+    rebase_onto_snapshot(base_, m);
+  }
   base_ = core::room_state(m.seq, m.notes);
   if (!m.info.id.empty()) {
     info_ = m.info;
@@ -459,7 +661,7 @@ effects replica::on_op(const op_msg& m) {
     if (!join_base_) {
       join_base_ = base_;
     }
-    fx.frames.push_back(join_frame(room_id_, base_.seq()));
+    fx.frames.push_back(join_frame(room_id_, base_.seq(), in_doubt()));
     fx.gap = true;
     return fx;
   }
@@ -469,21 +671,90 @@ effects replica::on_op(const op_msg& m) {
   const bool is_own = own != outbox_.end();
   const core::note* before = nullptr;
   core::note deleted;
+  std::optional<core::note> typed_into;  // a note deleted while the user types into it
   if (const auto* d = std::get_if<core::delete_op>(&m.applied.operation); d && !is_own) {
     if (const core::note* n = base_.find(d->id)) {
       deleted = *n;
       before = &deleted;
     }
+    const bool typing = std::any_of(outbox_.begin(), outbox_.end(), [&](const local_op& o) {
+      const auto* t = std::get_if<core::text_edit_op>(&o.op);
+      return t != nullptr && t->id == d->id;
+    });
+    if (const core::note* shown = find(d->id); typing && shown != nullptr) {
+      typed_into = *shown;
+    }
+  }
+  // The text of the fields a remote op changes, as the base held them.
+  const std::string target = target_of(m.applied.operation);
+  std::vector<std::pair<core::text_field, std::optional<std::string>>> fields_before;
+  if (!is_own && !target.empty()) {
+    const core::note* n = base_.find(target);
+    for (const core::text_field f : both_fields) {
+      if (bearing_on(m.applied.operation, target, f) != bearing::none) {
+        fields_before.emplace_back(f,
+                                   n != nullptr ? std::optional(field_text(*n, f)) : std::nullopt);
+      }
+    }
   }
   apply_to_base(m.applied);
   fx.persist = true;
   fx.view_changed = true;
+  if (typed_into) {
+    // An edit beats a concurrent delete: the note comes back as the user sees it, typing and
+    // all, and every op on it the outbox held is in the create.
+    const std::string& id = typed_into->id;
+    std::vector<local_op> kept;
+    for (local_op& o : outbox_) {
+      if (auto* r = std::get_if<core::rebalance_op>(&o.op)) {
+        std::erase_if(r->indexes, [&](const auto& e) { return e.first == id; });
+        if (!r->indexes.empty()) {
+          kept.push_back(std::move(o));
+        }
+      } else if (target_of(o.op) != id) {
+        kept.push_back(std::move(o));
+      }
+    }
+    outbox_ = std::move(kept);
+    dirty_.outbox = true;
+    mark_view_dirty();
+    const core::note& n = *typed_into;
+    fx.append(enqueue(local_op{"restore-" + id + "-" + std::to_string(m.applied.seq),
+                               core::op{core::create_op{n.id, n.title, n.body, n.is_important,
+                                                        n.is_completed, n.current_index}},
+                               m.applied.at}));
+    fx.notices.push_back({id, quoted(n) +
+                                  " was deleted by someone else while you typed in it; your text "
+                                  "brought it back"});
+    return fx;
+  }
+  for (auto& [f, was] : fields_before) {
+    const core::note* n = base_.find(target);
+    std::optional<core::text_op> change;
+    if (const auto* t = std::get_if<core::text_edit_op>(&m.applied.operation)) {
+      if (was && core::apply_text_op(t->ops, *was)) {
+        change = t->ops;
+      }
+    } else if (was && n != nullptr) {
+      change = text_diff(*was, field_text(*n, f));
+    }
+    if (!change) {
+      fx.text_changes.push_back({target, f, std::nullopt});
+      continue;
+    }
+    if (auto seen = rebase_outbox(target, f, std::move(*change))) {
+      fx.text_changes.push_back({target, f, std::move(seen)});
+    }
+  }
   if (is_own) {
     const bool lost_edit = sets_text(own->op) && !base_.contains(target_of(own->op));
     const std::string id = target_of(own->op);
     core::op acked = own->op;
     outbox_.erase(own);
     dirty_.outbox = true;
+    if (std::holds_alternative<core::text_edit_op>(acked)) {
+      fx.append(send_unsent());  // the field's next text op may go now
+    }
     if (lost_edit) {
       // The server numbered our edit after someone's delete, so it changed nothing: bring the
       // note back with the edit in it (an edit beats a concurrent delete).
@@ -555,6 +826,14 @@ effects replica::settle_deleted(std::string_view note_id, const core::note& tomb
       restored.current_index = mv->current_index;
       continue;
     }
+    if (const auto* t = std::get_if<core::text_edit_op>(&o.op)) {
+      // The outbox's text ops follow one another from the tombstone's text.
+      text_edit = true;
+      if (auto typed = core::apply_text_op(t->ops, field_text(restored, t->field))) {
+        field_text(restored, t->field) = std::move(*typed);
+      }
+      continue;
+    }
     if (auto* r = std::get_if<core::rebalance_op>(&o.op)) {
       // Keep the rebalance for the other notes; remember the index for a restore.
       for (auto e = r->indexes.begin(); e != r->indexes.end(); ++e) {
@@ -604,8 +883,19 @@ effects replica::on_reject(const reject_msg& m) {
   if (it == outbox_.end()) {
     return fx;
   }
+  const bool text = std::holds_alternative<core::text_edit_op>(it->op);
+  const bool gone = text && find(target_of(it->op)) == nullptr;
+  if (m.code == "duplicate" || (m.code == "conflict" && gone)) {
+    // The base holds this text op already (resent in doubt), or its note went: drop it.
+    outbox_.erase(it);
+    dirty_.outbox = true;
+    mark_view_dirty();
+    fx.view_changed = true;
+    fx.persist = true;
+    return fx;
+  }
   if (m.code == "rate_limited" || m.code == "unavailable" || m.code == "conflict") {
-    it->sent = false;  // the caller flushes again after a pause
+    it->sent = false;  // the caller flushes again after a pause (a text op with a new base)
     return fx;
   }
   fx.notices.push_back(

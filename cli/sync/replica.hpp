@@ -23,6 +23,10 @@ struct local_op {
   core::op op;
   std::string at;     // local time of the edit (RFC 3339), shown until the server's echo
   bool sent = false;  // written to a socket: in doubt until echoed or rejected
+  // Ever written to a socket (or restored from the cache, where that is unknown): a text op
+  // that may be numbered already is never composed with later typing, and a join names it in
+  // doubt.
+  bool was_sent = false;
   bool operator==(const local_op&) const = default;
 };
 
@@ -32,10 +36,20 @@ struct notice {
   std::string message;  // one line, in words
 };
 
+// How a note field the view shows changed by something other than the user's own typing here:
+// `op` turns the field's text as the view showed it before into the text it shows now (an
+// editor applies it to keep its caret), or is empty when the note appeared or went (resync).
+struct text_change {
+  std::string note_id;
+  core::text_field field = core::text_field::body;
+  std::optional<core::text_op> op;
+};
+
 // What one call produced.
 struct effects {
   std::vector<std::string> frames;  // to send now, in order
   std::vector<notice> notices;
+  std::vector<text_change> text_changes{};
   bool view_changed = false;
   bool persist = false;  // base, info or outbox changed: write the room to the cache
   bool gap = false;      // the stream had a gap: a join frame is in `frames`
@@ -94,6 +108,11 @@ class replica {
   effects update(core::update_op change, std::string cid, std::string at);
   effects move(std::string_view note_id, move_target target, std::string cid, std::string at);
   effects remove(std::string_view note_id, std::string cid, std::string at);
+  // Typing: `op` applies to the field's text as the view shows it. The classic OT client: one
+  // text op per field in flight, later edits composed into one waiting op, sent when the one
+  // in flight is acknowledged; others' ops move both (docs/cli.md, "Live text").
+  effects edit_text(std::string_view note_id, core::text_field field, core::text_op op,
+                    std::string cid, std::string at);
 
   // Takes in ops that another process of this user queued for the room in the same cache
   // (a `fun-notes add` beside the full-screen client): those whose cid this replica has not
@@ -127,6 +146,15 @@ class replica {
   effects reconcile();  // the join's answer is complete: merge, then send the outbox
   effects settle_deleted(std::string_view note_id, const core::note& tombstone, bool unsent_only);
   effects enqueue(local_op op);  // validate, append, send when live
+  // Moves the outbox's text ops on one field over `change`, a change of that field's text in
+  // the base that is already numbered. Returns the change as it applies to the view, or
+  // nullopt when the view's field does not follow the base's (a local replace comes first).
+  std::optional<core::text_op> rebase_outbox(std::string_view note_id, core::text_field field,
+                                             core::text_op change);
+  // After a snapshot replaced the base: text ops the snapshot holds are dropped, the others
+  // rebased onto its text.
+  void rebase_onto_snapshot(const core::room_state& old_base, const snapshot_msg& m);
+  std::vector<std::string> in_doubt() const;
   effects send_unsent();
   void mark_view_dirty() { view_valid_ = false; }
   void apply_to_base(const core::applied_op& o);
