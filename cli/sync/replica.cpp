@@ -203,19 +203,25 @@ effects replica::send_unsent() {
   if (state_ != link_state::live) {
     return fx;
   }
+  std::set<std::string> held;  // notes with a text op waiting: their later ops wait too
   for (std::size_t i = 0; i < outbox_.size(); ++i) {
     local_op& o = outbox_[i];
     if (o.sent) {
       continue;
     }
+    const std::string target = target_of(o.op);
+    if (!target.empty() && held.contains(target)) {
+      continue;
+    }
     if (auto* t = std::get_if<core::text_edit_op>(&o.op)) {
       // One op per field in flight: a text op waits for every earlier op on its field (its
-      // text is the one they make), and what follows it waits with it, to keep the order.
+      // text is the one they make), and the note's later ops wait with it, to keep their order.
       const auto earlier = outbox_.begin() + static_cast<std::ptrdiff_t>(i);
       if (std::any_of(outbox_.begin(), earlier, [&](const local_op& e) {
             return bearing_on(e.op, t->id, t->field) != bearing::none;
           })) {
-        break;
+        held.insert(target);
+        continue;
       }
       // No earlier op touches the field, so its text in the view is the base's.
       t->base = base_.seq();
@@ -414,6 +420,21 @@ effects replica::edit_text(std::string_view note_id, core::text_field field, cor
   }
   if (read_only()) {
     return effects{{}, {{std::string(note_id), "this room is read-only for you (viewer)"}}};
+  }
+  // Typing into a note whose create has not gone out yet: the create carries the text.
+  const auto last_on_note = std::find_if(outbox_.rbegin(), outbox_.rend(),
+                                         [&](const local_op& o) { return aims_at(o.op, note_id); });
+  if (last_on_note != outbox_.rend() && !last_on_note->sent && !last_on_note->was_sent) {
+    if (auto* c = std::get_if<core::create_op>(&last_on_note->op)) {
+      (field == core::text_field::title ? c->title : c->body) = std::move(*after);
+      last_on_note->at = std::move(at);
+      effects fx;
+      dirty_.outbox = true;
+      mark_view_dirty();
+      fx.view_changed = true;
+      fx.persist = true;
+      return fx;
+    }
   }
   // Typing on while the op before it waits: one op, composed.
   if (!outbox_.empty() && !outbox_.back().sent && !outbox_.back().was_sent) {

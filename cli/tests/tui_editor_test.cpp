@@ -112,9 +112,11 @@ TEST(TuiEditor, KeysMoveBetweenTitleAndBody) {
   EXPECT_EQ(e.focus(), editor_field::title);
   e.handle(key::of(key_code::tab));
   EXPECT_EQ(e.focus(), editor_field::body);
-  EXPECT_EQ(e.handle(key::of(key_code::escape)), editor_action::save_close);
+  EXPECT_EQ(e.handle(key::of(key_code::escape)), editor_action::close);
   EXPECT_EQ(e.handle(key::ctrl('s')), editor_action::save);
-  EXPECT_EQ(e.handle(key::ctrl('x')), editor_action::discard);
+  EXPECT_EQ(e.handle(key::ctrl('x')), editor_action::close);
+  EXPECT_EQ(e.handle(key::ctrl('z')), editor_action::undo);
+  EXPECT_EQ(e.handle(key::ctrl('r')), editor_action::redo);
 }
 
 TEST(TuiEditor, ChangedOnlyAfterAnEdit) {

@@ -146,25 +146,61 @@ TEST(TuiUpdate, MovingWhileFilteredStepsOverHiddenNotes) {
 
 // --- editing --------------------------------------------------------------------------------
 
-TEST(TuiUpdate, EditingATitleWithUtf8AndCursorMovesSendsTheNewTitle) {
+// The op frames among `frames`.
+std::vector<std::string> op_frames(const std::vector<std::string>& frames) {
+  std::vector<std::string> out;
+  for (const std::string& f : frames) {
+    if (contains(f, R"("type":"op")")) {
+      out.push_back(f);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> all_frames(const driver& d) {
+  std::vector<std::string> out;
+  for (const auto& f : d.commands_of<cmd::send_frame>(d.all)) {
+    out.push_back(f.frame);
+  }
+  return out;
+}
+
+TEST(TuiUpdate, EditingATitleWithUtf8AndCursorMovesSendsTextOpsAsItIsTyped) {
   driver d;
   d.open_live(three_notes());
+  const std::size_t before = all_frames(d).size();
   d.press(key_code::enter);
   ASSERT_EQ(d.m.top(), screen_kind::editor);
-  // "Milk|" -> "Milch" by cursor moves, then a word in Japanese.
-  d.press(key_code::backspace).press(key_code::left).press(key_code::del);
+  // "Milk|" -> "Milch" by cursor moves: the first keystroke goes out at once, as a text op.
+  d.press(key_code::backspace);
+  ASSERT_EQ(op_frames(d.frames()).size(), 1u);
+  EXPECT_TRUE(contains(d.frames()[0], R"("kind":"text")"));
+  EXPECT_TRUE(contains(d.frames()[0], R"("field":"title")"));
+  EXPECT_TRUE(contains(d.frames()[0], R"("ops":[3,-1])"));
+  d.press(key_code::left).press(key_code::del);
   d.type(U"lch");
   EXPECT_EQ(d.m.editor->title().text(), "Milch");
   d.press(key_code::home).type(U"日本 ").press(key_code::end).type(U"é");
   EXPECT_EQ(d.m.editor->title().text(), "日本 Milché");
+  // The view shows every keystroke at once; one op is in flight, the rest wait composed.
+  EXPECT_EQ(d.m.room.replica->find("a")->title, "日本 Milché");
+  EXPECT_EQ(d.m.room.replica->outbox().size(), 2u);
   d.press(key_code::escape);
   EXPECT_EQ(d.m.top(), screen_kind::room);
   EXPECT_EQ(d.selected_title(), "日本 Milché");
-  ASSERT_EQ(d.frames().size(), 1u);
-  EXPECT_TRUE(contains(d.frames()[0], R"("kind":"update")"));
-  EXPECT_TRUE(contains(d.frames()[0], "日本 Milché"));
-  // Only the title changed, so the body is not sent (it would overwrite a concurrent edit).
-  EXPECT_FALSE(contains(d.frames()[0], R"("body")"));
+  // Only the title's text went out: never an update, never the body (no overwrite of others).
+  const std::vector<std::string> every = all_frames(d);
+  const std::vector<std::string> sent(every.begin() + static_cast<std::ptrdiff_t>(before),
+                                      every.end());
+  for (const std::string& f : op_frames(sent)) {
+    EXPECT_TRUE(contains(f, R"("kind":"text")")) << f;
+    EXPECT_FALSE(contains(f, R"("field":"body")")) << f;
+  }
+  // The caret went along, and left with the editor.
+  EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [](const std::string& f) {
+    return contains(f, R"("type":"cursor")") && contains(f, R"("field":"title")");
+  }));
+  EXPECT_TRUE(contains(sent.back(), R"({"type":"cursor","room":"r1"})"));
 }
 
 TEST(TuiUpdate, TheBodyTakesNewlinesAndTabSwitchesFields) {
@@ -173,34 +209,84 @@ TEST(TuiUpdate, TheBodyTakesNewlinesAndTabSwitchesFields) {
   d.press(U'e').press(key_code::tab);
   EXPECT_EQ(d.m.editor->focus(), editor_field::body);
   d.press(key_code::end).press(key_code::enter).type(U"semi-skimmed");
-  d.press(key::ctrl('s'));  // saved, still editing
-  EXPECT_EQ(d.m.top(), screen_kind::editor);
   EXPECT_EQ(d.m.room.replica->find("a")->body, "2 litres\nsemi-skimmed");
-  d.press(key_code::escape);  // nothing more changed: nothing more sent
-  EXPECT_TRUE(d.frames().empty());
+  d.press(key::ctrl('s'));  // nothing to save: said so, still editing
+  EXPECT_EQ(d.m.top(), screen_kind::editor);
+  EXPECT_TRUE(contains(d.m.status, "as you type"));
+  d.press(key_code::escape);  // nothing more changed: no op, only the caret leaving
+  EXPECT_TRUE(op_frames(d.frames()).empty());
 }
 
-TEST(TuiUpdate, DiscardLeavesTheNoteAsItWas) {
+TEST(TuiUpdate, AnothersTypingShowsInTheOpenEditorAndTheCaretKeepsItsPlace) {
+  driver d;
+  d.open_live(three_notes());
+  d.press(U'e').type(U" and honey");  // "Milk and honey|"
+  // Someone numbered "Oat " at the start of the title before our typing.
+  core::text_op theirs;
+  theirs.insert("Oat ").retain(4);
+  d.remote(core::text_edit_op{"a", core::text_field::title, 1, theirs}, 2);
+  EXPECT_EQ(d.m.editor->title().text(), "Oat Milk and honey");
+  EXPECT_EQ(d.m.editor->title().cursor(), 18u);  // still after what was typed
+  d.type(U"!");
+  EXPECT_EQ(d.m.room.replica->find("a")->title, "Oat Milk and honey!");
+  // Undo takes back only this user's typing, not the other person's word.
+  d.press(key::ctrl('z'));
+  EXPECT_EQ(d.m.editor->title().text(), "Oat Milk");
+  d.press(key::ctrl('r'));
+  EXPECT_EQ(d.m.editor->title().text(), "Oat Milk and honey!");
+}
+
+TEST(TuiUpdate, OthersCaretsInTheNoteAreKeptAndMoveWithTheirText) {
+  driver d;
+  d.open_live(three_notes());
+  d.press(U'e').press(key_code::tab);
+  sync::cursor_msg c;
+  c.room = "r1";
+  c.session = "s2";
+  c.user = {"u2", "bob"};
+  c.note = "a";
+  c.field = core::text_field::body;
+  c.anchor = c.head = 2;  // "2 |litres"
+  c.seq = 1;
+  d.server(c);
+  ASSERT_EQ(d.m.room.carets.size(), 1u);
+  d.press(key_code::home).type(U">");  // typed at 0, before bob's caret: it moves on
+  EXPECT_EQ(d.m.room.carets.at("s2").pos, 3u);
+  core::text_op theirs;
+  theirs.insert("~").retain(8);
+  d.remote(core::text_edit_op{"a", core::text_field::body, 1, theirs}, 2);
+  EXPECT_EQ(d.m.room.replica->find("a")->body, "~>2 litres");
+  EXPECT_EQ(d.m.room.carets.at("s2").pos, 4u);
+  c.note.clear();
+  d.server(c);  // bob's caret left the field
+  EXPECT_TRUE(d.m.room.carets.empty());
+}
+
+TEST(TuiUpdate, CtrlXClosesAndWhatWasTypedStays) {
   driver d;
   d.open_live(three_notes());
   d.press(U'e').type(U" and honey").press(key::ctrl('x'));
   EXPECT_EQ(d.m.top(), screen_kind::room);
+  EXPECT_EQ(d.selected_title(), "Milk and honey");
+  // u in the list undoes the typing.
+  d.press(U'u');
   EXPECT_EQ(d.selected_title(), "Milk");
-  EXPECT_TRUE(d.m.room.replica->outbox().empty());
 }
 
-TEST(TuiUpdate, ANewNoteIsCreatedOnSaveAtTheTopAndSelected) {
+TEST(TuiUpdate, ANewNoteIsCreatedOnceItHasContentAtTheTopAndSelected) {
   driver d;
   d.open_live(three_notes());
   d.press(U'j').press(U'n');
   ASSERT_EQ(d.m.top(), screen_kind::editor);
-  EXPECT_TRUE(d.m.room.replica->outbox().empty());  // nothing exists until saved
+  EXPECT_TRUE(d.m.room.replica->outbox().empty());  // nothing exists until it has content
   d.type(U"Apples").press(key_code::enter).type(U"green ones").press(key_code::escape);
   EXPECT_EQ(d.shown_titles().front(), "Apples");
   EXPECT_EQ(d.selected_title(), "Apples");
   EXPECT_EQ(d.m.room.replica->find(shown_note(d.m, 0).id)->body, "green ones");
-  ASSERT_EQ(d.frames().size(), 1u);
-  EXPECT_TRUE(contains(d.frames()[0], R"("kind":"create")"));
+  const auto ops = op_frames(all_frames(d));
+  ASSERT_FALSE(ops.empty());
+  EXPECT_TRUE(contains(ops[0], R"("kind":"create")"));
+  EXPECT_TRUE(contains(ops[0], R"("title":"A")"));  // sent at the first character
 }
 
 TEST(TuiUpdate, AnEmptyNewNoteIsDroppedOnEscape) {
@@ -214,26 +300,50 @@ TEST(TuiUpdate, AnEmptyNewNoteIsDroppedOnEscape) {
   EXPECT_EQ(d.m.status, "Empty note dropped.");
 }
 
-TEST(TuiUpdate, ATitleOverTheServersLimitKeepsTheEditorOpen) {
+TEST(TuiUpdate, TypingPastTheServersLimitIsRefusedAndSaysSo) {
   driver d;
   d.open_live(three_notes());
-  d.m.title_bytes = 8;
+  core::limits lim;
+  lim.max_title_bytes = 8;
+  d.m.room.replica->set_limits(lim);
   d.press(U'e').type(U" and more");
-  d.press(key_code::escape);
-  EXPECT_EQ(d.m.top(), screen_kind::editor);  // nothing typed is lost
-  EXPECT_TRUE(d.m.status_is_error);
-  EXPECT_TRUE(d.m.room.replica->outbox().empty());
+  EXPECT_EQ(d.m.editor->title().text(), "Milk and");  // what fits; the rest refused
+  EXPECT_EQ(d.m.room.replica->find("a")->title, "Milk and");
+  EXPECT_TRUE(contains(d.m.status, "at most 8 bytes"));
+  EXPECT_EQ(d.m.top(), screen_kind::editor);
 }
 
-TEST(TuiUpdate, AnEditOfANoteDeletedMeanwhileIsKeptAsANewNote) {
+TEST(TuiUpdate, TypingIntoANoteSomeoneDeletesBringsItBack) {
   driver d;
   d.open_live(three_notes());
   d.press(U'e').type(U" (oat)");
   d.remote(core::delete_op{"a"}, 2);
+  EXPECT_EQ(d.m.top(), screen_kind::editor);
+  EXPECT_EQ(d.m.editor->title().text(), "Milk (oat)");
   d.press(key_code::escape);
   EXPECT_EQ(d.shown_titles().front(), "Milk (oat)");
-  EXPECT_NE(shown_note(d.m, 0).id, "a");
-  EXPECT_TRUE(contains(d.m.status, "saved as a new note"));
+  EXPECT_EQ(shown_note(d.m, 0).id, "a");
+  EXPECT_TRUE(contains(d.m.notices.front(), "brought it back"));
+}
+
+TEST(TuiUpdate, UndoAndRedoInTheListCoverTogglesMovesAndDeletes) {
+  driver d;
+  d.open_live(three_notes());
+  d.press(U' ');                  // Milk done
+  d.press(key_code::shift_down);  // Milk below Bread
+  d.press(U'd').press(U'y');      // deleted
+  EXPECT_EQ(d.m.room.replica->find("a"), nullptr);
+  d.press(U'u');
+  ASSERT_NE(d.m.room.replica->find("a"), nullptr);
+  d.press(U'u');
+  EXPECT_EQ(d.shown_titles().front(), "Milk");
+  d.press(U'u');
+  EXPECT_FALSE(d.m.room.replica->find("a")->is_completed);
+  d.press(U'u');
+  EXPECT_EQ(d.m.status, "Nothing to undo.");
+  d.press(key::ctrl('r')).press(key::ctrl('r'));
+  EXPECT_TRUE(d.m.room.replica->find("a")->is_completed);
+  EXPECT_NE(d.shown_titles().front(), "Milk");
 }
 
 TEST(TuiUpdate, SpaceAndBangToggleDoneAndImportant) {

@@ -223,6 +223,17 @@ void text_field::home() {
   cursor_ = line_start(cursor_);
 }
 
+void text_field::reset(std::string_view utf8, std::size_t cursor) {
+  text_ = utf8_decode(utf8);
+  if (!multiline_) {
+    // As in the constructor: one line, and the same code point count as the note's text.
+    std::replace(text_.begin(), text_.end(), U'\n', U' ');
+    std::replace(text_.begin(), text_.end(), U'\r', U' ');
+  }
+  cursor_ = std::min(cursor, text_.size());
+  goal_column_ = -1;
+}
+
 void text_field::end() {
   goal_column_ = -1;
   cursor_ = line_end(cursor_);
@@ -264,7 +275,12 @@ editor_action note_editor::handle(const key& k, int body_width) {
         case U's':
           return editor_action::save;
         case U'x':
-          return editor_action::discard;
+          return editor_action::close;
+        case U'z':
+          return editor_action::undo;
+        case U'r':
+        case U'y':
+          return editor_action::redo;
         case U'a':
           field.home();
           return editor_action::none;
@@ -275,7 +291,7 @@ editor_action note_editor::handle(const key& k, int body_width) {
           return editor_action::none;
       }
     case key_code::escape:
-      return editor_action::save_close;
+      return editor_action::close;
     case key_code::enter:
       if (focus_ == editor_field::title) {
         // Enter ends the title line, as in a form: go on writing the body.

@@ -35,6 +35,8 @@ class text_field {
   std::size_t cursor() const { return cursor_; }
   bool multiline() const { return multiline_; }
   bool empty() const { return text_.empty(); }
+  // Replaces the text (someone else's edit arrived) with the cursor at `cursor` (clamped).
+  void reset(std::string_view utf8, std::size_t cursor);
 
   // A newline in a single-line field is dropped (a pasted title stays one line).
   void insert(char32_t cp);
@@ -73,15 +75,16 @@ enum class editor_field { title, body };
 
 // What a key did to the editor, for the caller to act on.
 enum class editor_action {
-  none,        // edited or moved; stay
-  save,        // write the changes, stay in the editor (Ctrl+S)
-  save_close,  // write the changes and close (Esc)
-  discard,     // close without writing (Ctrl+X)
+  none,   // edited or moved; stay (every edit goes out as it is typed)
+  save,   // Ctrl+S: nothing left to write, said so
+  close,  // Esc or Ctrl+X
+  undo,   // Ctrl+Z
+  redo,   // Ctrl+R or Ctrl+Y
 };
 
 class note_editor {
  public:
-  // An existing note (`is_new` false) or a new one that is created on save.
+  // An existing note (`is_new` false) or a new one, created once it has content.
   note_editor(std::string note_id, bool is_new, std::string_view title, std::string_view body);
 
   // `body_width`: the columns the body is wrapped at on screen, so up/down move by screen line
@@ -93,10 +96,13 @@ class note_editor {
   editor_field focus() const { return focus_; }
   const text_field& title() const { return title_; }
   const text_field& body() const { return body_; }
+  text_field& field(editor_field f) { return f == editor_field::title ? title_ : body_; }
+  const text_field& field(editor_field f) const {
+    return f == editor_field::title ? title_ : body_;
+  }
   bool title_changed() const { return title_.text() != saved_title_; }
   bool body_changed() const { return body_.text() != saved_body_; }
-  // Called once the changes went to the replica: later saves send only later changes, and a
-  // new note is then an existing one.
+  // Called once the changes went to the replica (for a new note: once it was created).
   void mark_saved();
 
  private:

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "fun_notes/core/note.hpp"
 #include "sync/messages.hpp"
 #include "sync/replica.hpp"
+#include "sync/undo.hpp"
 #include "tui/editor.hpp"
 
 namespace fun_notes::cli::tui {
@@ -30,10 +32,21 @@ struct prompt {
   text_field input;
 };
 
-// The last note the user deleted, so `u` can bring it back where it was.
-struct deleted_note {
-  core::note note;
-  std::size_t position = 0;  // in the view when it was deleted
+// Someone else's caret in a note field, moved along with the text ops that reach the view.
+struct remote_caret {
+  sync::user_ref user;
+  std::string note_id;
+  core::text_field field = core::text_field::body;
+  std::size_t pos = 0;       // code point offset in the field's text as the view shows it
+  std::int64_t seen_ms = 0;  // dropped when not refreshed for 45 s
+};
+
+// This client's caret as last sent.
+struct sent_caret {
+  std::string note_id;
+  core::text_field field = core::text_field::body;
+  std::size_t pos = 0;
+  std::int64_t at_ms = 0;
 };
 
 struct dashboard_state {
@@ -55,8 +68,12 @@ struct room_screen_state {
   std::string filter;
   bool filtering = false;            // the filter line has the keyboard
   std::vector<std::size_t> matches;  // view positions shown while a filter is set
-  std::optional<deleted_note> last_deleted;
-  std::string confirm_id;  // the note awaiting y/n on the confirm-delete screen
+  // Undo and redo of this user's own changes in the room (u / Ctrl+R; Ctrl+Z in the editor).
+  sync::undo_history history;
+  std::map<std::string, remote_caret> carets;  // by the other socket's session id
+  std::optional<sent_caret> my_caret;
+  std::int64_t last_flush_ms = 0;  // the last resend of ops the server asked to retry
+  std::string confirm_id;          // the note awaiting y/n on the confirm-delete screen
   // Others' ops changed the replica: written to the cache on the next tick, so a busy room
   // costs one transaction a second rather than one per op. Local edits are written at once.
   bool persist_pending = false;

@@ -1,11 +1,13 @@
 #include "tui/update.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <type_traits>
 
 #include "fun_notes/core/codec.hpp"
 #include "fun_notes/core/order.hpp"
 #include "sync/overloaded.hpp"
+#include "sync/text_edit.hpp"
 #include "tui/text.hpp"
 
 namespace fun_notes::cli::tui {
@@ -16,6 +18,12 @@ using commands = std::vector<command>;
 
 constexpr std::int64_t status_ttl_ms = 6000;
 constexpr std::size_t max_notices = 50;
+// Carets: sent again this often while the editor is open; others' dropped after this long
+// without a refresh (docs/protocol.md, "Carets").
+constexpr std::int64_t caret_refresh_ms = 20'000;
+constexpr std::int64_t caret_lifetime_ms = 45'000;
+// Ops the server asked to retry (rate_limited, unavailable, conflict) go again after this.
+constexpr std::int64_t retry_flush_ms = 300;
 
 // --- status and notices ---------------------------------------------------------------------
 
@@ -56,6 +64,8 @@ void persist(commands& out) {
 sync::replica& replica_of(model& m) {
   return *m.room.replica;
 }
+
+std::optional<std::size_t> view_position(const model& m, std::string_view id);
 
 void ensure_visible(std::size_t& scroll, std::size_t selected, std::size_t count, int rows) {
   const auto n = static_cast<std::size_t>(std::max(rows, 1));
@@ -141,6 +151,10 @@ void after_view_change(model& m) {
 
 // Carries out what a replica call produced: frames to send (only over a live session; offline
 // the replica keeps them in its outbox), notices to show and store, the cache write.
+void follow_text_changes(model& m, const std::vector<sync::text_change>& changes);
+void move_carets(model& m, std::string_view note_id, core::text_field field,
+                 const core::text_op& change);
+
 void absorb(model& m, sync::effects&& fx, commands& out, bool local) {
   // A local change is written to the cache before it is sent: a crash after the send cannot
   // lose it. Remote changes are written in batches (the server holds them anyway).
@@ -164,6 +178,9 @@ void absorb(model& m, sync::effects&& fx, commands& out, bool local) {
       stored.note_ids.push_back(n.note_id);
     }
     out.emplace_back(std::move(stored));
+  }
+  if (fx.view_changed || !fx.text_changes.empty()) {
+    follow_text_changes(m, fx.text_changes);
   }
   if (fx.view_changed) {
     after_view_change(m);
@@ -366,12 +383,21 @@ void toggle(model& m, bool important, commands& out) {
   }
   core::update_op change;
   change.id = n->id;
+  sync::undo_step back;
+  back.type = sync::undo_step::kind::flags;
+  back.note_id = n->id;
   if (important) {
     change.is_important = !n->is_important;
+    back.is_important = n->is_important;
   } else {
     change.is_completed = !n->is_completed;
+    back.is_completed = n->is_completed;
   }
-  absorb(m, replica_of(m).update(std::move(change), next_cid(m), m.now), out, true);
+  auto fx = replica_of(m).update(std::move(change), next_cid(m), m.now);
+  if (fx.view_changed) {
+    m.room.history.record(std::move(back));
+  }
+  absorb(m, std::move(fx), out, true);
 }
 
 void move_selected(model& m, bool up, commands& out) {
@@ -395,7 +421,16 @@ void move_selected(model& m, bool up, commands& out) {
     target.position = up ? r.matches[r.selected - 1] : r.matches[r.selected + 1];
   }
   m.room.selected_id = id;
-  absorb(m, replica_of(m).move(id, target, next_cid(m), m.now), out, true);
+  const auto from = view_position(m, id);
+  auto fx = replica_of(m).move(id, target, next_cid(m), m.now);
+  if (fx.view_changed && from) {
+    sync::undo_step back;
+    back.type = sync::undo_step::kind::move;
+    back.note_id = id;
+    back.to = *from;
+    m.room.history.record(std::move(back));
+  }
+  absorb(m, std::move(fx), out, true);
 }
 
 void delete_confirmed(model& m, commands& out) {
@@ -410,32 +445,158 @@ void delete_confirmed(model& m, commands& out) {
     set_status(m, "That note is already gone.");
     return;
   }
-  deleted_note gone{*n, m.room.selected};
+  sync::undo_step back;
+  back.type = sync::undo_step::kind::restore;
+  back.note_id = id;
+  back.note = *n;
   absorb(m, replica_of(m).remove(id, next_cid(m), m.now), out, true);
-  set_status(m, "Deleted “" + label_of(gone.note) + "”. Press u to undo.");
-  m.room.last_deleted = std::move(gone);
+  set_status(m, "Deleted “" + label_of(back.note) + "”. Press u to undo.");
+  m.room.history.record(std::move(back));
 }
 
-void undo_delete(model& m, commands& out) {
-  if (!m.room.last_deleted) {
-    set_status(m, "Nothing to undo.");
-    return;
+std::optional<std::size_t> view_position(const model& m, std::string_view id) {
+  const auto& notes = m.room.replica->view();
+  for (std::size_t i = 0; i < notes.size(); ++i) {
+    if (notes[i].id == id) {
+      return i;
+    }
   }
+  return std::nullopt;
+}
+
+editor_field editor_field_of(core::text_field f) {
+  return f == core::text_field::title ? editor_field::title : editor_field::body;
+}
+
+core::text_field text_field_of(editor_field f) {
+  return f == editor_field::title ? core::text_field::title : core::text_field::body;
+}
+
+// Applies one undo or redo step through the replica; returns its opposite, or nullopt when the
+// step no longer changes anything (its note went, it was undone already elsewhere).
+std::optional<sync::undo_step> apply_step(model& m, const sync::undo_step& step, commands& out) {
+  using kind = sync::undo_step::kind;
+  sync::replica& r = replica_of(m);
+  const core::note* n = r.find(step.note_id);
+  sync::undo_step back;
+  back.note_id = step.note_id;
+  switch (step.type) {
+    case kind::text: {
+      if (n == nullptr || step.op.is_noop()) {
+        return std::nullopt;
+      }
+      const std::string before = sync::field_text(*n, step.field);
+      if (core::utf8_code_points(before) != step.op.base_length()) {
+        return std::nullopt;
+      }
+      auto inverse = core::invert(step.op, before);
+      if (!inverse) {
+        return std::nullopt;
+      }
+      auto fx = r.edit_text(step.note_id, step.field, step.op, next_cid(m), m.now);
+      if (!fx.view_changed) {
+        absorb(m, std::move(fx), out, true);
+        return std::nullopt;
+      }
+      // The other steps of the field move over it; an open editor follows, its caret with the
+      // change.
+      m.room.history.transform(step.note_id, step.field, step.op);
+      move_carets(m, step.note_id, step.field, step.op);
+      if (m.editor && !m.editor->is_new() && m.editor->note_id() == step.note_id) {
+        text_field& f = m.editor->field(editor_field_of(step.field));
+        if (auto shown = core::apply_text_op(step.op, f.text())) {
+          f.reset(*shown, core::transform_index(step.op, f.cursor(), true));
+        }
+      }
+      absorb(m, std::move(fx), out, true);
+      back.type = kind::text;
+      back.field = step.field;
+      back.op = std::move(*inverse);
+      back.start = back.end = core::transform_index(step.op, step.start, true);
+      back.at = std::numeric_limits<std::int64_t>::min();
+      break;
+    }
+    case kind::flags: {
+      if (n == nullptr) {
+        return std::nullopt;
+      }
+      core::update_op change;
+      change.id = step.note_id;
+      change.is_important = step.is_important;
+      change.is_completed = step.is_completed;
+      back.type = kind::flags;
+      if (step.is_important) {
+        back.is_important = n->is_important;
+      }
+      if (step.is_completed) {
+        back.is_completed = n->is_completed;
+      }
+      absorb(m, r.update(std::move(change), next_cid(m), m.now), out, true);
+      break;
+    }
+    case kind::move: {
+      const auto from = view_position(m, step.note_id);
+      if (!from) {
+        return std::nullopt;
+      }
+      sync::move_target target;
+      target.where = sync::move_target::kind::position;
+      target.position = std::min(step.to, r.view().size() - 1);
+      back.type = kind::move;
+      back.to = *from;
+      absorb(m, r.move(step.note_id, target, next_cid(m), m.now), out, true);
+      break;
+    }
+    case kind::restore: {
+      if (n != nullptr) {
+        return std::nullopt;
+      }
+      // The same id and index: the note comes back where it was, and other clients that still
+      // show it (their delete not yet applied) converge on one note.
+      const core::note& gone = step.note;
+      create_note(m,
+                  core::create_op{gone.id, gone.title, gone.body, gone.is_important,
+                                  gone.is_completed, gone.current_index},
+                  out);
+      back.type = kind::remove;
+      break;
+    }
+    case kind::remove: {
+      if (n == nullptr) {
+        return std::nullopt;
+      }
+      back.type = kind::restore;
+      back.note = *n;
+      absorb(m, r.remove(step.note_id, next_cid(m), m.now), out, true);
+      break;
+    }
+  }
+  if (r.find(step.note_id) != nullptr) {
+    m.room.selected_id = step.note_id;
+    relocate_selection(m);
+  }
+  return back;
+}
+
+// u / Ctrl+R (Ctrl+Z / Ctrl+R in the editor): the latest own change that still changes
+// something is undone (redone); its opposite goes on the other stack.
+void step_history(model& m, bool undo, commands& out) {
   if (!can_edit(m)) {
     return;
   }
-  deleted_note gone = std::move(*m.room.last_deleted);
-  m.room.last_deleted.reset();
-  if (replica_of(m).find(gone.note.id) != nullptr) {
-    set_status(m, "That note is back already.");
-    return;
+  sync::undo_history& h = m.room.history;
+  while (auto step = undo ? h.pop_undo() : h.pop_redo()) {
+    if (auto back = apply_step(m, *step, out)) {
+      if (undo) {
+        h.push_redo(std::move(*back));
+      } else {
+        h.push_undo(std::move(*back));
+      }
+      set_status(m, undo ? "Undone (Ctrl+R redoes)." : "Redone.");
+      return;
+    }
   }
-  // The same id and index: the note comes back where it was, and other clients that still
-  // show it (their delete not yet applied) converge on one note.
-  core::create_op again{gone.note.id,           gone.note.title,        gone.note.body,
-                        gone.note.is_important, gone.note.is_completed, gone.note.current_index};
-  create_note(m, std::move(again), out);
-  set_status(m, "Restored “" + label_of(gone.note) + "”.");
+  set_status(m, undo ? "Nothing to undo." : "Nothing to redo.");
 }
 
 // --- the editor -----------------------------------------------------------------------------
@@ -445,59 +606,142 @@ bool blank(const std::u32string& s) {
                      [](char32_t c) { return c == U' ' || c == U'\n' || c == U'\t'; });
 }
 
-// Writes the editor's changes to the replica. Returns false when they cannot go (too large):
-// the editor then stays open so nothing typed is lost.
-bool save_editor(model& m, commands& out) {
+// The text an editor field shows for a note's text (a title is one line).
+std::string as_shown(std::string text, editor_field f) {
+  if (f == editor_field::title) {
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    std::replace(text.begin(), text.end(), '\r', ' ');
+  }
+  return text;
+}
+
+// The editor shows its note's text as the view has it. Others' edits arrive as ops (applied
+// by follow_text_changes, the caret kept in place); anything else (a snapshot, a refused edit)
+// is put right here with the smallest change around the caret. A note deleted by someone else
+// while nothing typed here was in flight closes the editor.
+void sync_editor(model& m) {
+  if (!m.editor || m.editor->is_new() || !m.room.replica) {
+    return;
+  }
+  const core::note* n = m.room.replica->find(m.editor->note_id());
+  if (n == nullptr) {
+    add_notice(m, "The note you were editing was deleted by someone else.");
+    m.editor.reset();
+    m.room.my_caret.reset();
+    std::erase(m.stack, screen_kind::editor);
+    return;
+  }
+  for (const editor_field ef : {editor_field::title, editor_field::body}) {
+    text_field& f = m.editor->field(ef);
+    const std::string shown = as_shown(sync::field_text(*n, text_field_of(ef)), ef);
+    const std::string mine = f.text();
+    if (mine != shown) {
+      const core::text_op op = sync::text_diff(mine, shown);
+      f.reset(shown, core::transform_index(op, f.cursor(), false));
+    }
+  }
+}
+
+// Others' carets in a field move along with a change of its text.
+void move_carets(model& m, std::string_view note_id, core::text_field field,
+                 const core::text_op& change) {
+  for (auto& [session, caret] : m.room.carets) {
+    if (caret.note_id == note_id && caret.field == field) {
+      caret.pos = core::transform_index(change, caret.pos, false);
+    }
+  }
+}
+
+void follow_text_changes(model& m, const std::vector<sync::text_change>& changes) {
+  for (const sync::text_change& c : changes) {
+    if (!c.op) {
+      continue;
+    }
+    m.room.history.transform(c.note_id, c.field, *c.op);
+    move_carets(m, c.note_id, c.field, *c.op);
+    if (m.editor && !m.editor->is_new() && m.editor->note_id() == c.note_id) {
+      text_field& f = m.editor->field(editor_field_of(c.field));
+      if (auto shown = core::apply_text_op(*c.op, f.text())) {
+        f.reset(as_shown(std::move(*shown), editor_field_of(c.field)),
+                core::transform_index(*c.op, f.cursor(), false));
+      }
+    }
+  }
+  sync_editor(m);
+}
+
+// Sends this socket's caret when it moved (or, with `force`, again to refresh it).
+void send_caret(model& m, commands& out, bool force = false) {
+  if (!m.editor || m.editor->is_new() || !m.room.replica || m.socket != socket_state::welcomed ||
+      m.room.replica->state() != sync::link_state::live) {
+    return;
+  }
+  const note_editor& e = *m.editor;
+  const core::text_field field = text_field_of(e.focus());
+  const std::size_t pos = e.field(e.focus()).cursor();
+  const auto& last = m.room.my_caret;
+  if (!force && last && last->note_id == e.note_id() && last->field == field && last->pos == pos) {
+    return;
+  }
+  out.emplace_back(cmd::send_frame{sync::cursor_frame(m.room.replica->room_id(), e.note_id(), field,
+                                                      pos, pos, m.room.replica->base().seq())});
+  m.room.my_caret = sent_caret{e.note_id(), field, pos, m.now_ms};
+}
+
+void clear_caret(model& m, commands& out) {
+  if (m.room.my_caret && m.room.replica && m.socket == socket_state::welcomed) {
+    out.emplace_back(cmd::send_frame{sync::cursor_clear_frame(m.room.replica->room_id())});
+  }
+  m.room.my_caret.reset();
+}
+
+// Sends what a key changed in the editor, as it is typed: a new note is created once it has
+// content; after that each change of a field is one text op.
+void live_edit(model& m, const std::string& title_before, const std::string& body_before,
+               commands& out) {
   note_editor& e = *m.editor;
   const std::string title = e.title().text();
   const std::string body = e.body().text();
-  if (title.size() > m.title_bytes) {
-    set_status(m,
-               "The title is " + std::to_string(title.size()) + " bytes; the server takes " +
-                   std::to_string(m.title_bytes) + ".",
-               true);
-    return false;
-  }
-  if (body.size() > m.body_bytes) {
-    set_status(m,
-               "The body is " + std::to_string(body.size()) + " bytes; the server takes " +
-                   std::to_string(m.body_bytes) + ".",
-               true);
-    return false;
-  }
-  if (!can_edit(m)) {
-    return false;
+  if (title == title_before && body == body_before) {
+    return;
   }
   if (e.is_new()) {
     if (blank(e.title().code_points()) && blank(e.body().code_points())) {
-      return true;  // nothing to create
+      return;
     }
-    create_note(m, core::create_op{e.note_id(), title, body, false, false, top_index(m)}, out);
-    e.mark_saved();
-    return true;
-  }
-  if (!e.title_changed() && !e.body_changed()) {
-    return true;
-  }
-  if (replica_of(m).find(e.note_id()) == nullptr) {
-    // Deleted by someone while it was being edited: keep the text as a new note.
-    const std::string id = m.ids.next();
+    const std::string id = e.note_id();
     create_note(m, core::create_op{id, title, body, false, false, top_index(m)}, out);
-    add_notice(m, "The note was deleted while you edited it; your text is saved as a new note.");
-    e = note_editor(id, false, title, body);
-    return true;
+    if (replica_of(m).find(id) != nullptr) {
+      e.mark_saved();
+      sync::undo_step back;
+      back.type = sync::undo_step::kind::remove;
+      back.note_id = id;
+      m.room.history.record(std::move(back));
+    }
+    return;
   }
-  core::update_op change;
-  change.id = e.note_id();
-  if (e.title_changed()) {
-    change.title = title;
+  const std::string id = e.note_id();
+  for (const editor_field ef : {editor_field::title, editor_field::body}) {
+    const std::string& before = ef == editor_field::title ? title_before : body_before;
+    const std::string& after = ef == editor_field::title ? title : body;
+    if (before == after) {
+      continue;
+    }
+    const core::text_op op = sync::text_diff(before, after, e.field(ef).cursor());
+    auto fx = replica_of(m).edit_text(id, text_field_of(ef), op, next_cid(m), m.now);
+    if (fx.view_changed) {
+      m.room.history.record_text(id, text_field_of(ef), op, before, m.now_ms);
+      move_carets(m, id, text_field_of(ef), op);
+    }
+    const bool refused = !fx.view_changed;
+    absorb(m, std::move(fx), out, true);
+    if (refused) {
+      sync_editor(m);  // a refused edit (too long, read-only) is taken back; its notice says why
+    }
+    if (!m.editor) {
+      return;
+    }
   }
-  if (e.body_changed()) {
-    change.body = body;
-  }
-  absorb(m, replica_of(m).update(std::move(change), next_cid(m), m.now), out, true);
-  e.mark_saved();
-  return true;
 }
 
 void open_editor(model& m, bool new_note) {
@@ -517,38 +761,41 @@ void open_editor(model& m, bool new_note) {
     }
     m.editor.emplace(n->id, false, n->title, n->body);
   }
+  m.room.history.seal();
   push(m, screen_kind::editor);
+}
+
+void close_editor(model& m, commands& out) {
+  if (m.editor && m.editor->is_new()) {
+    set_status(m, "Empty note dropped.");
+  }
+  m.room.history.seal();
+  clear_caret(m, out);
+  m.editor.reset();
+  pop(m);
 }
 
 void editor_key(model& m, const key& k, commands& out) {
   note_editor& e = *m.editor;
+  const std::string title_before = e.title().text();
+  const std::string body_before = e.body().text();
   switch (e.handle(k, editor_body_width(m))) {
     case editor_action::none:
+      live_edit(m, title_before, body_before, out);
+      send_caret(m, out);
       return;
     case editor_action::save:
-      if (save_editor(m, out)) {
-        set_status(m, "Saved.");
+      set_status(m, "Every change is sent as you type.");
+      return;
+    case editor_action::undo:
+    case editor_action::redo:
+      if (!e.is_new()) {
+        step_history(m, k.ch == U'z', out);
+        send_caret(m, out);
       }
       return;
-    case editor_action::save_close: {
-      const bool was_new = e.is_new();
-      const bool empty = blank(e.title().code_points()) && blank(e.body().code_points());
-      if (!save_editor(m, out)) {
-        return;
-      }
-      if (was_new && empty) {
-        set_status(m, "Empty note dropped.");
-      }
-      m.editor.reset();
-      pop(m);
-      return;
-    }
-    case editor_action::discard:
-      if (e.title_changed() || e.body_changed() || e.is_new()) {
-        set_status(m, "Changes discarded.");
-      }
-      m.editor.reset();
-      pop(m);
+    case editor_action::close:
+      close_editor(m, out);
       return;
   }
 }
@@ -737,7 +984,7 @@ void room_key(model& m, const key& k, commands& out) {
       close_room(m, out);
     }
   } else if (k.code == key_code::ctrl && k.ch == U'r') {
-    out.emplace_back(cmd::reconnect_now{});
+    step_history(m, false, out);
   } else if (ch) {
     switch (k.ch) {
       case U'/':
@@ -762,7 +1009,11 @@ void room_key(model& m, const key& k, commands& out) {
         }
         break;
       case U'u':
-        undo_delete(m, out);
+        step_history(m, true, out);
+        break;
+      case U'r':
+        out.emplace_back(cmd::reconnect_now{});
+        set_status(m, "Reconnecting…");
         break;
       default:
         break;
@@ -816,44 +1067,54 @@ bool about_open_room(const model& m, const std::string& room) {
 }
 
 void on_server(model& m, const sync::server_msg& message, commands& out) {
-  std::visit(overloaded{
-                 [&](const sync::welcome_msg& w) {
-                   m.socket = socket_state::welcomed;
-                   m.user = w.user;
-                   m.title_bytes = w.title_bytes;
-                   m.body_bytes = w.body_bytes;
-                   m.retry_at_ms = 0;
-                   out.emplace_back(cmd::send_frame{sync::watch_rooms_frame()});
-                   if (m.room.replica && !m.room.loading) {
-                     m.room.replica->set_limits(limits_of(m));
-                     absorb(m, m.room.replica->on_connected(), out, false);
-                   }
-                 },
-                 [&](const sync::rooms_msg& r) { on_rooms(m, r.rooms, out); },
-                 [&](const sync::room_stat_msg& r) { on_room_stat(m, r.room, out); },
-                 [&](const sync::pong_msg&) {},
-                 [&](const sync::error_msg& e) {
-                   if (!e.room.empty() && about_open_room(m, e.room)) {
-                     absorb(m, m.room.replica->on_message(message), out, false);
-                     const std::string text =
-                         e.code == "forbidden" ? "This room is private and you are not a member. "
-                                                 "Ask its owner to invite you."
-                         : e.code == "not_found" ? "There is no room with the id “" + e.room + "”."
-                                                 : (e.message.empty() ? e.code : e.message);
-                     set_status(m, text, true);
-                   } else if (e.room.empty()) {
-                     set_status(m, "The server said: " + (e.message.empty() ? e.code : e.message),
-                                true);
-                   }
-                 },
-                 [&](const auto& room_msg) {
-                   // snapshot, resume, op, reject, presence: all carry `room`.
-                   if (about_open_room(m, room_msg.room)) {
-                     absorb(m, m.room.replica->on_message(message), out, false);
-                   }
-                 },
-             },
-             message);
+  std::visit(
+      overloaded{
+          [&](const sync::welcome_msg& w) {
+            m.socket = socket_state::welcomed;
+            m.user = w.user;
+            m.title_bytes = w.title_bytes;
+            m.body_bytes = w.body_bytes;
+            m.retry_at_ms = 0;
+            out.emplace_back(cmd::send_frame{sync::watch_rooms_frame()});
+            if (m.room.replica && !m.room.loading) {
+              m.room.replica->set_limits(limits_of(m));
+              absorb(m, m.room.replica->on_connected(), out, false);
+            }
+          },
+          [&](const sync::rooms_msg& r) { on_rooms(m, r.rooms, out); },
+          [&](const sync::room_stat_msg& r) { on_room_stat(m, r.room, out); },
+          [&](const sync::pong_msg&) {},
+          [&](const sync::error_msg& e) {
+            if (!e.room.empty() && about_open_room(m, e.room)) {
+              absorb(m, m.room.replica->on_message(message), out, false);
+              const std::string text =
+                  e.code == "forbidden"   ? "This room is private and you are not a member. "
+                                            "Ask its owner to invite you."
+                  : e.code == "not_found" ? "There is no room with the id “" + e.room + "”."
+                                          : (e.message.empty() ? e.code : e.message);
+              set_status(m, text, true);
+            } else if (e.room.empty()) {
+              set_status(m, "The server said: " + (e.message.empty() ? e.code : e.message), true);
+            }
+          },
+          [&](const sync::cursor_msg& c) {
+            if (!about_open_room(m, c.room) || c.session.empty()) {
+              return;
+            }
+            if (c.note.empty()) {
+              m.room.carets.erase(c.session);
+            } else {
+              m.room.carets[c.session] = remote_caret{c.user, c.note, c.field, c.head, m.now_ms};
+            }
+          },
+          [&](const auto& room_msg) {
+            // snapshot, resume, op, reject, presence: all carry `room`.
+            if (about_open_room(m, room_msg.room)) {
+              absorb(m, m.room.replica->on_message(message), out, false);
+            }
+          },
+      },
+      message);
 }
 
 void on_net(model& m, const net::net_event& event, commands& out) {
@@ -871,6 +1132,9 @@ void on_net(model& m, const net::net_event& event, commands& out) {
                    if (m.room.replica) {
                      m.room.replica->on_disconnected();
                    }
+                   // Others' carets go stale; ours is sent again once live.
+                   m.room.carets.clear();
+                   m.room.my_caret.reset();
                    if (e.fatal && e.close_code == 4001) {
                      m.signed_out = true;
                      set_status(m, "The server refused the sign-in. Run `fun-notes login` again.",
@@ -929,72 +1193,85 @@ model initial_model(sync::user_ref user, bool color, int width, int height, std:
 std::pair<model, std::vector<command>> update(model&& in, const msg& message) {
   model m = std::move(in);
   commands out;
-  std::visit(overloaded{
-                 [&](const key_msg& k) { on_key(m, k.k, out); },
-                 [&](const resize_msg& r) {
-                   m.width = std::max(r.width, 1);
-                   m.height = std::max(r.height, 1);
-                   ensure_visible(m.room.scroll, m.room.selected, shown_count(m), list_rows(m));
-                   ensure_visible(m.dash.scroll, m.dash.selected, m.dash.rooms.size(),
-                                  dashboard_rows(m));
-                 },
-                 [&](const tick_msg& t) {
-                   m.now_ms = t.unix_millis;
-                   m.now = t.now;
-                   m.clock = t.clock;
-                   if (m.status_until_ms != 0 && m.now_ms >= m.status_until_ms) {
-                     m.status.clear();
-                     m.status_is_error = false;
-                     m.status_until_ms = 0;
-                   }
-                   if (m.room.persist_pending) {
-                     m.room.persist_pending = false;
-                     persist(out);
-                   }
-                 },
-                 [&](const net_msg& n) { on_net(m, n.event, out); },
-                 [&](const cached_rooms_msg& c) {
-                   if (!m.dash.listed) {
-                     set_rooms(m, c.rooms);
-                   }
-                 },
-                 [&](const open_room_msg& o) { open_room(m, o.room_id, out); },
-                 [&](const status_msg& st) { set_status(m, st.text, st.error); },
-                 [&](const room_loaded_msg& l) { on_room_loaded(m, l, out); },
-                 [&](const queued_elsewhere_msg& q) {
-                   if (m.room.replica && m.room.replica->room_id() == q.room_id) {
-                     absorb(m, m.room.replica->adopt(q.ops), out, false);
-                   }
-                 },
-                 [&](const rooms_listed_msg& l) {
-                   if (l.result.ok()) {
-                     set_rooms(m, l.result.value());
-                     m.dash.listed = true;
-                     out.emplace_back(cmd::save_rooms{m.dash.rooms});
-                   } else if (l.result.err().code == "offline") {
-                     set_status(m, "Offline: showing the rooms from the last session.");
-                   } else {
-                     set_status(m, "Could not list the rooms: " + l.result.err().message, true);
-                   }
-                 },
-                 [&](const room_created_msg& c) {
-                   if (!c.result.ok()) {
-                     set_status(m,
-                                c.result.err().code == "offline"
-                                    ? std::string("Cannot create a room while offline.")
-                                    : "Could not create the room: " + c.result.err().message,
-                                true);
-                     return;
-                   }
-                   std::vector<sync::room_info> rooms = m.dash.rooms;
-                   rooms.push_back(c.result.value());
-                   set_rooms(m, std::move(rooms));
-                   out.emplace_back(cmd::save_rooms{m.dash.rooms});
-                   set_status(m, "Created “" + c.result.value().name + "”.");
-                   open_room(m, c.result.value().id, out);
-                 },
-             },
-             message);
+  std::visit(
+      overloaded{
+          [&](const key_msg& k) { on_key(m, k.k, out); },
+          [&](const resize_msg& r) {
+            m.width = std::max(r.width, 1);
+            m.height = std::max(r.height, 1);
+            ensure_visible(m.room.scroll, m.room.selected, shown_count(m), list_rows(m));
+            ensure_visible(m.dash.scroll, m.dash.selected, m.dash.rooms.size(), dashboard_rows(m));
+          },
+          [&](const tick_msg& t) {
+            m.now_ms = t.unix_millis;
+            m.now = t.now;
+            m.clock = t.clock;
+            if (m.status_until_ms != 0 && m.now_ms >= m.status_until_ms) {
+              m.status.clear();
+              m.status_is_error = false;
+              m.status_until_ms = 0;
+            }
+            if (m.room.persist_pending) {
+              m.room.persist_pending = false;
+              persist(out);
+            }
+            room_screen_state& r = m.room;
+            if (r.replica && !r.loading && m.socket == socket_state::welcomed &&
+                r.replica->state() == sync::link_state::live && r.replica->has_unsent() &&
+                m.now_ms - r.last_flush_ms >= retry_flush_ms) {
+              r.last_flush_ms = m.now_ms;
+              absorb(m, r.replica->flush(), out, false);
+            }
+            if (m.editor && (!r.my_caret || m.now_ms - r.my_caret->at_ms >= caret_refresh_ms)) {
+              send_caret(m, out, true);
+            }
+            std::erase_if(r.carets, [&](const auto& entry) {
+              return m.now_ms - entry.second.seen_ms > caret_lifetime_ms;
+            });
+          },
+          [&](const net_msg& n) { on_net(m, n.event, out); },
+          [&](const cached_rooms_msg& c) {
+            if (!m.dash.listed) {
+              set_rooms(m, c.rooms);
+            }
+          },
+          [&](const open_room_msg& o) { open_room(m, o.room_id, out); },
+          [&](const status_msg& st) { set_status(m, st.text, st.error); },
+          [&](const room_loaded_msg& l) { on_room_loaded(m, l, out); },
+          [&](const queued_elsewhere_msg& q) {
+            if (m.room.replica && m.room.replica->room_id() == q.room_id) {
+              absorb(m, m.room.replica->adopt(q.ops), out, false);
+            }
+          },
+          [&](const rooms_listed_msg& l) {
+            if (l.result.ok()) {
+              set_rooms(m, l.result.value());
+              m.dash.listed = true;
+              out.emplace_back(cmd::save_rooms{m.dash.rooms});
+            } else if (l.result.err().code == "offline") {
+              set_status(m, "Offline: showing the rooms from the last session.");
+            } else {
+              set_status(m, "Could not list the rooms: " + l.result.err().message, true);
+            }
+          },
+          [&](const room_created_msg& c) {
+            if (!c.result.ok()) {
+              set_status(m,
+                         c.result.err().code == "offline"
+                             ? std::string("Cannot create a room while offline.")
+                             : "Could not create the room: " + c.result.err().message,
+                         true);
+              return;
+            }
+            std::vector<sync::room_info> rooms = m.dash.rooms;
+            rooms.push_back(c.result.value());
+            set_rooms(m, std::move(rooms));
+            out.emplace_back(cmd::save_rooms{m.dash.rooms});
+            set_status(m, "Created “" + c.result.value().name + "”.");
+            open_room(m, c.result.value().id, out);
+          },
+      },
+      message);
   return {std::move(m), std::move(out)};
 }
 

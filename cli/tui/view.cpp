@@ -33,6 +33,7 @@ struct palette {
   style key() const { return make(attr_bold, color::accent); }
   style heading() const { return make(attr_bold | attr_underline, color::none); }
   style error() const { return make(attr_bold, color::error); }
+  style caret() const { return make(attr_reverse, color::important); }
   style state(socket_state s, bool room_live) const {
     if (s == socket_state::welcomed && room_live) {
       return make(attr_bold, color::live);
@@ -427,9 +428,37 @@ void draw_editor(screen& s, const model& m, const palette& p) {
         display_width(std::u32string_view(t).substr(from, e.title().cursor() - from));
     s.cursor = std::make_pair(1, std::min(label_end + before, s.width() - 1));
   }
+  // Others' carets in this note: a marked cell where each one is, their names on the rule.
+  std::vector<const remote_caret*> here;
+  std::vector<std::string> names;
+  for (const auto& [session, c] : m.room.carets) {
+    if (!e.is_new() && c.note_id == e.note_id()) {
+      here.push_back(&c);
+      if (std::find(names.begin(), names.end(), c.user.name) == names.end()) {
+        names.push_back(c.user.name);
+      }
+    }
+  }
+  for (const remote_caret* c : here) {
+    if (c->field != core::text_field::title || c->pos < from) {
+      continue;
+    }
+    const std::size_t pos = std::min(c->pos, t.size());
+    const int col = label_end + display_width(std::u32string_view(t).substr(from, pos - from));
+    if (col < s.width() - 1) {
+      s.restyle(1, col, 1, p.caret());
+    }
+  }
 
   // Separator with the body's label.
   std::string rule = "── Body ";
+  if (!names.empty()) {
+    std::string who;
+    for (const std::string& n : names) {
+      who += (who.empty() ? "" : ", ") + n;
+    }
+    rule += "── ✎ " + fit(who, std::max(s.width() - 20, 4)) + " ";
+  }
   while (display_width(rule) < s.width()) {
     rule += "─";
   }
@@ -457,6 +486,21 @@ void draw_editor(screen& s, const model& m, const palette& p) {
     s.put(top + i, 1, utf8_encode(std::u32string_view(b).substr(l.start, l.end - l.start)),
           p.plain(), s.width() - 1);
   }
+  for (const remote_caret* c : here) {
+    if (c->field != core::text_field::body) {
+      continue;
+    }
+    const std::size_t pos = std::min(c->pos, b.size());
+    const std::size_t row = caret_line(lines, pos);
+    if (row < scroll || row >= scroll + static_cast<std::size_t>(rows)) {
+      continue;
+    }
+    const visual_line& l = lines[row];
+    const int col = 1 + display_width(std::u32string_view(b).substr(l.start, pos - l.start));
+    if (col < s.width() - 1) {
+      s.restyle(top + static_cast<int>(row - scroll), col, 1, p.caret());
+    }
+  }
   if (!on_title) {
     const visual_line& l = lines[caret_row];
     const int col = display_width(std::u32string_view(b).substr(l.start, cur - l.start));
@@ -464,7 +508,7 @@ void draw_editor(screen& s, const model& m, const palette& p) {
                               std::min(1 + col, s.width() - 1));
   }
   draw_hints(s, s.height() - 2, p,
-             {{"esc", "save & close"}, {"tab", "title/body"}, {"^S", "save"}, {"^X", "discard"}});
+             {{"esc", "close"}, {"tab", "title/body"}, {"^Z", "undo"}, {"^R", "redo"}});
 }
 
 // --- help and confirm -----------------------------------------------------------------------
@@ -487,14 +531,16 @@ void draw_help(screen& s, const model& m, const palette& p) {
         {"n", "new note (dropped if left empty)"},
         {"␣  !", "toggle done / important"},
         {"⇧↑ ⇧↓  K J", "move the note up / down"},
-        {"d  u", "delete (asks first) / undo the delete"},
+        {"d", "delete (asks first)"},
+        {"u  ^R", "undo / redo your own changes"},
         {"/", "filter by title or body; esc clears"},
-        {"^R", "reconnect now"},
+        {"r", "reconnect now"},
         {"esc", "back to the rooms"}}},
       {"Editor",
-       {{"esc", "save and close"},
+       {{"", "every change is sent as you type"},
+        {"esc  ^X", "close"},
         {"tab", "switch between title and body"},
-        {"^S  ^X", "save / discard and close"}}},
+        {"^Z  ^R", "undo / redo your own changes"}}},
   };
   int row = 1;
   const int last = s.height() - 3;
