@@ -1,7 +1,8 @@
 // The full-screen client driven through tmux (send-keys, capture-pane) against the real server:
-// it shows what another client does, live; its moves reach the other client; and what is typed
-// in it while the server is down arrives after a restart, with the terminal, a web-protocol
-// client and the HTTP API agreeing.
+// it shows what another client does, live; its moves reach the other client; what is typed in
+// it while the server is down arrives after a restart, with the terminal, a web-protocol client
+// and the HTTP API agreeing; and a sentence typed in it and one typed at the same time by a
+// web-protocol client into the same body both survive, character by character, on both.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <thread>
 
 #include "cli_support.hpp"
+#include "sync/replica.hpp"
+#include "sync/text_edit.hpp"
 
 namespace fun_notes::test {
 namespace {
@@ -206,7 +209,7 @@ TEST(cli_tui, what_is_typed_while_the_server_is_down_arrives_after_a_restart) {
   auto web = connect_hello(server.port(), bob);
   (void)join_snapshot(*web, room);
   send_op_and_wait(*web, room, "w1", update_op(shared, {{"body", "body from the web page"}}));
-  tui.keys("C-r");  // reconnect now instead of waiting out the backoff
+  tui.keys("r");  // reconnect now instead of waiting out the backoff
   ASSERT_TRUE(tui.wait_for_text("all saved", std::chrono::seconds(30)));
 
   // Every edit arrived, merged field by field: the terminal's title, the web page's body.
@@ -228,6 +231,148 @@ TEST(cli_tui, what_is_typed_while_the_server_is_down_arrives_after_a_restart) {
       "the server's order"));
   auto fresh = connect_hello(server.port(), bob);
   EXPECT_EQ(serialized_state(join_snapshot(*fresh, room)), serialized_state(http));
+  EXPECT_EQ(cli.state(room), serialized_state(http));
+}
+
+namespace cs = fun_notes::cli::sync;
+
+// A web-protocol client typing into one note's body, one text op per character as the page
+// sends them: the classic OT client of cli/sync on its own socket, its caret moved by others'
+// text and sent as the page sends it.
+class typist {
+ public:
+  typist(std::uint16_t port, const user& u, const std::string& room)
+      : ws_(connect_hello(port, u)), replica_(room), room_(room) {
+    send(replica_.on_connected());
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (replica_.state() != cs::link_state::live) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        throw protocol_failure("the typist never got live");
+      }
+      pump(std::chrono::milliseconds(20));
+    }
+  }
+
+  void pump(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+    while (auto f = ws_->next(wait)) {
+      wait = std::chrono::milliseconds(0);
+      auto msg = cs::parse_server_frame(to_string(*f));
+      if (!msg) {
+        continue;
+      }
+      if (const auto* c = std::get_if<cs::cursor_msg>(&*msg); c && !c->note.empty()) {
+        ++carets_seen_;
+      }
+      auto e = replica_.on_message(*msg);
+      for (const cs::text_change& c : e.text_changes) {
+        if (c.op && c.note_id == note_ && c.field == core::text_field::body) {
+          caret_ = core::transform_index(*c.op, caret_, false);
+        }
+      }
+      send(std::move(e));
+    }
+    send(replica_.flush());
+  }
+
+  // Types `ch` at the caret in the note's body (which starts at its beginning) and shows the
+  // caret there.
+  void type(const std::string& note_id, const std::string& ch) {
+    note_ = note_id;
+    const std::string& text = replica_.find(note_id)->body;
+    const std::size_t n = core::utf8_code_points(text).value();
+    core::text_op op;
+    op.retain(caret_).insert(ch).retain(n - caret_);
+    send(replica_.edit_text(note_id, core::text_field::body, op, "web-" + std::to_string(++cids_),
+                            "2026-12-03T00:00:00.000Z"));
+    ++caret_;
+    ws_->send_text(cs::cursor_frame(room_, note_id, core::text_field::body, caret_, caret_,
+                                    replica_.base().seq()));
+  }
+
+  void settle() {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!replica_.outbox().empty()) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        throw protocol_failure("the typist's text ops were never all acknowledged");
+      }
+      pump(std::chrono::milliseconds(20));
+    }
+  }
+
+  const cs::replica& replica() const { return replica_; }
+  int carets_seen() const { return carets_seen_; }
+
+ private:
+  void send(cs::effects e) {
+    for (auto& f : e.frames) {
+      ws_->send_text(std::move(f));
+    }
+  }
+
+  std::unique_ptr<ws_client> ws_;
+  cs::replica replica_;
+  std::string room_;
+  std::string note_;
+  std::size_t caret_ = 0;
+  int cids_ = 0;
+  int carets_seen_ = 0;
+};
+
+TEST(cli_tui, a_sentence_typed_in_the_terminal_and_one_typed_at_once_on_the_web_both_survive) {
+  ASSERT_TRUE(have_tmux()) << "tmux is missing: run scripts/setup.sh";
+  server_process server;
+  const user alice = register_user(server.port(), "alice");
+  const user bob = register_user(server.port(), "bob");
+  const std::string room = create_room(server.port(), alice, "Minutes", "link");
+  cli_user cli(server.port());
+  cli.ok({"login", "-u", alice.name, "--password", alice.password});
+  const std::string note =
+      str(cli.json_of({"add", room, "-t", "minutes", "-b", "Agreed.", "--json"}), "id");
+
+  typist web(server.port(), bob, room);
+  tmux_session tui(cli, {"tui", room});
+  ASSERT_TRUE(tui.wait_for_text("minutes"));
+  ASSERT_TRUE(tui.wait_for_text("live"));
+  tui.keys("g");
+  tui.keys("e");
+  ASSERT_TRUE(tui.wait_for_text("Body"));
+  tui.keys("Tab");
+  tui.keys("End");  // the terminal types at the end of the body, the web page at its start
+
+  // Character by character, in turns, neither side waiting for the other's echo: the server
+  // transforms each op against the ones numbered since its base.
+  const std::string mine = " Alice types here.";
+  const std::string theirs = "Bob writes first. ";
+  for (std::size_t i = 0; i < std::max(mine.size(), theirs.size()); ++i) {
+    if (i < mine.size()) {
+      tui.type(mine.substr(i, 1));
+    }
+    if (i < theirs.size()) {
+      web.type(note, theirs.substr(i, 1));
+    }
+    web.pump(std::chrono::milliseconds(i % 3 == 0 ? 15 : 0));
+  }
+  web.settle();
+  const std::string expected = theirs + "Agreed." + mine;
+  // The web client sees the terminal's sentence arrive whole, in place.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (web.replica().find(note)->body != expected && std::chrono::steady_clock::now() < give_up) {
+    web.pump(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(web.replica().find(note)->body, expected);
+  // The terminal shows both, and the other person's caret with their name.
+  EXPECT_TRUE(tui.wait_for_text(expected));
+  EXPECT_TRUE(tui.wait_for_text("✎ bob"));
+  EXPECT_GT(web.carets_seen(), 0);  // the terminal's caret reached the page
+  tui.keys("Escape");
+  ASSERT_TRUE(tui.wait_for_text("all saved", std::chrono::seconds(30)));
+  // The server agrees, and the terminal's cache holds the same room.
+  const json::object http = get_notes(server.port(), alice, room);
+  for (const auto& n : arr(http, "notes")) {
+    if (str(n.as_object(), "id") == note) {
+      EXPECT_EQ(str(n.as_object(), "body"), expected);
+    }
+  }
   EXPECT_EQ(cli.state(room), serialized_state(http));
 }
 
