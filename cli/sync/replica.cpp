@@ -190,6 +190,11 @@ effects replica::enqueue(local_op op) {
   }
   known_cids_.insert(op.cid);
   outbox_.push_back(std::move(op));
+  return outbox_changed();
+}
+
+effects replica::outbox_changed() {
+  effects fx;
   dirty_.outbox = true;
   mark_view_dirty();
   fx.view_changed = true;
@@ -428,12 +433,7 @@ effects replica::edit_text(std::string_view note_id, core::text_field field, cor
     if (auto* c = std::get_if<core::create_op>(&last_on_note->op)) {
       (field == core::text_field::title ? c->title : c->body) = std::move(*after);
       last_on_note->at = std::move(at);
-      effects fx;
-      dirty_.outbox = true;
-      mark_view_dirty();
-      fx.view_changed = true;
-      fx.persist = true;
-      return fx;
+      return outbox_changed();
     }
   }
   // Typing on while the op before it waits: one op, composed.
@@ -441,19 +441,13 @@ effects replica::edit_text(std::string_view note_id, core::text_field field, cor
     if (auto* last = std::get_if<core::text_edit_op>(&outbox_.back().op);
         last != nullptr && last->id == note_id && last->field == field) {
       if (auto composed = core::compose(last->ops, op)) {
-        effects fx;
         if (composed->is_noop()) {
           outbox_.pop_back();  // typed and erased again: nothing to send
         } else {
           last->ops = std::move(*composed);
           outbox_.back().at = std::move(at);
         }
-        dirty_.outbox = true;
-        mark_view_dirty();
-        fx.view_changed = true;
-        fx.persist = true;
-        fx.append(send_unsent());
-        return fx;
+        return outbox_changed();
       }
     }
   }

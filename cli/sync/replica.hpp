@@ -146,6 +146,7 @@ class replica {
   effects reconcile();  // the join's answer is complete: merge, then send the outbox
   effects settle_deleted(std::string_view note_id, const core::note& tombstone, bool unsent_only);
   effects enqueue(local_op op);  // validate, append, send when live
+  effects outbox_changed();      // after an edit of the outbox: mark, show, send when live
   // Moves the outbox's text ops on one field over `change`, a change of that field's text in
   // the base that is already numbered. Returns the change as it applies to the view, or
   // nullopt when the view's field does not follow the base's (a local replace comes first).

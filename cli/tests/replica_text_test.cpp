@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <random>
@@ -233,6 +234,10 @@ TEST(replica_text, a_keystroke_diff_ends_at_the_caret) {
   EXPECT_EQ(boost::json::serialize(core::to_json(text_diff("a b", "a  b"))), R"([2," ",1])");
   EXPECT_EQ(boost::json::serialize(core::to_json(text_diff("añb", "ab"))), R"([1,-1,1])");
   EXPECT_EQ(change_size(text_diff("hello", "help!")), 4U);
+  // Two separate changes stay two (the smallest diff), so a rebase over them keeps the rest.
+  const core::text_op two = text_diff("abcde", "axcye");
+  EXPECT_EQ(change_size(two), 4U);
+  EXPECT_EQ(*core::apply_text_op(two, "abcde"), "axcye");
 }
 
 // --- undo ----------------------------------------------------------------------------------
@@ -282,21 +287,38 @@ TEST(undo, consecutive_typing_is_one_step_and_a_pause_starts_another) {
 
 // The server's text rules in miniature: a text op is transformed against every text op on its
 // field numbered after its base (the numbered one first on a tie), then numbered; a plain
-// update after the base answers conflict. Every numbered op goes to every replica.
+// update after the base answers conflict; a text op whose user and cid were numbered already is
+// answered `duplicate` (numbered at or below its base) or dropped (above). A join is answered
+// with a resume and its replay, or a snapshot that says which ops in doubt it holds.
 class model_server {
  public:
   explicit model_server(core::room_state start) : state_(std::move(start)) {}
 
-  // One client frame; the answers to broadcast (op) or to send back (reject).
-  std::vector<server_msg> take(const std::string& frame) {
+  struct answer {
+    std::vector<server_msg> to_all;     // numbered ops
+    std::vector<server_msg> to_sender;  // rejects, the join's answer
+  };
+
+  answer take(const std::string& frame, bool snapshot_on_join) {
     const auto o = parse(frame);
+    if (o.at("type") == "join") {
+      return join(o, snapshot_on_join);
+    }
     const std::string cid(o.at("cid").as_string());
     auto op = core::parse_op(o.at("op"));
     if (!op) {
-      return {reject_msg{"r1", cid, "invalid", op.err().message}};
+      return {{}, {reject_msg{"r1", cid, "invalid", op.err().message}}};
     }
     if (auto* t = std::get_if<core::text_edit_op>(&*op)) {
-      for (const auto& [seq, past] : history_) {
+      for (const auto& [seq, past_cid, past] : history_) {
+        if (past_cid == cid) {
+          if (seq <= t->base) {
+            return {{}, {reject_msg{"r1", cid, "duplicate", "numbered already"}}};
+          }
+          return {};
+        }
+      }
+      for (const auto& [seq, past_cid, past] : history_) {
         if (seq <= t->base) {
           continue;
         }
@@ -304,30 +326,75 @@ class model_server {
             pt != nullptr && pt->id == t->id && pt->field == t->field) {
           auto moved = core::transform(t->ops, pt->ops, false);
           if (!moved) {
-            return {reject_msg{"r1", cid, "invalid", moved.err().message}};
+            return {{}, {reject_msg{"r1", cid, "invalid", moved.err().message}}};
           }
           t->ops = moved->first;
         } else if (!std::holds_alternative<core::text_edit_op>(past) &&
                    !std::holds_alternative<core::move_op>(past)) {
-          return {reject_msg{"r1", cid, "conflict", "the field was set"}};
+          return {{}, {reject_msg{"r1", cid, "conflict", "the field was set"}}};
         }
       }
       t->base = state_.seq();
     }
     const std::int64_t seq = state_.seq() + 1;
     state_.apply(core::applied_op{seq, "t", *op});
-    history_.emplace_back(seq, *op);
-    return {op_msg{"r1", cid, "u", core::applied_op{seq, "t", *op}}};
+    history_.emplace_back(seq, cid, *op);
+    return {{op_msg{"r1", cid, "u", core::applied_op{seq, "t", *op}}}, {}};
   }
   const core::room_state& state() const { return state_; }
 
  private:
+  answer join(const boost::json::object& o, bool snapshot) {
+    answer a;
+    if (snapshot) {
+      snapshot_msg m;
+      m.room = "r1";
+      m.seq = state_.seq();
+      m.notes = state_.sorted_notes();
+      m.checked_from = 1;
+      if (const auto* doubt = o.if_contains("in_doubt")) {
+        for (const auto& cid : doubt->as_array()) {
+          for (const auto& [seq, past_cid, past] : history_) {
+            if (past_cid == cid.as_string()) {
+              m.numbered.emplace(std::string(cid.as_string()), seq);
+            }
+          }
+        }
+      }
+      a.to_sender.emplace_back(std::move(m));
+    } else {
+      const std::int64_t since = o.at("since").as_int64();
+      a.to_sender.emplace_back(resume_msg{"r1", since});
+      for (const auto& [seq, cid, past] : history_) {
+        if (seq > since) {
+          a.to_sender.emplace_back(op_msg{"r1", cid, "u", core::applied_op{seq, "t", past}});
+        }
+      }
+    }
+    a.to_sender.emplace_back(presence_msg{"r1", 1, {}});
+    return a;
+  }
+
   core::room_state state_;
-  std::vector<std::pair<std::int64_t, core::op>> history_;
+  std::vector<std::tuple<std::int64_t, std::string, core::op>> history_;
 };
 
+// An ASCII-free character of its own for each keystroke, so the expected text is known.
+std::string unique_char(int n) {
+  const char32_t cp = U'\u4e00' + static_cast<char32_t>(n);
+  std::string ch;
+  ch += static_cast<char>(0xE0 | (cp >> 12));
+  ch += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  ch += static_cast<char>(0x80 | (cp & 0x3F));
+  return ch;
+}
+
 TEST(replica_text, seeded_replicas_typing_into_one_body_converge_and_keep_every_character) {
-  const int runs = 200;
+  // FUN_NOTES_REPLICA_RUNS runs more (thousands on demand).
+  const char* more = std::getenv("FUN_NOTES_REPLICA_RUNS");
+  const int runs = more != nullptr ? std::atoi(more) : 200;
+  int reconnects = 0;
+  int snapshots = 0;
   for (int run = 0; run < runs; ++run) {
     std::mt19937 rng(static_cast<unsigned>(run));
     const auto pick = [&](std::size_t n) {
@@ -339,6 +406,7 @@ TEST(replica_text, seeded_replicas_typing_into_one_body_converge_and_keep_every_
     std::vector<replica> replicas;
     std::vector<std::deque<std::string>> up(clients);   // client → server, in order
     std::vector<std::deque<server_msg>> down(clients);  // server → client, in order
+    std::vector<bool> subscribed(clients, true);        // gets the room's ops
     for (std::size_t c = 0; c < clients; ++c) {
       replicas.emplace_back(room_info{"r1", "Room", "link", "editor", 0, 0}, start,
                             std::vector<local_op>{});
@@ -352,82 +420,81 @@ TEST(replica_text, seeded_replicas_typing_into_one_body_converge_and_keep_every_
         up[c].push_back(f);
       }
     };
+    // The server takes the client's next frame: an op goes to everyone in the room, a reject
+    // and a join's answer back to the sender.
+    const auto deliver_up = [&](std::size_t c) {
+      if (up[c].empty()) {
+        return false;
+      }
+      const bool join = parse(up[c].front()).at("type") == "join";
+      auto a = server.take(up[c].front(), pick(2) == 0);
+      if (join) {
+        subscribed[c] = true;
+        snapshots += std::holds_alternative<snapshot_msg>(a.to_sender.front()) ? 1 : 0;
+      }
+      for (server_msg& m : a.to_sender) {
+        down[c].push_back(std::move(m));
+      }
+      for (const server_msg& m : a.to_all) {
+        for (std::size_t d = 0; d < clients; ++d) {
+          if (subscribed[d]) {
+            down[d].push_back(m);
+          }
+        }
+      }
+      up[c].pop_front();
+      return true;
+    };
+    // The client reads the next frame the server sent it.
+    const auto deliver_down = [&](std::size_t c) {
+      if (down[c].empty()) {
+        return false;
+      }
+      send(c, replicas[c].on_message(down[c].front()));
+      down[c].pop_front();
+      send(c, replicas[c].flush());
+      return true;
+    };
     for (int step = 0; step < 300; ++step) {
       const std::size_t c = pick(clients);
-      const std::size_t action = pick(10);
-      if (action < 4) {  // type one character (a unique code point)
-        const std::string& text = replicas[c].find("a")->body;
-        const std::size_t n = core::utf8_code_points(text).value();
-        std::string ch;
-        const char32_t cp = U'\u4e00' + static_cast<char32_t>(next_char++);
-        ch += static_cast<char>(0xE0 | (cp >> 12));
-        ch += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        ch += static_cast<char>(0x80 | (cp & 0x3F));
+      const std::size_t action = pick(20);
+      const std::string cid = "c" + std::to_string(c) + "-" + std::to_string(step);
+      const std::string text = replicas[c].find("a")->body;
+      const std::size_t n = core::utf8_code_points(text).value();
+      if (action < 8) {  // type one character
+        const std::string ch = unique_char(next_char++);
         typed.insert(ch);
-        send(c, replicas[c].edit_text("a", body, insert_at(pick(n + 1), ch, n),
-                                      "c" + std::to_string(c) + "-" + std::to_string(step), "t"));
-      } else if (action < 5) {  // erase one character
-        const std::string text = replicas[c].find("a")->body;
-        const std::size_t n = core::utf8_code_points(text).value();
+        send(c, replicas[c].edit_text("a", body, insert_at(pick(n + 1), ch, n), cid, "t"));
+      } else if (action < 10) {  // erase one character
         if (n == 0) {
           continue;
         }
         const std::size_t at = pick(n);
         core::text_op op;
         op.retain(at).remove(1).retain(n - at - 1);
-        // The erased character, to check it stays erased.
-        const core::text_op keep_only = [&] {
-          core::text_op k;
-          k.remove(at).retain(1).remove(n - at - 1);
-          return k;
-        }();
+        core::text_op keep_only;
+        keep_only.remove(at).retain(1).remove(n - at - 1);
         erased.insert(*core::apply_text_op(keep_only, text));
-        send(c, replicas[c].edit_text("a", body, op,
-                                      "c" + std::to_string(c) + "-" + std::to_string(step), "t"));
-      } else if (action < 8) {  // the server takes the client's next frame
-        if (!up[c].empty()) {
-          for (server_msg& m : server.take(up[c].front())) {
-            if (std::holds_alternative<reject_msg>(m)) {
-              down[c].push_back(std::move(m));
-            } else {
-              for (auto& d : down) {
-                d.push_back(m);
-              }
-            }
-          }
-          up[c].pop_front();
-        }
-      } else {  // the client reads what the server sent
-        if (!down[c].empty()) {
-          send(c, replicas[c].on_message(down[c].front()));
-          down[c].pop_front();
-          send(c, replicas[c].flush());
-        }
+        send(c, replicas[c].edit_text("a", body, op, cid, "t"));
+      } else if (action < 11) {  // the connection drops: frames on the wire are lost
+        up[c].clear();
+        down[c].clear();
+        subscribed[c] = false;
+        replicas[c].on_disconnected();
+        send(c, replicas[c].on_connected());
+        ++reconnects;
+      } else if (action < 16) {
+        deliver_up(c);
+      } else {
+        deliver_down(c);
       }
     }
     // Drain: everything reaches the server and back.
     for (bool busy = true; busy;) {
       busy = false;
       for (std::size_t c = 0; c < clients; ++c) {
-        while (!up[c].empty()) {
-          busy = true;
-          for (server_msg& m : server.take(up[c].front())) {
-            if (std::holds_alternative<reject_msg>(m)) {
-              down[c].push_back(std::move(m));
-            } else {
-              for (auto& d : down) {
-                d.push_back(m);
-              }
-            }
-          }
-          up[c].pop_front();
-        }
-        while (!down[c].empty()) {
-          busy = true;
-          send(c, replicas[c].on_message(down[c].front()));
-          down[c].pop_front();
-          send(c, replicas[c].flush());
-        }
+        busy = deliver_up(c) || busy;
+        busy = deliver_down(c) || busy;
       }
     }
     const std::string& final_text = server.state().find("a")->body;
@@ -440,6 +507,8 @@ TEST(replica_text, seeded_replicas_typing_into_one_body_converge_and_keep_every_
       ASSERT_EQ(present, !erased.contains(ch)) << "run " << run << " char " << ch;
     }
   }
+  std::printf("replica_text: %d runs, %d reconnects, %d snapshots\n", runs, reconnects, snapshots);
+  EXPECT_GT(snapshots, 0);
 }
 
 }  // namespace
