@@ -131,7 +131,7 @@ store::room_meta room_access::create_room(std::string_view owner_id,
   check_visibility(settings.visibility);
   check_public_role(settings.public_role);
   store::room_meta meta;
-  meta.id = auth::random_id(12);
+  meta.id = auth::readable_id(14);
   meta.name = settings.name;
   meta.visibility = settings.visibility;
   meta.public_role = settings.public_role;

@@ -63,6 +63,18 @@ std::string random_id(std::size_t length) {
   return id;
 }
 
+std::string readable_id(std::size_t length) {
+  ensure_sodium();
+  // Lower case and digits without the look-alikes 0/o, 1/l and i: an id read aloud or copied
+  // by hand is typed right.
+  static constexpr std::string_view alphabet = "23456789abcdefghjkmnpqrstuvwxyz";
+  std::string id(length, 'a');
+  for (auto& c : id) {
+    c = alphabet[randombytes_uniform(static_cast<std::uint32_t>(alphabet.size()))];
+  }
+  return id;
+}
+
 token_service::token_service(std::vector<std::string> secrets, std::int64_t ttl_seconds)
     : ttl_seconds_(ttl_seconds) {
   for (auto& secret : secrets) {

@@ -15,6 +15,9 @@ bool verify_password(std::string_view hash, std::string_view password);
 
 // Random URL-safe identifier of `length` chars from [A-Za-z0-9].
 std::string random_id(std::size_t length);
+// A random id people read and type: [2-9a-z] without 0, 1, i, l and o (31 symbols, ~5 bits
+// each). Room ids are these, 14 long (69 bits).
+std::string readable_id(std::size_t length);
 
 struct claims {
   std::string user_id;

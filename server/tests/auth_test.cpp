@@ -88,5 +88,16 @@ TEST(Ids, RandomIdsHaveTheLengthAndCharset) {
   EXPECT_NE(random_id(12), id);
 }
 
+TEST(Auth, ReadableIdsHaveNoLookAlikeCharacters) {
+  std::string all;
+  for (int i = 0; i < 200; ++i) {
+    all += readable_id(14);
+  }
+  EXPECT_EQ(all.size(), 200U * 14U);
+  EXPECT_EQ(all.find_first_not_of("23456789abcdefghjkmnpqrstuvwxyz"), std::string::npos);
+  EXPECT_EQ(all.find_first_of("01ilo"), std::string::npos);
+  EXPECT_NE(readable_id(14), readable_id(14));
+}
+
 }  // namespace
 }  // namespace fun_notes::server::auth

@@ -62,11 +62,11 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await signUp(pageB, world.names.b);
 
   world.roomId = await createRoom(pageA, 'Trip planning', 'link');
-  // The room id is shown and the Copy button puts it on the clipboard.
+  // The room id is shown and the Copy button puts the room's link on the clipboard.
   await world.a.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-  await pageA.getByRole('button', { name: 'Copy room id' }).click();
-  await pageA.getByRole('button', { name: 'Copy room id' }).filter({ hasText: 'Copied' }).waitFor();
-  assert.equal(await pageA.evaluate(() => navigator.clipboard.readText()), world.roomId);
+  await pageA.getByRole('button', { name: 'Copy room link' }).click();
+  await pageA.getByRole('button', { name: 'Copy room link' }).filter({ hasText: 'Copied' }).waitFor();
+  assert.equal(await pageA.evaluate(() => navigator.clipboard.readText()), `${server.url}/r/${world.roomId}`);
   assert.equal((await pageA.locator('main code.room-id').textContent()).trim(), world.roomId);
   await addNote(pageA, 'Book flights', 'Compare prices first');
   await addNote(pageA, 'Pack bags', 'Sunscreen and hats');

@@ -180,6 +180,9 @@ export interface SyncClientApi {
   /** Local changes not yet acknowledged, per room: the open rooms' queues and the queues cached
    *  on this device for the others. Rooms with none are left out. */
   unsentChanges(): Promise<UnsentRoom[]>;
+  /** The rooms cached on this device (what the Rooms page lists offline), most recent first,
+   *  with the note totals of their cached state. Optional: a client without a cache has none. */
+  cachedRooms?(): Promise<RoomInfo[]>;
   /** Set once the server refused the token; the client then stays offline. */
   readonly authError?: AuthErrorNotice | null;
   /** Called once when the server refuses the token; returns an unsubscribe function. */

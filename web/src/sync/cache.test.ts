@@ -265,7 +265,12 @@ describe('IndexedDB cache', () => {
 
   it('shows cached rooms on the dashboard until the server sends its list', async () => {
     const cache = await openRoomCache('user-dash');
-    await cache?.saveState('r7', { seq: 1, notes: [], info: { ...info, id: 'r7', name: 'Cached' } });
+    // The join said 5 notes; the device has seen the room since with 2: the total is what it holds.
+    await cache?.saveState('r7', {
+      seq: 1,
+      notes: [note('n1', 1), note('n2', 1)],
+      info: { ...info, id: 'r7', name: 'Cached', total_notes: 5 },
+    });
     cache?.close();
     const t = start('user-dash');
     const dash = t.client.watchRooms();

@@ -122,7 +122,8 @@ class IdbRoomCache implements RoomCache {
     return all
       .filter((r) => r.info !== null)
       .sort((a, b) => b.saved_at - a.saved_at)
-      .map((r) => r.info as RoomInfo);
+      // The totals as this device last saw the room, not what the join said back then.
+      .map((r) => ({ ...(r.info as RoomInfo), total_notes: r.notes.length }));
   }
 
   async listPending(): Promise<{ roomId: string; name: string | null; count: number }[]> {

@@ -29,6 +29,10 @@ function joined(body = 'hello world') {
     socketFactory: (url) => (socket = new FakeSocket(url)),
   });
   const s = socket as unknown as FakeSocket;
+  // A live server answers every ping (the timers below run for minutes).
+  s.onSend = (frame) => {
+    if (frame.type === 'ping') s.receive({ type: 'pong', t: frame.t });
+  };
   s.open();
   s.receive({ type: 'welcome', protocol: 1, server: 'srv', user: { id: 'u1', name: 'Ann' } });
   const room = client.openRoom('r1');

@@ -110,15 +110,15 @@ describe('session', () => {
     expect(room.getView().notes.map((n) => n.id)).toEqual(['b']);
   });
 
-  it('pings every 20 seconds', () => {
+  it('pings every 15 seconds', () => {
     const { connect } = setup();
     const s = connect();
-    vi.advanceTimersByTime(19_999);
+    vi.advanceTimersByTime(14_999);
     expect(s.sentOf('ping')).toHaveLength(0);
     vi.advanceTimersByTime(1);
     expect(s.sentOf('ping')).toHaveLength(1);
     s.receive({ type: 'pong', t: 0 });
-    vi.advanceTimersByTime(20_000);
+    vi.advanceTimersByTime(15_000);
     expect(s.sentOf('ping')).toHaveLength(2);
   });
 
@@ -147,8 +147,8 @@ describe('reconnect and resume', () => {
     // Offline edits queue.
     room.updateNote('b', { title: 'offline edit' });
     expect(room.getView().notes[1]?.title).toBe('offline edit');
-    // Backoff with random 0.5: 125 ms for the first attempt.
-    vi.advanceTimersByTime(124);
+    // The first attempts are quick; with random 0.5: 300 ms.
+    vi.advanceTimersByTime(299);
     expect(sockets).toHaveLength(1);
     vi.advanceTimersByTime(1);
     expect(sockets).toHaveLength(2);
@@ -303,11 +303,11 @@ describe('reconnect and resume', () => {
     expect(onAuth).toHaveBeenCalledTimes(1);
   });
 
-  it('backs off exponentially with full jitter, capped at 10 s', () => {
+  it('retries quickly six times, then backs off exponentially with full jitter, capped', () => {
     let r = 0.999;
     const { sockets, last } = setup(() => r);
     const delays: number[] = [];
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let attempt = 0; attempt < 12; attempt++) {
       const count = sockets.length;
       last().serverClose(1006, '');
       let waited = 0;
@@ -317,12 +317,12 @@ describe('reconnect and resume', () => {
       }
       delays.push(waited);
     }
-    expect(delays).toEqual([249, 499, 999, 1998, 3996, 7992, 9990, 9990]);
+    expect(delays).toEqual([499, 499, 499, 499, 499, 499, 1499, 2498, 4496, 8492, 10490, 10490]);
     // Jitter: a smaller random number gives a proportionally shorter wait.
     r = 0.1;
     const count = sockets.length;
     last().serverClose(1006, '');
-    vi.advanceTimersByTime(999);
+    vi.advanceTimersByTime(1499);
     expect(sockets).toHaveLength(count);
     vi.advanceTimersByTime(1);
     expect(sockets).toHaveLength(count + 1);
@@ -354,14 +354,14 @@ describe('reconnect and resume', () => {
 
   it('resets the backoff after a welcome', () => {
     const { sockets, last, connect } = setup(() => 0.999);
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 9; i++) {
       last().serverClose(1006, '');
-      vi.advanceTimersByTime(10_000);
+      vi.advanceTimersByTime(11_000);
     }
     connect();
     const count = sockets.length;
     last().serverClose(1001, '');
-    vi.advanceTimersByTime(250);
+    vi.advanceTimersByTime(500);
     expect(sockets).toHaveLength(count + 1);
   });
 });

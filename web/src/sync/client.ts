@@ -15,7 +15,7 @@ import { openRoomCache, type RoomCache } from './cache';
 import { defaultLimits, limitsFromWelcome, type Limits } from './codec';
 import { Dashboard, type DashboardHandle } from './dashboard';
 import { randomId } from './ids';
-import type { ClientFrame, ServerFrame } from './protocol';
+import type { ClientFrame, RoomInfo, ServerFrame } from './protocol';
 import { Room, type RoomHost, type RoomPersistence } from './room';
 import { Connection, defaultSocketFactory } from './socket';
 import { TokenBucket } from './timing';
@@ -139,6 +139,11 @@ export class SyncClient implements SyncClientApi {
       if (!this.rooms.get(entry.roomId)?.cacheRead) open.count += entry.count;
     }
     return [...byRoom.values()].filter((r) => r.count > 0);
+  }
+
+  async cachedRooms(): Promise<RoomInfo[]> {
+    const c = this.cache ? await this.cache.catch(() => null) : null;
+    return c ? c.listRooms().catch(() => []) : [];
   }
 
   get status(): ConnectionStatus {

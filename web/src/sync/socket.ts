@@ -24,10 +24,18 @@ export const defaultSocketFactory: SocketFactory = (url) =>
 const OPEN = 1;
 export const CLOSE_UNAUTHORIZED = 4001;
 export const CLIENT_NAME = 'web/0.1';
-export const PING_INTERVAL_MS = 20_000;
-// The server answers every ping; silence this long means the path is dead even though the
-// browser has not noticed (a laptop that slept, a NAT that forgot us).
-const SILENCE_LIMIT_MS = 2 * PING_INTERVAL_MS + 5_000;
+export const PING_INTERVAL_MS = 15_000;
+// The server answers every ping at once; no frame this long after one means the path is dead
+// even though the browser has not noticed (a cable pulled, a laptop that slept, a NAT that
+// forgot us). With the browser's own `offline` event, a lost network shows within seconds.
+export const PONG_DEADLINE_MS = 4_000;
+// After a drop, the first attempts come quickly (a restarted server is back within a second or
+// two), jittered so a crowd does not arrive at once; then the backoff grows to 10 s.
+export const FAST_RETRIES = 6;
+export function reconnectDelay(attempt: number, random: () => number): number {
+  if (attempt < FAST_RETRIES) return 100 + Math.floor(random() * 400);
+  return 500 + backoffDelay(attempt - FAST_RETRIES, random, 1_000);
+}
 
 export interface ConnectionEvents {
   /** The session is ready (welcome received): join rooms, watch the dashboard. */
@@ -53,6 +61,7 @@ export class Connection {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private pongTimer: ReturnType<typeof setTimeout> | null = null;
   private lastHeard = 0;
 
   constructor(private readonly options: ConnectionOptions) {}
@@ -64,10 +73,40 @@ export class Connection {
   /** Starts connecting (once). */
   start(): void {
     if (!this.socket && !this.reconnectTimer && !this.stopped) {
-      globalThis.addEventListener?.('online', this.onBrowserOnline);
+      this.listen(true);
       this.connect();
     }
   }
+
+  private listen(on: boolean): void {
+    const g = globalThis as unknown as {
+      addEventListener?: (type: string, fn: () => void) => void;
+      removeEventListener?: (type: string, fn: () => void) => void;
+      document?: { addEventListener?: (type: string, fn: () => void) => void; removeEventListener?: (type: string, fn: () => void) => void };
+    };
+    const method = on ? 'addEventListener' : 'removeEventListener';
+    g[method]?.('online', this.onBrowserOnline);
+    g[method]?.('offline', this.onBrowserOffline);
+    g.document?.[method]?.('visibilitychange', this.onVisible);
+  }
+
+  // The browser says the network is gone: say so now rather than when a ping goes unanswered.
+  private readonly onBrowserOffline = (): void => {
+    const s = this.socket;
+    if (this.stopped || !s) return;
+    try {
+      s.close(4000, 'the browser is offline');
+    } catch {
+      // Already closing.
+    }
+    this.onClosed(1006, 'offline');
+  };
+
+  // A page shown again (a laptop opened, a tab brought back) checks its socket at once.
+  private readonly onVisible = (): void => {
+    const doc = (globalThis as unknown as { document?: { visibilityState?: string } }).document;
+    if (doc?.visibilityState === 'visible' && this.welcomed) this.ping();
+  };
 
   // The browser says the network is back: waiting out a long backoff would only delay the sync.
   private readonly onBrowserOnline = (): void => {
@@ -89,7 +128,7 @@ export class Connection {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    globalThis.removeEventListener?.('online', this.onBrowserOnline);
+    this.listen(false);
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     const s = this.socket;
@@ -147,7 +186,7 @@ export class Connection {
     if (code === CLOSE_UNAUTHORIZED) {
       // A token the server refuses will be refused again: stop and let the page sign in anew.
       this.stopped = true;
-      globalThis.removeEventListener?.('online', this.onBrowserOnline);
+      this.listen(false);
       this.options.events.onAuthError(reason || 'unauthorized');
       this.options.events.onDown(false);
       return;
@@ -158,7 +197,7 @@ export class Connection {
   }
 
   private scheduleReconnect(): void {
-    const delay = backoffDelay(this.attempt, this.options.random);
+    const delay = reconnectDelay(this.attempt, this.options.random);
     this.attempt++;
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
@@ -175,23 +214,30 @@ export class Connection {
     this.welcomed = false;
     if (this.pingTimer) clearInterval(this.pingTimer);
     this.pingTimer = null;
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pongTimer = null;
   }
 
   private startPings(): void {
     this.lastHeard = Date.now();
-    this.pingTimer = setInterval(() => {
-      const s = this.socket;
-      if (!s) return;
-      if (Date.now() - this.lastHeard > SILENCE_LIMIT_MS) {
-        try {
-          s.close(4000, 'no answer to pings');
-        } catch {
-          // The socket is already gone.
-        }
-        this.onClosed(1006, 'silent');
-        return;
+    this.pingTimer = setInterval(() => this.ping(), PING_INTERVAL_MS);
+  }
+
+  // Sends a ping; no frame at all before the deadline closes the socket as dead.
+  private ping(): void {
+    const s = this.socket;
+    if (!s || this.pongTimer) return;
+    const sentAt = Date.now();
+    if (!this.send({ type: 'ping', t: sentAt })) return;
+    this.pongTimer = setTimeout(() => {
+      this.pongTimer = null;
+      if (this.socket !== s || this.lastHeard >= sentAt) return;
+      try {
+        s.close(4000, 'no answer to pings');
+      } catch {
+        // The socket is already gone.
       }
-      this.send({ type: 'ping', t: Date.now() });
-    }, PING_INTERVAL_MS);
+      this.onClosed(1006, 'silent');
+    }, PONG_DEADLINE_MS);
   }
 }

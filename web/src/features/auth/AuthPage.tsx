@@ -4,19 +4,33 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, login, register } from '../../sync';
 import { useSession } from '../session/session';
+import { usePageHeading } from '../../components/usePageHeading';
 
-function describeError(error: unknown, mode: 'login' | 'register'): string {
+function describeError(error: unknown, mode: 'login' | 'register', username: string): string {
   if (error instanceof ApiError) {
     if (error.status === 0) {
       return 'The server cannot be reached. Check your connection and try again.';
     }
     if (mode === 'login' && error.status === 401) {
-      return 'Wrong username or password.';
+      // The same answer whether the name exists or not, so nobody can probe for accounts.
+      return `No account matches “${username}” with that password.`;
     }
     if (mode === 'register' && error.status === 409) {
-      return 'That username is taken. Pick another one, or log in.';
+      return `The name “${username}” is taken. Pick another one, or log in if it is yours.`;
     }
-    return error.message || `The server said no (${error.code}).`;
+    if (error.status === 429) {
+      return 'Too many attempts in a short time. Wait a minute, then try again.';
+    }
+    if (error.status === 400) {
+      // The server names its fields; say it in terms of what was typed.
+      if (/username/i.test(error.message)) {
+        return `“${username}” cannot be a name here: use 3 to 32 letters, digits, dots, dashes or underscores.`;
+      }
+      if (/password/i.test(error.message)) {
+        return 'That password is too short or too long: use 8 to 256 characters.';
+      }
+    }
+    return 'The server refused this. Check what you typed and try again.';
   }
   return 'Something went wrong. Please try again.';
 }
@@ -27,23 +41,31 @@ export function AuthPage({ invited = false }: { invited?: boolean }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
+  // A log-in that matched no account: offer to make one with the name typed (Enter logs in).
+  const [offerSignUp, setOfferSignUp] = useState(false);
   const [busy, setBusy] = useState(false);
+  usePageHeading('Sign in', { focus: false });
 
-  const submit = async (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
-    const mode = submitter?.value === 'register' ? 'register' : 'login';
+  const attempt = async (mode: 'login' | 'register') => {
     setBusy(true);
     setError(null);
+    setOfferSignUp(false);
     try {
       const result = mode === 'register' ? await register(username, password) : await login(username, password);
       signIn({ token: result.token, user: { id: result.user.id, name: result.user.name } });
       // The shell sends /login on to the room entry; any other path (a shared room link) stays.
     } catch (caught) {
-      setError(describeError(caught, mode));
+      setError(describeError(caught, mode, username));
+      setOfferSignUp(mode === 'login' && caught instanceof ApiError && caught.status === 401);
     } finally {
       setBusy(false);
     }
+  };
+
+  const submit = (event: FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
+    void attempt(submitter?.value === 'register' ? 'register' : 'login');
   };
 
   return (
@@ -94,9 +116,17 @@ export function AuthPage({ invited = false }: { invited?: boolean }) {
           </small>
         </label>
         {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
+          <div className="error" role="alert">
+            <p>{error}</p>
+            {offerSignUp && (
+              <p>
+                New here?{' '}
+                <button type="button" className="link-button" disabled={busy} onClick={() => void attempt('register')}>
+                  Sign up as “{username}”
+                </button>
+              </p>
+            )}
+          </div>
         )}
         <div className="actions">
           <button type="submit" name="mode" value="login" className="primary" disabled={busy}>

@@ -7,6 +7,7 @@ import type { Role } from '../../sync/protocol';
 import { useDashboard } from '../client/client';
 import { useSession } from '../session/session';
 import { Link, navigate, roomPath } from '../router/router';
+import { usePageHeading } from '../../components/usePageHeading';
 import { DEFAULT_SORT, isVisitor, sortRooms, type SortDirection, type SortKey } from './sortRooms';
 
 const COLUMNS: { key: SortKey; label: string; numeric: boolean }[] = [
@@ -40,6 +41,7 @@ function useMemberRoles(roomIds: string): ReadonlyMap<string, Role> | null {
 }
 
 export function Dashboard() {
+  const heading = usePageHeading('Dashboard');
   const view = useDashboard();
   const [sort, setSort] = useState<{ key: SortKey; direction: SortDirection }>(DEFAULT_SORT);
   const rooms = view?.rooms;
@@ -57,7 +59,9 @@ export function Dashboard() {
 
   return (
     <main id="main" className="page">
-      <h1>Dashboard</h1>
+      <h1 ref={heading} tabIndex={-1}>
+        Dashboard
+      </h1>
       <p className="lead">Your rooms and the public rooms, most active first. Counts change live as people come, go and write.</p>
       {view?.status === 'offline' && (
         <p className="notice" role="status">

@@ -5,7 +5,9 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError, createRoom, listRooms } from '../../sync';
 import type { RoomInfo, Visibility } from '../../sync/protocol';
 import { useSession } from '../session/session';
+import { useSyncClient } from '../client/client';
 import { Link, navigate, roomPath } from '../router/router';
+import { usePageHeading } from '../../components/usePageHeading';
 import { CopyButton } from '../../components/CopyButton';
 import { visibilityText } from '../sharing/invites';
 
@@ -16,11 +18,25 @@ function errorText(error: unknown): string {
   return 'Something went wrong. Please try again.';
 }
 
+/** The room id in what was typed or pasted: an id, or a room link (…/r/<id>). */
+export function roomIdOf(input: string): string {
+  const text = input.trim();
+  const link = /\/r\/([^/?#\s]+)/.exec(text);
+  if (link?.[1]) {
+    try {
+      return decodeURIComponent(link[1]);
+    } catch {
+      return link[1];
+    }
+  }
+  return text;
+}
+
 function JoinForm() {
   const [roomId, setRoomId] = useState('');
   const join = (event: FormEvent) => {
     event.preventDefault();
-    const id = roomId.trim();
+    const id = roomIdOf(roomId);
     if (id) {
       navigate(roomPath(id));
     }
@@ -32,6 +48,7 @@ function JoinForm() {
         <span>Room id</span>
         <input
           name="room-id"
+          aria-describedby="room-id-hint"
           required
           autoComplete="off"
           spellCheck={false}
@@ -39,6 +56,9 @@ function JoinForm() {
           onChange={(event) => setRoomId(event.target.value)}
         />
       </label>
+      <small className="hint" id="room-id-hint">
+        Or paste a room link.
+      </small>
       <div className="actions">
         <button type="submit" className="primary">
           Join
@@ -146,7 +166,7 @@ function CreateForm({ onCreated }: { onCreated(): void }) {
             <code className="room-id" data-testid="created-room-id">
               {created.id}
             </code>
-            <CopyButton text={created.id} label={`Copy room id ${created.id}`} />
+            <CopyButton text={`${window.location.origin}${roomPath(created.id)}`} label={`Copy room link ${created.id}`} />
           </p>
           <Link className="button primary" href={roomPath(created.id)}>
             Open {created.name}
@@ -160,6 +180,7 @@ function CreateForm({ onCreated }: { onCreated(): void }) {
 /** The user's rooms from the HTTP API; offline it says so and the forms above still work. */
 function MyRooms({ version }: { version: number }) {
   const { session } = useSession();
+  const client = useSyncClient();
   const [rooms, setRooms] = useState<RoomInfo[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -175,23 +196,35 @@ function MyRooms({ version }: { version: number }) {
         }
       },
       (caught: unknown) => {
-        if (!cancelled) {
-          const offline = caught instanceof ApiError && caught.status === 0;
-          setProblem(offline ? 'Offline: your room list will show when you reconnect.' : errorText(caught));
+        if (cancelled) return;
+        const offline = caught instanceof ApiError && caught.status === 0;
+        if (!offline) {
+          setProblem(errorText(caught));
+          return;
         }
+        // Offline: the rooms this device knows, which open from the cache.
+        void (client.cachedRooms?.() ?? Promise.resolve([])).then((cached) => {
+          if (cancelled) return;
+          setRooms(cached);
+          setProblem(
+            cached.length > 0
+              ? 'Offline: the rooms opened on this device. The full list shows when you reconnect.'
+              : 'Offline: your room list will show when you reconnect.',
+          );
+        });
       },
     );
     return () => {
       cancelled = true;
     };
-  }, [session, version]);
+  }, [session, version, client]);
 
   return (
     <section className="card" aria-labelledby="my-rooms-heading">
       <h2 id="my-rooms-heading">Your rooms</h2>
       {problem && <p className="muted">{problem}</p>}
       {!problem && rooms === null && <p className="muted">Loading…</p>}
-      {rooms && rooms.length === 0 && <p className="muted">No rooms yet. Create one or join by id.</p>}
+      {!problem && rooms && rooms.length === 0 && <p className="muted">No rooms yet. Create one or join by id.</p>}
       {rooms && rooms.length > 0 && (
         <ul className="room-links">
           {rooms.map((room) => (
@@ -210,9 +243,12 @@ export function RoomEntry() {
   // Bumped when a room is created, so the list below shows it.
   const [version, setVersion] = useState(0);
   const bump = useCallback(() => setVersion((current) => current + 1), []);
+  const heading = usePageHeading('Rooms');
   return (
     <main id="main" className="page">
-      <h1>Rooms</h1>
+      <h1 ref={heading} tabIndex={-1}>
+        Rooms
+      </h1>
       <div className="grid-2">
         <JoinForm />
         <CreateForm onCreated={bump} />

@@ -8,10 +8,11 @@ import type { RoomHandle, RoomView } from '../../sync/api';
 import type { Note, NoteUpdate, Role, RoomInfo } from '../../sync/protocol';
 import { useEditLimits, useRoom } from '../client/client';
 import { useSession } from '../session/session';
-import { Link } from '../router/router';
+import { Link, roomPath } from '../router/router';
 import { MembersPanel } from '../sharing/MembersPanel';
 import { ShareDialog } from '../sharing/ShareDialog';
 import { ConnectionBadge } from '../../components/ConnectionBadge';
+import { usePageHeading } from '../../components/usePageHeading';
 import { CopyButton } from '../../components/CopyButton';
 import { Toasts } from '../../components/Toasts';
 import { NoteList } from './NoteList';
@@ -216,12 +217,7 @@ export function Workspace({ roomId }: { roomId: string }) {
   const usable = Boolean(handle && view?.loaded && !joinError && !lost);
   const role = usable ? (info?.role ?? null) : null;
 
-  useEffect(() => {
-    document.title = `${title} · fun-notes`;
-    return () => {
-      document.title = 'fun-notes';
-    };
-  }, [title]);
+  const heading = usePageHeading(title);
 
   // A `resume` carries no room info, so what changed while this page was away (a new role, a
   // new name) comes over HTTP once per connection; a `role` frame newer than the answer wins.
@@ -254,11 +250,13 @@ export function Workspace({ roomId }: { roomId: string }) {
     <main id="main" className="page workspace">
       <div className="workspace-header">
         <div>
-          <h1>{title}</h1>
+          <h1 ref={heading} tabIndex={-1}>
+            {title}
+          </h1>
           {usable && (
             <p className="room-id-line">
               <span className="muted">Room id</span> <code className="room-id">{roomId}</code>
-              <CopyButton text={roomId} label="Copy room id" />
+              <CopyButton text={`${window.location.origin}${roomPath(roomId)}`} label="Copy room link" />
             </p>
           )}
           {role && (
