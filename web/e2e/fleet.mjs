@@ -91,8 +91,8 @@ test('two users on two servers of a fleet share a room; a dashboard behind HAPro
   await signUp(b.page, unique('bob'));
 
   const roomId = await createRoom(a.page, 'Fleet room', 'link');
-  await addNote(a.page, 'Served by one', 'from server 1');
   await addNote(a.page, 'Seen by another', 'through Redis');
+  await addNote(a.page, 'Served by one', 'from server 1'); // new notes go to the top
   await joinRoomById(b.page, roomId);
   await waitForTitles(b.page, ['Served by one', 'Seen by another'], "A's notes on B's page (other server)");
 
@@ -166,8 +166,8 @@ test('an embedded instance migrated into the fleet shows the same rooms, notes a
     await signUp(a.page, names.alice);
     await signUp(b.page, names.bob);
     const roomId = await createRoom(a.page, 'Before the move', 'link');
-    await addNote(a.page, 'Kept in SQLite', 'then in PostgreSQL');
     await addNote(a.page, 'Grüße ✓', 'a second note');
+    await addNote(a.page, 'Kept in SQLite', 'then in PostgreSQL'); // new notes go to the top
     await joinRoomById(b.page, roomId);
     await waitForTitles(b.page, ['Kept in SQLite', 'Grüße ✓'], "alice's notes on bob's page");
     const before = await readNotes(a.page);

@@ -8,14 +8,18 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   TestServer,
+  addNote,
   badge,
   checkPrerequisites,
   createRoom,
   eventually,
   launchBrowser,
+  joinRoomById,
   newUserPage,
+  settle,
   signUp,
   unique,
+  waitForTitles,
   waitForWorkspace,
 } from './support.mjs';
 
@@ -83,6 +87,84 @@ test('the tab names the page and the room, and focus moves to the new page headi
     }
   } finally {
     await context.close();
+  }
+});
+
+test('notes fit their content: a long title wraps, a body grows then scrolls, Enter in a title goes to the body', async () => {
+  const { page, context } = await newUserPage(browser, server.url);
+  try {
+    await signUp(page, unique('uma'));
+    await createRoom(page, 'Long notes');
+    await page.getByRole('button', { name: 'New note' }).click();
+    const note = page.locator('ul.notes > li').first();
+    const title = note.getByLabel('Note title');
+    const bodyField = note.getByLabel('Note body');
+    await title.waitFor();
+    const oneLine = (await title.boundingBox()).height;
+    const longTitle = 'A title long enough to need more than one line on a desktop page, '.repeat(3).trim();
+    await title.fill(longTitle);
+    await eventually(async () => (await title.boundingBox()).height > oneLine * 1.5, { message: 'the title to wrap' });
+    assert.equal(await title.inputValue(), longTitle); // all of it, on several lines
+    // Enter in the title moves on to the body, adding no line break.
+    await title.focus();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-field')), 'body');
+    assert.equal(await title.inputValue(), longTitle);
+
+    const emptyBody = (await bodyField.boundingBox()).height;
+    const words = Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ');
+    const longBody = words.padEnd(2_000, '.');
+    await bodyField.fill(longBody);
+    const grown = await bodyField.evaluate((el) => ({
+      client: el.clientHeight,
+      scroll: el.scrollHeight,
+      overflow: getComputedStyle(el).overflowY,
+      value: el.value,
+    }));
+    assert.ok(grown.client > emptyBody * 3, `the body grew (${emptyBody} -> ${grown.client} px)`);
+    assert.equal(grown.value.length, 2_000);
+    // Past the limit it scrolls: every character can be reached.
+    assert.ok(grown.scroll <= grown.client || grown.overflow === 'auto', 'the rest is reachable by scrolling');
+    await bodyField.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    const bottom = await bodyField.evaluate((el) => el.scrollTop + el.clientHeight >= el.scrollHeight - 1);
+    assert.ok(bottom, 'the end of the body scrolls into view');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a new note starts at the top and reaches others only once it has text; Escape drops an empty one', async () => {
+  const a = await newUserPage(browser, server.url);
+  const b = await newUserPage(browser, server.url);
+  try {
+    await signUp(a.page, unique('nia'));
+    await signUp(b.page, unique('otto'));
+    const roomId = await createRoom(a.page, 'Shared list');
+    await addNote(a.page, 'Older note', 'already here');
+    await joinRoomById(b.page, roomId);
+    await waitForTitles(b.page, ['Older note']);
+
+    // New note: at the top on this page, nowhere on the other.
+    await a.page.getByRole('button', { name: 'New note' }).click();
+    await eventually(async () => (await a.page.locator('ul.notes > li').count()) === 2, { message: 'the new note' });
+    assert.equal(await a.page.evaluate(() => document.activeElement?.getAttribute('data-field')), 'title');
+    await settle(b.page);
+    assert.equal(await b.page.locator('ul.notes > li').count(), 1, 'an empty new note is not shared');
+    assert.equal(await badge(a.page).getAttribute('data-pending'), '0');
+    // Escape drops it; focus returns to New note.
+    await a.page.keyboard.press('Escape');
+    await eventually(async () => (await a.page.locator('ul.notes > li').count()) === 1, { message: 'the draft dropped' });
+    assert.equal(await a.page.evaluate(() => document.activeElement?.textContent), 'New note');
+
+    // Typed into, it is created for everyone, at the top.
+    await a.page.getByRole('button', { name: 'New note' }).click();
+    await a.page.keyboard.type('Newest first');
+    await waitForTitles(b.page, ['Newest first', 'Older note'], 'the new note on the other page, on top');
+    await waitForTitles(a.page, ['Newest first', 'Older note']);
+  } finally {
+    await a.context.close();
+    await b.context.close();
   }
 });
 

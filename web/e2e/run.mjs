@@ -68,9 +68,10 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await pageA.getByRole('button', { name: 'Copy room link' }).filter({ hasText: 'Copied' }).waitFor();
   assert.equal(await pageA.evaluate(() => navigator.clipboard.readText()), `${server.url}/r/${world.roomId}`);
   assert.equal((await pageA.locator('main code.room-id').textContent()).trim(), world.roomId);
-  await addNote(pageA, 'Book flights', 'Compare prices first');
-  await addNote(pageA, 'Pack bags', 'Sunscreen and hats');
+  // A new note goes to the top: added last to first, they read first to last.
   await addNote(pageA, 'Water plants', 'Ask the neighbours');
+  await addNote(pageA, 'Pack bags', 'Sunscreen and hats');
+  await addNote(pageA, 'Book flights', 'Compare prices first');
   await waitForTitles(pageA, ['Book flights', 'Pack bags', 'Water plants']);
 
   await joinRoomById(pageB, world.roomId);
@@ -270,7 +271,7 @@ async function offlineScenario() {
   await pageA.keyboard.press('End');
   await pageA.keyboard.type(' twice');
   await pageA.keyboard.press('Tab');
-  const expected = ['Pack bags', 'Book flights for Friday', 'Water plants twice', 'Offline idea'];
+  const expected = ['Offline idea', 'Pack bags', 'Book flights for Friday', 'Water plants twice'];
   await waitForTitles(pageA, expected);
   await eventually(async () => Number(await badge(pageA).getAttribute('data-pending')) > 0, {
     message: 'unsent changes to be counted',
@@ -301,7 +302,7 @@ async function offlineScenario() {
   assert.equal(await badge(pageA).getAttribute('data-pending'), '0');
   await waitForTitles(pageB, expected, "A's offline edits on B");
   const bodies = (await readNotes(pageB)).map((note) => note.body);
-  assert.equal(bodies[3], 'Written on the train');
+  assert.equal(bodies[0], 'Written on the train');
   assert.deepEqual(await readNotes(pageB), await readNotes(pageA));
   // Both are present again once A is back.
   await eventually(async () => (await pageB.getByTestId('presence-count').textContent()) === '2', {

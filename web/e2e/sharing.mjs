@@ -242,7 +242,7 @@ test('a private room shared by invite: refused before, read-only as viewer, prom
   assert.equal(await viewOnly(bob).count(), 0);
   assert.equal(await roleLine(bob).getAttribute('data-role'), 'editor');
   await addNote(bob, 'From bob', 'written right after the promotion');
-  await waitForTitles(alice, ['Agenda', 'From bob'], "bob's note on the owner's page");
+  await waitForTitles(alice, ['From bob', 'Agenda'], "bob's note on the owner's page");
   assert.ok(await bob.evaluate(() => window.sameDocument === true), 'no reload on the promotion');
 
   // Everyone in the room sees the members; only the owner gets the controls.
@@ -286,7 +286,7 @@ test('invites: signed out first, used up, revoked; demoted while away; ownership
   assert.equal(await carol.page.getByTestId('invite-role').textContent(), 'editor');
   await carol.page.getByRole('button', { name: 'Accept invite' }).click();
   await waitForWorkspace(carol.page);
-  await waitForTitles(carol.page, ['Agenda', 'From bob']);
+  await waitForTitles(carol.page, ['From bob', 'Agenda']);
   assert.equal(await roleLine(carol.page).getAttribute('data-role'), 'editor');
 
   // Used up (max uses 1): the next person gets the server's reason, and is not let in.
@@ -337,7 +337,8 @@ test('invites: signed out first, used up, revoked; demoted while away; ownership
   // Demoted while away: the edit carol made offline reaches the server after the demotion and is
   // refused; her page rolls it back, says why, and turns read-only (a resume carries no role).
   // Chromium's offline emulation leaves an open WebSocket alone, so the server goes away too.
-  const carolTitle = carol.page.locator('ul.notes > li').first().getByLabel('Note title');
+  // "Agenda", the second note (bob's, added later, is above it).
+  const carolTitle = carol.page.locator('ul.notes > li').nth(1).getByLabel('Note title');
   await carol.context.setOffline(true);
   try {
     await server.stop();
@@ -368,7 +369,7 @@ test('invites: signed out first, used up, revoked; demoted while away; ownership
   await eventually(async () => (await carolTitle.inputValue()) === 'Agenda', { message: 'the refused edit to be rolled back' });
   await viewOnly(carol.page).waitFor();
   assert.equal(await badge(carol.page).getAttribute('data-pending'), '0');
-  await waitForTitles(alice, ['Agenda', 'From bob'], 'nothing of the refused edit on the owner page');
+  await waitForTitles(alice, ['From bob', 'Agenda'], 'nothing of the refused edit on the owner page');
 
   // Ownership to carol, confirmed: both pages switch without a reload.
   const members = await openMembers(alice);

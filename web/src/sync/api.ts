@@ -100,8 +100,14 @@ export interface RoomHandle {
   subscribe(listener: () => void): () => void;
   onReject(listener: (notice: RejectNotice) => void): () => void;
 
-  /** Creates a note at the end of the list (or at `currentIndex`); returns its new id. */
-  createNote(fields?: Partial<NoteFields>, currentIndex?: number): string;
+  /** Creates a note at the end of the list (or at `currentIndex`); returns its new id. With
+   *  `draft`, the note shows only here until it has some text (then it is created for
+   *  everyone), and discardDraft drops it while it is empty. */
+  createNote(fields?: Partial<NoteFields>, currentIndex?: number, options?: { draft?: boolean }): string;
+  /** Whether the note is a draft nobody else sees yet. */
+  isDraft?(id: string): boolean;
+  /** Drops an empty draft (Escape in a new note); false when there is none. */
+  discardDraft?(id: string): boolean;
   updateNote(id: string, set: NoteUpdate): void;
   /** A character-level edit of a field: `ops` (textOp.ts wire form) spans the field's text as
    *  the view shows it. Shown at once, sent as a text op (one in flight per field, later edits

@@ -747,3 +747,40 @@ describe('sharing: roles and losing access', () => {
     expect(dash.getView().rooms.map((r) => r.id)).toEqual(['r1', 'r3']);
   });
 });
+
+describe('draft notes', () => {
+  it('shows a new note only here until it has text, then creates it with that text', () => {
+    const { room, s } = joined();
+    const id = room.createNote({}, 512, { draft: true });
+    expect(room.getView().notes.map((n) => n.id)).toEqual([id, 'a', 'b']); // at the top
+    expect(room.getView().pendingCount).toBe(0);
+    expect(room.isDraft(id)).toBe(true);
+    expect(s.sentOf('op')).toHaveLength(0);
+    room.updateNote(id, { is_important: true }); // a flag is not content
+    expect(s.sentOf('op')).toHaveLength(0);
+    expect(room.editText(id, 'title', ['H'])).toBe(true);
+    expect(room.isDraft(id)).toBe(false);
+    const [create] = s.sentOf('op');
+    expect(create?.op).toEqual({
+      kind: 'create',
+      note: { id, title: 'H', body: '', is_important: true, is_completed: false, current_index: 512 },
+    });
+    // Later typing goes as text ops once the create is acknowledged.
+    expect(room.editText(id, 'title', [1, 'i'])).toBe(true);
+    expect(room.getView().notes[0]?.title).toBe('Hi');
+  });
+
+  it('drops an empty draft, and never one with text', () => {
+    const { room, s } = joined();
+    const id = room.createNote({}, undefined, { draft: true });
+    expect(room.getView().notes).toHaveLength(3);
+    expect(room.discardDraft(id)).toBe(true);
+    expect(room.getView().notes).toHaveLength(2);
+    expect(room.discardDraft(id)).toBe(false);
+    const kept = room.createNote({}, undefined, { draft: true });
+    room.editText(kept, 'body', ['x']);
+    expect(room.discardDraft(kept)).toBe(false);
+    expect(room.getView().notes).toHaveLength(3);
+    expect(s.sentOf('op')).toHaveLength(1);
+  });
+});

@@ -135,6 +135,11 @@ function touchedIds(op: Op): string[] {
   }
 }
 
+/** A note worth showing to others: some title or body text. */
+function hasContent(note: Pick<NoteFields, 'title' | 'body'>): boolean {
+  return note.title.trim() !== '' || note.body.trim() !== '';
+}
+
 function applyTextOpOrNull(op: TextOp, text: string): string | null {
   const r = applyTextOp(op, text);
   return r.ok ? r.value : null;
@@ -158,6 +163,10 @@ export class Room implements RoomHandle {
   /** Local ops not yet acknowledged, in the order the server will number them: the ones sent
    *  on the current join first, then the unsent ones (flush keeps this invariant). */
   private pending: PendingOp[] = [];
+  /** New notes shown here only, until they get some content (then they are created for
+   *  everyone) or are dropped (Escape on an empty one). Never cached, never sent. */
+  private readonly drafts = new Map<string, Note>();
+  private draftVersion = 0;
   private pendingVersion = 0;
   private ackedUnsaved: CachedPendingOp[] = [];
   private madeCounter = 0;
@@ -185,8 +194,13 @@ export class Room implements RoomHandle {
 
   private view: RoomView | null = null;
   private stale = true;
-  private composite: { confirmed: RoomState; pendingVersion: number; state: RoomState } | null =
-    null;
+  private composite: {
+    confirmed: RoomState;
+    pendingVersion: number;
+    draftVersion: number;
+    state: RoomState;
+    withDrafts: RoomState;
+  } | null = null;
   private readonly listeners = new Set<() => void>();
   private readonly rejectListeners = new Set<(n: RejectNotice) => void>();
   private readonly textListeners = new Set<(c: TextChange) => void>();
@@ -398,7 +412,7 @@ export class Room implements RoomHandle {
     return frozen;
   }
 
-  createNote(fields: Partial<NoteFields> = {}, currentIndex?: number): string {
+  createNote(fields: Partial<NoteFields> = {}, currentIndex?: number, options: { draft?: boolean } = {}): string {
     const id = randomId();
     let index = currentIndex;
     if (index === undefined) {
@@ -415,18 +429,78 @@ export class Room implements RoomHandle {
         index = next;
       }
     }
-    this.enqueue({
-      kind: 'create',
-      note: {
-        id,
-        title: fields.title ?? '',
-        body: fields.body ?? '',
-        is_important: fields.is_important ?? false,
-        is_completed: fields.is_completed ?? false,
-        current_index: index,
-      },
-    });
+    const note = {
+      id,
+      title: fields.title ?? '',
+      body: fields.body ?? '',
+      is_important: fields.is_important ?? false,
+      is_completed: fields.is_completed ?? false,
+      current_index: index,
+    };
+    if (options.draft && !hasContent(note)) {
+      if (this.closed || this.info?.role === 'viewer' || this.joinState === 'failed') return id;
+      this.drafts.set(id, { ...note, seq: 0, updated_at: new Date().toISOString() });
+      this.draftVersion++;
+      this.changed();
+      return id;
+    }
+    this.enqueue({ kind: 'create', note });
     return id;
+  }
+
+  /** Whether `id` is a new note nobody else sees yet (see createNote's `draft`). */
+  isDraft(id: string): boolean {
+    return this.drafts.has(id);
+  }
+
+  /** Drops a draft that is still empty (Escape in a new note); false when there is none. */
+  discardDraft(id: string): boolean {
+    const draft = this.drafts.get(id);
+    if (!draft || hasContent(draft)) return false;
+    this.drafts.delete(id);
+    this.draftVersion++;
+    this.changed();
+    return true;
+  }
+
+  /** An op on a draft changes the draft; once it has content, it is created for everyone. */
+  private applyToDraft(op: Op): boolean {
+    const id = op.kind === 'create' ? op.note.id : op.kind === 'rebalance' ? null : op.id;
+    const draft = id === null ? undefined : this.drafts.get(id);
+    if (!draft || id === null) return false;
+    const next: Note = { ...draft };
+    switch (op.kind) {
+      case 'text': {
+        const parsed = parseTextOp(op.ops, unlimitedText);
+        const text = parsed.ok ? applyTextOp(parsed.value, next[op.field]) : null;
+        if (!text || !text.ok) return true; // does not span: a no-op, as on the server
+        next[op.field] = text.value;
+        break;
+      }
+      case 'update':
+        Object.assign(next, op.set);
+        break;
+      case 'move':
+        next.current_index = op.current_index;
+        break;
+      case 'delete':
+        this.drafts.delete(id);
+        this.draftVersion++;
+        this.changed();
+        return true;
+      default:
+        return false;
+    }
+    if (!hasContent(next)) {
+      this.drafts.set(id, next);
+      this.draftVersion++;
+      this.changed();
+      return true;
+    }
+    this.drafts.delete(id);
+    this.draftVersion++;
+    const { seq: _seq, updated_at: _at, ...fields } = next;
+    return this.enqueue({ kind: 'create', note: fields });
   }
 
   updateNote(id: string, set: NoteUpdate): void {
@@ -1160,6 +1234,7 @@ export class Room implements RoomHandle {
   /** Queues a local op; false when it was refused at once (nothing changed). */
   private enqueue(op: Op): boolean {
     if (this.closed) return false;
+    if (this.drafts.size > 0 && this.applyToDraft(op)) return true;
     if (this.joinState === 'failed') {
       this.emitReject({ roomId: this.roomId, cid: '', code: this.accessLost?.code ?? 'forbidden', message: 'the room is no longer available' });
       return false;
@@ -1318,12 +1393,32 @@ export class Room implements RoomHandle {
 
   private currentState(): RoomState {
     const c = this.composite;
-    if (c && c.confirmed === this.confirmed && c.pendingVersion === this.pendingVersion) {
-      return c.state;
+    if (
+      c &&
+      c.confirmed === this.confirmed &&
+      c.pendingVersion === this.pendingVersion &&
+      c.draftVersion === this.draftVersion
+    ) {
+      return c.withDrafts;
     }
-    const state = composeState(this.confirmed, this.pending, c?.state ?? null);
-    this.composite = { confirmed: this.confirmed, pendingVersion: this.pendingVersion, state };
-    return state;
+    const state =
+      c && c.confirmed === this.confirmed && c.pendingVersion === this.pendingVersion
+        ? c.state
+        : composeState(this.confirmed, this.pending, c?.state ?? null);
+    let withDrafts = state;
+    if (this.drafts.size > 0) {
+      const notes = new Map(state.notes);
+      for (const [id, draft] of this.drafts) if (!notes.has(id)) notes.set(id, draft);
+      withDrafts = { seq: state.seq, notes };
+    }
+    this.composite = {
+      confirmed: this.confirmed,
+      pendingVersion: this.pendingVersion,
+      draftVersion: this.draftVersion,
+      state,
+      withDrafts,
+    };
+    return withDrafts;
   }
 
   private status(): ConnectionStatus {

@@ -173,7 +173,15 @@ export function EditableField({
     binding.caret(sel.anchor, sel.head);
   }, [binding]);
 
-  const onInput = (next: string) => {
+  const onInput = (typed: string) => {
+    // A title is one line however it wraps: a pasted line break becomes a space.
+    const next = field === 'title' ? typed.replace(/\r\n|\r|\n/g, ' ') : typed;
+    const el0 = ref.current;
+    if (next !== typed && el0) {
+      const at = el0.selectionStart ?? next.length;
+      el0.value = next;
+      el0.setSelectionRange(at, at);
+    }
     setShown(next);
     if (!fits(next)) {
       setHeldText(next);
@@ -222,12 +230,19 @@ export function EditableField({
         onChange={(event) => onInput(event.target.value)}
       />
     ) : (
-      <input
+      // A textarea so a long title wraps; Enter moves on to the body, as in a form.
+      <textarea
         {...common}
         ref={(el) => {
           ref.current = el;
         }}
-        type="text"
+        rows={1}
+        onKeyDown={(event) => {
+          if (event.key !== 'Enter' || event.nativeEvent.isComposing) return;
+          event.preventDefault();
+          const body = event.currentTarget.closest('.note-fields')?.querySelector<HTMLElement>('[data-field="body"]');
+          body?.focus();
+        }}
         onChange={(event) => onInput(event.target.value)}
       />
     );

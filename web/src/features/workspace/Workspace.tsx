@@ -2,8 +2,9 @@
 // owner's Share dialog and the members panel; a viewer's read-only state, switched live by the
 // server; and what happens when the user loses the room while it is open.
 
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type FocusEvent as ReactFocusEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { getRoom } from '../../sync';
+import { between } from '../../sync/order';
 import type { RoomHandle, RoomView } from '../../sync/api';
 import type { Note, NoteUpdate, Role, RoomInfo } from '../../sync/protocol';
 import { useEditLimits, useRoom } from '../client/client';
@@ -167,7 +168,32 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
     },
     [handle, push],
   );
-  const create = () => setFocusId(handle.createNote({ title: '', body: '' }));
+  // A new note starts at the top, where the button is, and stays on this page only until it
+  // has some text; Escape (or leaving it empty) drops it.
+  const create = () => {
+    const first = handle.getView().notes[0];
+    const index = first ? (between(undefined, first.current_index) ?? undefined) : undefined;
+    setFocusId(handle.createNote({ title: '', body: '' }, index, { draft: true }));
+  };
+  const draftOf = (target: EventTarget | null): string | null => {
+    const item = target instanceof Element ? target.closest('li[data-note-id]') : null;
+    const id = item?.getAttribute('data-note-id') ?? null;
+    return id && handle.isDraft?.(id) ? id : null;
+  };
+  const onListKeyDown = (event: ReactKeyboardEvent<HTMLDivElement>) => {
+    if (event.key !== 'Escape') return;
+    const id = draftOf(event.target);
+    if (id && handle.discardDraft?.(id)) {
+      event.preventDefault();
+      newNoteButton.current?.focus();
+    }
+  };
+  const onListBlur = (event: ReactFocusEvent<HTMLDivElement>) => {
+    const id = draftOf(event.target);
+    if (!id) return;
+    const next = event.relatedTarget instanceof Element ? event.relatedTarget.closest('li[data-note-id]') : null;
+    if (next?.getAttribute('data-note-id') !== id) handle.discardDraft?.(id);
+  };
 
   return (
     <>
@@ -188,7 +214,9 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
       {view.notes.length === 0 ? (
         <p className="empty muted">{readOnly ? 'No notes yet.' : 'No notes yet. Add the first one.'}</p>
       ) : (
-        <NoteList
+        // Key and focus events of the notes bubble here: Escape in, or leaving, an empty new note.
+        <div onKeyDown={onListKeyDown} onBlur={onListBlur}>
+          <NoteList
           notes={view.notes}
           focusId={focusId}
           onUpdate={update}
@@ -198,7 +226,8 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           bind={bind}
           carets={view.carets}
           readOnly={readOnly}
-        />
+          />
+        </div>
       )}
       <Toasts items={toasts.items} onDismiss={toasts.dismiss} />
     </>
