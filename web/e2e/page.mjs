@@ -7,40 +7,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  TestServer,
   addNote,
   badge,
-  checkPrerequisites,
   createRoom,
   eventually,
-  launchBrowser,
   joinRoomById,
   newUserPage,
   settle,
   signUp,
   unique,
+  useServerAndBrowser,
   waitForTitles,
   waitForWorkspace,
 } from './support.mjs';
 
-const problems = checkPrerequisites();
-if (problems.length > 0) {
-  for (const problem of problems) console.error(`e2e: ${problem}`);
-  process.exit(1);
-}
-
-const server = new TestServer();
-let browser;
-
-before(async () => {
-  await server.start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server.dispose();
-});
+const world = useServerAndBrowser({ before, after });
+const { server } = world;
 
 const focusedHeading = (page) =>
   page.evaluate(() => (document.activeElement?.tagName === 'H1' ? document.activeElement.textContent : null));
@@ -48,7 +30,7 @@ const focusedHeading = (page) =>
 const status = (page) => badge(page).getAttribute('data-status');
 
 test('the tab names the page and the room, and focus moves to the new page heading', async () => {
-  const { page, context } = await newUserPage(browser, server.url);
+  const { page, context } = await newUserPage(world.browser, server.url);
   try {
     await page.goto('/login');
     assert.equal(await page.title(), 'Sign in · fun-notes');
@@ -70,7 +52,7 @@ test('the tab names the page and the room, and focus moves to the new page headi
     await page.getByRole('button', { name: 'Copy room link' }).click();
     const link = await page.evaluate(() => navigator.clipboard.readText());
     assert.equal(link, `${server.url}/r/${roomId}`);
-    const other = await newUserPage(browser, server.url);
+    const other = await newUserPage(world.browser, server.url);
     try {
       await signUp(other.page, unique('sam'));
       await other.page.goto(link);
@@ -91,7 +73,7 @@ test('the tab names the page and the room, and focus moves to the new page headi
 });
 
 test('notes fit their content: a long title wraps, a body grows then scrolls, Enter in a title goes to the body', async () => {
-  const { page, context } = await newUserPage(browser, server.url);
+  const { page, context } = await newUserPage(world.browser, server.url);
   try {
     await signUp(page, unique('uma'));
     await createRoom(page, 'Long notes');
@@ -135,8 +117,8 @@ test('notes fit their content: a long title wraps, a body grows then scrolls, En
 });
 
 test('a new note starts at the top and reaches others only once it has text; Escape drops an empty one', async () => {
-  const a = await newUserPage(browser, server.url);
-  const b = await newUserPage(browser, server.url);
+  const a = await newUserPage(world.browser, server.url);
+  const b = await newUserPage(world.browser, server.url);
   try {
     await signUp(a.page, unique('nia'));
     await signUp(b.page, unique('otto'));
@@ -169,7 +151,7 @@ test('a new note starts at the top and reaches others only once it has text; Esc
 });
 
 test('logging in with a name nobody has offers to sign up with it, in words', async () => {
-  const { page, context } = await newUserPage(browser, server.url);
+  const { page, context } = await newUserPage(world.browser, server.url);
   try {
     const name = unique('newcomer');
     await page.goto('/login');
@@ -189,7 +171,7 @@ test('logging in with a name nobody has offers to sign up with it, in words', as
 });
 
 test('a lost network shows within seconds, and a restarted server is back in about a second', async () => {
-  const { page, context } = await newUserPage(browser, server.url);
+  const { page, context } = await newUserPage(world.browser, server.url);
   try {
     await signUp(page, unique('rhea'));
     await createRoom(page, 'Field notes');

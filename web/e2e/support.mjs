@@ -265,3 +265,26 @@ export async function assertNoSeriousViolations(page, label) {
   }
   assert.equal(serious.length, 0, `${label}: ${serious.length} serious or critical accessibility violations`);
 }
+
+/**
+ * The frame of a suite: exits saying why when a prerequisite is missing, starts one server and
+ * one browser before the tests and stops them after. `world.browser` is set once started.
+ */
+export function useServerAndBrowser({ before, after }) {
+  const problems = checkPrerequisites();
+  if (problems.length > 0) {
+    for (const problem of problems) console.error(`e2e: ${problem}`);
+    process.exit(1);
+  }
+  const world = { server: new TestServer(), browser: null };
+  before(async () => {
+    await world.server.start();
+    world.browser = await launchBrowser();
+  });
+  after(async () => {
+    await world.browser?.close();
+    await world.server.dispose();
+  });
+  return world;
+}
+
