@@ -150,6 +150,37 @@ test('a new note starts at the top and reaches others only once it has text; Esc
   }
 });
 
+test('a search finds a note, and a view puts important notes first and folds the done ones away', async () => {
+  const { page, context } = await newUserPage(world.browser, server.url);
+  try {
+    await signUp(page, unique('vera'));
+    await createRoom(page, 'Errands');
+    await addNote(page, 'Post office', 'parcel for Jo');
+    await addNote(page, 'Eggs', 'a dozen');
+    await addNote(page, 'Milk', 'oat, two litres');
+    await waitForTitles(page, ['Milk', 'Eggs', 'Post office']);
+    await page.getByRole('button', { name: 'Important: Post office' }).click();
+    await page.getByRole('checkbox', { name: 'Done: Eggs' }).check();
+
+    const search = page.getByRole('searchbox', { name: 'Search notes' });
+    await search.fill('PARCEL');
+    await waitForTitles(page, ['Post office'], 'the note whose body matches');
+    await page.getByRole('status').filter({ hasText: '1 of 3 notes match' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Move note/ }).count(), 0, 'no moving in a filtered view');
+    await search.fill('');
+    await waitForTitles(page, ['Milk', 'Eggs', 'Post office'], 'every note again, in the shared order');
+
+    await page.getByRole('combobox', { name: 'Arrange notes' }).selectOption('flags');
+    await waitForTitles(page, ['Post office', 'Milk'], 'important first, done folded away');
+    await page.getByRole('button', { name: 'Show 1 done note' }).click();
+    await waitForTitles(page, ['Post office', 'Milk', 'Eggs']);
+    await page.getByRole('combobox', { name: 'Arrange notes' }).selectOption('shared');
+    await waitForTitles(page, ['Milk', 'Eggs', 'Post office'], 'the shared order is unchanged');
+  } finally {
+    await context.close();
+  }
+});
+
 test('logging in with a name nobody has offers to sign up with it, in words', async () => {
   const { page, context } = await newUserPage(world.browser, server.url);
   try {

@@ -23,15 +23,17 @@ interface NoteItemProps {
   /** Others' carets in this note. */
   carets: readonly RemoteCaret[];
   readOnly: boolean;
+  /** Shows the move handle (not in a sorted or filtered view, whose order is not the room's). */
+  movable?: boolean;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, carets, readOnly }: NoteItemProps) {
+function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, carets, readOnly, movable = !readOnly }: NoteItemProps) {
   const titleCarets = useMemo(() => carets.filter((c) => c.field === 'title'), [carets]);
   const bodyCarets = useMemo(() => carets.filter((c) => c.field === 'body'), [carets]);
   const titleBinding = useMemo(() => bind(note.id, 'title'), [bind, note.id]);
   const bodyBinding = useMemo(() => bind(note.id, 'body'), [bind, note.id]);
   const { attributes, listeners, setNodeRef, setActivatorNodeRef, transform, transition, isDragging } =
-    useSortable({ id: note.id, disabled: readOnly });
+    useSortable({ id: note.id, disabled: !movable });
   const label = noteLabel(note);
 
   const classes = ['note'];
@@ -48,7 +50,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, b
       style={{ transform: CSS.Translate.toString(transform), transition }}
     >
       <div className={classes.join(' ')} ref={flipRef}>
-        {!readOnly && (
+        {movable && (
           <button
             type="button"
             className="handle"

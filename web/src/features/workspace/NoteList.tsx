@@ -32,6 +32,8 @@ interface NoteListProps {
   carets?: readonly RemoteCaret[];
   /** A viewer's list: no dragging, no editing. */
   readOnly?: boolean;
+  /** False in a view whose order is not the room's (sorted, filtered): no dragging. */
+  movable?: boolean;
 }
 
 const screenReaderInstructions = {
@@ -42,7 +44,18 @@ const screenReaderInstructions = {
 
 const NO_CARETS: readonly RemoteCaret[] = Object.freeze([]);
 
-export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, bind, carets = NO_CARETS, readOnly = false }: NoteListProps) {
+export function NoteList({
+  notes,
+  focusId,
+  onUpdate,
+  onMove,
+  onDelete,
+  measure,
+  bind,
+  carets = NO_CARETS,
+  readOnly = false,
+  movable = !readOnly,
+}: NoteListProps) {
   const caretsByNote = useMemo(() => {
     const map = new Map<string, RemoteCaret[]>();
     for (const c of carets) map.set(c.note, [...(map.get(c.note) ?? []), c]);
@@ -138,6 +151,7 @@ export function NoteList({ notes, focusId, onUpdate, onMove, onDelete, measure, 
               bind={bind}
               carets={caretsByNote.get(note.id) ?? NO_CARETS}
               readOnly={readOnly}
+              movable={movable && !readOnly}
             />
           ))}
         </ul>

@@ -88,6 +88,36 @@ const ROLE_LINE: Record<Role, string> = {
   viewer: 'You can read',
 };
 
+/**
+ * The notes this page shows: those matching `query` (title or body, ignoring case), and with
+ * `flags`, important ones first and done ones last, collapsed unless `showDone`. A new note
+ * being written (`keep`: a draft) always shows.
+ */
+export function arrangeNotes(
+  notes: readonly Note[],
+  query: string,
+  arrange: 'shared' | 'flags',
+  showDone: boolean,
+  keep: (id: string) => boolean,
+): { shown: Note[]; hiddenDone: number } {
+  const q = query.trim().toLocaleLowerCase();
+  let list = q
+    ? notes.filter(
+        (n) => keep(n.id) || n.title.toLocaleLowerCase().includes(q) || n.body.toLocaleLowerCase().includes(q),
+      )
+    : [...notes];
+  let hiddenDone = 0;
+  if (arrange === 'flags') {
+    const important = list.filter((n) => n.is_important && !n.is_completed);
+    const rest = list.filter((n) => !n.is_important && !n.is_completed);
+    const done = list.filter((n) => n.is_completed);
+    const doneShown = showDone ? done : done.filter((n) => keep(n.id));
+    hiddenDone = done.length - doneShown.length;
+    list = [...important, ...rest, ...doneShown];
+  }
+  return { shown: list, hiddenDone };
+}
+
 function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView }) {
   const readOnly = view.info?.role === 'viewer';
   const toasts = useToasts();
@@ -168,6 +198,13 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
     },
     [handle, push],
   );
+  // Views of the list for this page only; the room's order stays the one people drag.
+  const [query, setQuery] = useState('');
+  const [arrange, setArrange] = useState<'shared' | 'flags'>('shared');
+  const [showDone, setShowDone] = useState(false);
+  const { shown, hiddenDone } = arrangeNotes(view.notes, query, arrange, showDone, (id) => handle.isDraft?.(id) ?? false);
+  const ordered = arrange === 'shared' && query.trim() === '';
+
   // A new note starts at the top, where the button is, and stays on this page only until it
   // has some text; Escape (or leaving it empty) drops it.
   const create = () => {
@@ -210,14 +247,39 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
         <span className="muted" data-testid="note-count">
           {view.notes.length} {view.notes.length === 1 ? 'note' : 'notes'}
         </span>
+        <div className="list-views">
+          <label className="search">
+            <span className="visually-hidden">Search notes</span>
+            <input
+              type="search"
+              placeholder="Search notes"
+              value={query}
+              onChange={(event) => setQuery(event.target.value)}
+            />
+          </label>
+          <label>
+            <span className="visually-hidden">Arrange notes</span>
+            <select value={arrange} onChange={(event) => setArrange(event.target.value === 'flags' ? 'flags' : 'shared')}>
+              <option value="shared">In the shared order</option>
+              <option value="flags">Important first, done last</option>
+            </select>
+          </label>
+        </div>
       </div>
+      {!ordered && (
+        <p className="muted view-note" role="status">
+          {query.trim() !== '' ? `${shown.length} of ${view.notes.length} notes match “${query.trim()}”. ` : ''}
+          Moving notes works in the shared order without a search.
+        </p>
+      )}
       {view.notes.length === 0 ? (
         <p className="empty muted">{readOnly ? 'No notes yet.' : 'No notes yet. Add the first one.'}</p>
       ) : (
         // Key and focus events of the notes bubble here: Escape in, or leaving, an empty new note.
         <div onKeyDown={onListKeyDown} onBlur={onListBlur}>
           <NoteList
-          notes={view.notes}
+          notes={shown}
+          movable={ordered}
           focusId={focusId}
           onUpdate={update}
           onMove={move}
@@ -227,6 +289,16 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           carets={view.carets}
           readOnly={readOnly}
           />
+          {hiddenDone > 0 && (
+            <button type="button" className="show-done" onClick={() => setShowDone(true)}>
+              Show {hiddenDone} done {hiddenDone === 1 ? 'note' : 'notes'}
+            </button>
+          )}
+          {arrange === 'flags' && showDone && (
+            <button type="button" className="show-done" onClick={() => setShowDone(false)}>
+              Hide done notes
+            </button>
+          )}
         </div>
       )}
       <Toasts items={toasts.items} onDismiss={toasts.dismiss} />
