@@ -181,6 +181,71 @@ test('a search finds a note, and a view puts important notes first and folds the
   }
 });
 
+test('on a phone the header fits one line and every control is a 44 px tap target', async () => {
+  const context = await world.browser.newContext({
+    baseURL: server.url,
+    viewport: { width: 375, height: 740 },
+    hasTouch: true,
+    isMobile: true,
+  });
+  const page = await context.newPage();
+  try {
+    await signUp(page, unique('wynona_long_name'));
+    await createRoom(page, 'Phone room');
+    await addNote(page, 'On the bus', 'small screen');
+    const header = await page.locator('header.app-header').boundingBox();
+    const items = await page.$$eval('header.app-header > *:not(.skip-link)', (els) =>
+      els.map((el) => {
+        const r = el.getBoundingClientRect();
+        return { top: r.top, bottom: r.bottom, right: r.right };
+      }),
+    );
+    const firstBottom = Math.min(...items.map((i) => i.bottom));
+    assert.ok(items.every((i) => i.top < firstBottom), `one line: ${JSON.stringify(items)}`);
+    assert.ok(items.every((i) => i.right <= 375), 'nothing past the screen edge');
+    assert.ok(header.height < 70, `header height ${header.height}`);
+    const small = await page.$$eval('main button, main select, main input[type="checkbox"], header a:not(.skip-link), header button', (els) =>
+      els
+        .filter((el) => el.offsetParent !== null)
+        .map((el) => {
+          const target = el.matches('input[type="checkbox"]') ? el.closest('label') ?? el : el;
+          const r = target.getBoundingClientRect();
+          return { name: el.getAttribute('aria-label') ?? el.textContent?.trim(), w: r.width, h: r.height };
+        })
+        .filter((r) => r.w < 44 || r.h < 44),
+    );
+    assert.deepEqual(small, [], 'tap targets under 44 px');
+  } finally {
+    await context.close();
+  }
+});
+
+test('a notification with Undo stays while it is hovered or focused', async () => {
+  const { page, context } = await newUserPage(world.browser, server.url);
+  try {
+    await signUp(page, unique('xena'));
+    await createRoom(page, 'Toasts');
+    await addNote(page, 'Keep me', 'or not');
+    await page.getByRole('button', { name: 'Delete note Keep me' }).click();
+    const toast = page.getByRole('region', { name: 'Notifications' }).locator('.toast').first();
+    await toast.waitFor();
+    await toast.hover();
+    await new Promise((resolve) => setTimeout(resolve, 6_500)); // past the 5 s it would last
+    assert.equal(await toast.count(), 1, 'the hovered notification stays');
+    // From the keyboard: it is a few Tabs from New note, and stays while focused.
+    await page.mouse.move(0, 0);
+    await page.getByRole('button', { name: 'New note' }).focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Undo');
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    assert.equal(await toast.count(), 1, 'the focused notification stays');
+    await page.keyboard.press('Enter');
+    await waitForTitles(page, ['Keep me'], 'the note back after Undo');
+  } finally {
+    await context.close();
+  }
+});
+
 test('logging in with a name nobody has offers to sign up with it, in words', async () => {
   const { page, context } = await newUserPage(world.browser, server.url);
   try {

@@ -244,6 +244,8 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
             New note
           </button>
         )}
+        {/* Shown at the bottom of the screen; here in the tab order, one Tab after New note. */}
+        <Toasts items={toasts.items} onDismiss={toasts.dismiss} onHold={toasts.hold} onRelease={toasts.release} />
         <span className="muted" data-testid="note-count">
           {view.notes.length} {view.notes.length === 1 ? 'note' : 'notes'}
         </span>
@@ -301,7 +303,6 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           )}
         </div>
       )}
-      <Toasts items={toasts.items} onDismiss={toasts.dismiss} />
     </>
   );
 }

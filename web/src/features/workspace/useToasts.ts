@@ -3,6 +3,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ToastItem } from '../../components/Toasts';
 
+/** How long a notification stays once the pointer or the focus has left it. */
+export const RELEASED_MS = 4_000;
+
 export function useToasts() {
   const [items, setItems] = useState<ToastItem[]>([]);
   const timers = useRef(new Map<string, number>());
@@ -25,6 +28,22 @@ export function useToasts() {
     [dismiss],
   );
 
+  // A notification the pointer is over, or the keyboard focus is in, stays until it is left
+  // (then it gets a few more seconds): nobody loses an Undo while reaching for it.
+  const held = useRef(new Set<string>());
+  const hold = useCallback((id: string) => {
+    held.current.add(id);
+    window.clearTimeout(timers.current.get(id));
+    timers.current.delete(id);
+  }, []);
+  const release = useCallback(
+    (id: string) => {
+      if (!held.current.delete(id)) return;
+      timers.current.set(id, window.setTimeout(() => dismiss(id), RELEASED_MS));
+    },
+    [dismiss],
+  );
+
   useEffect(() => {
     const pending = timers.current;
     return () => {
@@ -32,5 +51,5 @@ export function useToasts() {
     };
   }, []);
 
-  return { items, push, dismiss };
+  return { items, push, dismiss, hold, release };
 }
