@@ -246,6 +246,51 @@ test('a notification with Undo stays while it is hovered or focused', async () =
   }
 });
 
+test("others' changes carry a fading cue and are told to screen readers, coalesced", async () => {
+  const a = await newUserPage(world.browser, server.url);
+  const b = await newUserPage(world.browser, server.url);
+  try {
+    const bob = unique('bob');
+    await signUp(a.page, unique('ann'));
+    await signUp(b.page, bob);
+    const roomId = await createRoom(a.page, 'Who did what');
+    await addNote(a.page, 'Tickets', 'two adults');
+    await joinRoomById(b.page, roomId);
+    await waitForTitles(b.page, ['Tickets']);
+    await eventually(async () => (await a.page.getByTestId('presence-count').textContent()) === '2', {
+      message: 'both in the room',
+    });
+
+    const said = a.page.getByTestId('remote-changes');
+    assert.equal(await said.getAttribute('aria-live'), 'polite');
+    // Bob adds a note, typing its title: one sentence, not one per keystroke.
+    await addNote(b.page, 'Snacks', 'crisps');
+    await eventually(async () => (await said.textContent()).includes(`${bob} added “Snacks”.`), {
+      message: 'the addition told, with the title as typed',
+    });
+    assert.ok(!(await said.textContent()).includes('edited “Snacks”'), 'the typing folded into the addition');
+    assert.match(await said.ariaSnapshot(), new RegExp(`${bob} added “Snacks”`), 'in the accessibility tree');
+    // The note itself carries a cue that goes away.
+    const cue = a.page.locator('li', { has: a.page.getByLabel('Note title') }).getByTestId('remote-cue').first();
+    await cue.waitFor();
+    assert.match(await cue.textContent(), new RegExp(`${bob} (added|edited) this`));
+    await cue.waitFor({ state: 'detached', timeout: 8_000 });
+
+    // A toggle and a delete.
+    await b.page.getByRole('checkbox', { name: 'Done: Tickets' }).check();
+    await eventually(async () => (await said.textContent()).includes(`${bob} marked “Tickets” done.`), {
+      message: 'the toggle told',
+    });
+    await b.page.getByRole('button', { name: 'Delete note Snacks' }).click();
+    await eventually(async () => (await said.textContent()).includes(`${bob} deleted “Snacks”.`), {
+      message: 'the delete told',
+    });
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+});
+
 test('logging in with a name nobody has offers to sign up with it, in words', async () => {
   const { page, context } = await newUserPage(world.browser, server.url);
   try {

@@ -93,6 +93,18 @@ export interface TextChange {
   op: TextOp;
 }
 
+/** A change someone else made, as a person would say it. */
+export interface Activity {
+  kind: 'added' | 'edited' | 'moved' | 'deleted' | 'marked';
+  noteId: string;
+  /** The note's title when it happened ("" for an untitled note). */
+  title: string;
+  /** Who, by name ("Someone" when the room's presence does not name them). */
+  by: string;
+  /** For `marked`: what ("done", "not done", "important", "not important"). */
+  detail?: string;
+}
+
 export interface RoomHandle {
   readonly roomId: string;
   getView(): RoomView;
@@ -126,6 +138,8 @@ export interface RoomHandle {
   readonly canRedo: boolean;
   /** Called for every TextChange; returns an unsubscribe function. */
   onTextChange(listener: (change: TextChange) => void): () => void;
+  /** Someone else's change reached the room (for a visual cue and a screen-reader notice). */
+  onActivity?(listener: (activity: Activity) => void): () => void;
   /** Moves note `id` to position `toIndex` of the current view order (0-based, the position it
    *  ends at). Sends one `move`, or a `rebalance` when the gap's precision has run out. */
   moveNote(id: string, toIndex: number): void;

@@ -784,3 +784,23 @@ describe('draft notes', () => {
     expect(s.sentOf('op')).toHaveLength(1);
   });
 });
+
+describe('activity', () => {
+  it('tells of others’ changes with their names, and never of this page’s own', () => {
+    const { room, s } = joined();
+    s.receive({ type: 'presence', room: 'r1', active_user_count: 2, users: [{ id: 'u1', name: 'Ann' }, { id: 'u2', name: 'Bob' }] });
+    const heard: unknown[] = [];
+    room.onActivity((a) => heard.push(a));
+    s.receive(opFrame(3, { kind: 'update', id: 'a', set: { is_completed: true } }));
+    s.receive(opFrame(4, { kind: 'move', id: 'b', current_index: 1 }));
+    s.receive(opFrame(5, { kind: 'delete', id: 'a' }));
+    room.updateNote('b', { title: 'mine' });
+    const [sent] = s.sentOf('op');
+    s.receive({ ...opFrame(6, sent?.op as Op), cid: sent?.cid as string, user: 'u1' });
+    expect(heard).toEqual([
+      { kind: 'marked', noteId: 'a', title: 'a', by: 'Bob', detail: 'done' },
+      { kind: 'moved', noteId: 'b', title: 'b', by: 'Bob' },
+      { kind: 'deleted', noteId: 'a', title: 'a', by: 'Bob' },
+    ]);
+  });
+});

@@ -1,7 +1,7 @@
 // One open room: the confirmed replica, the queue of local ops, reconciliation of the two into
 // the view, and the join/resume state machine. The socket is reached through RoomHost.
 
-import type { ConnectionStatus, FieldSize, RejectNotice, RemoteCaret, RoomHandle, RoomView, TextChange } from './api';
+import type { Activity, ConnectionStatus, FieldSize, RejectNotice, RemoteCaret, RoomHandle, RoomView, TextChange } from './api';
 import { applyOps, createRoomState, emptyRoomState, sortedNotes, type RoomState } from './apply';
 import { composeState, sameView, type LocalOp } from './reconcile';
 import type { CachedPendingOp, CachedRoom, CachedRoomState } from './cache';
@@ -204,6 +204,7 @@ export class Room implements RoomHandle {
   private readonly listeners = new Set<() => void>();
   private readonly rejectListeners = new Set<(n: RejectNotice) => void>();
   private readonly textListeners = new Set<(c: TextChange) => void>();
+  private readonly activityListeners = new Set<(a: Activity) => void>();
   private notifyQueued = false;
   persistence: RoomPersistence | null = null;
 
@@ -242,6 +243,48 @@ export class Room implements RoomHandle {
   onTextChange(listener: (change: TextChange) => void): () => void {
     this.textListeners.add(listener);
     return () => this.textListeners.delete(listener);
+  }
+
+  onActivity(listener: (activity: Activity) => void): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
+  /** Tells the page about someone else's op, in words. */
+  private emitActivity(op: Op, user: string, before: RoomState): void {
+    if (this.activityListeners.size === 0 || op.kind === 'rebalance') return;
+    const id = op.kind === 'create' ? op.note.id : op.id;
+    const note = this.confirmed.notes.get(id) ?? before.notes.get(id);
+    const by = this.presence.users.find((u) => u.id === user)?.name ?? 'Someone';
+    let kind: Activity['kind'];
+    let detail: string | undefined;
+    switch (op.kind) {
+      case 'create':
+        kind = 'added';
+        break;
+      case 'delete':
+        if (!before.notes.has(id)) return;
+        kind = 'deleted';
+        break;
+      case 'move':
+        kind = 'moved';
+        break;
+      case 'text':
+        kind = 'edited';
+        break;
+      case 'update':
+        if (op.set.title !== undefined || op.set.body !== undefined) kind = 'edited';
+        else {
+          kind = 'marked';
+          if (op.set.is_completed !== undefined) detail = op.set.is_completed ? 'done' : 'not done';
+          else detail = op.set.is_important ? 'important' : 'not important';
+        }
+        break;
+    }
+    if (!note) return;
+    const activity: Activity = { kind, noteId: id, title: note.title, by };
+    if (detail) activity.detail = detail;
+    for (const l of [...this.activityListeners]) l(activity);
   }
 
   editText(id: string, field: TextField, ops: readonly TextComponent[]): boolean {
@@ -1017,6 +1060,7 @@ export class Room implements RoomHandle {
       // Until the confirmed state is written, the cached queue keeps it (see cacheSnapshot).
       if (acked) this.ackedUnsaved.push({ cid: acked.cid, op: acked.op });
     } else {
+      this.emitActivity(frame.op, frame.user, before);
       // Someone else's op: the local text ops of the fields it changed are rebased over it.
       for (const [id, field] of textFieldsOf(frame.op)) {
         const numbered =

@@ -25,9 +25,24 @@ interface NoteItemProps {
   readOnly: boolean;
   /** Shows the move handle (not in a sorted or filtered view, whose order is not the room's). */
   movable?: boolean;
+  /** Someone else just changed the note: a fading cue with these words (screen readers hear it
+   *  from the workspace's live region instead). */
+  cue?: string | undefined;
 }
 
-function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, bind, carets, readOnly, movable = !readOnly }: NoteItemProps) {
+function NoteItemImpl({
+  note,
+  autoFocus,
+  flipRef,
+  onUpdate,
+  onDelete,
+  measure,
+  bind,
+  carets,
+  readOnly,
+  movable = !readOnly,
+  cue,
+}: NoteItemProps) {
   const titleCarets = useMemo(() => carets.filter((c) => c.field === 'title'), [carets]);
   const bodyCarets = useMemo(() => carets.filter((c) => c.field === 'body'), [carets]);
   const titleBinding = useMemo(() => bind(note.id, 'title'), [bind, note.id]);
@@ -41,6 +56,7 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, b
   if (note.is_completed) classes.push('is-completed');
   if (isDragging) classes.push('is-dragging');
   if (readOnly) classes.push('read-only');
+  if (cue) classes.push('has-cue');
 
   return (
     <li
@@ -50,6 +66,11 @@ function NoteItemImpl({ note, autoFocus, flipRef, onUpdate, onDelete, measure, b
       style={{ transform: CSS.Translate.toString(transform), transition }}
     >
       <div className={classes.join(' ')} ref={flipRef}>
+        {cue && (
+          <span className="remote-cue" aria-hidden="true" data-testid="remote-cue">
+            {cue}
+          </span>
+        )}
         {movable && (
           <button
             type="button"

@@ -34,6 +34,8 @@ interface NoteListProps {
   readOnly?: boolean;
   /** False in a view whose order is not the room's (sorted, filtered): no dragging. */
   movable?: boolean;
+  /** Notes someone else just changed, with the words of their cue ("Bob edited this"). */
+  cues?: Readonly<Record<string, string>>;
 }
 
 const screenReaderInstructions = {
@@ -43,6 +45,7 @@ const screenReaderInstructions = {
 };
 
 const NO_CARETS: readonly RemoteCaret[] = Object.freeze([]);
+const NO_CUES: Readonly<Record<string, string>> = Object.freeze({});
 
 export function NoteList({
   notes,
@@ -55,6 +58,7 @@ export function NoteList({
   carets = NO_CARETS,
   readOnly = false,
   movable = !readOnly,
+  cues = NO_CUES,
 }: NoteListProps) {
   const caretsByNote = useMemo(() => {
     const map = new Map<string, RemoteCaret[]>();
@@ -152,6 +156,7 @@ export function NoteList({
               carets={caretsByNote.get(note.id) ?? NO_CARETS}
               readOnly={readOnly}
               movable={movable && !readOnly}
+              cue={cues[note.id]}
             />
           ))}
         </ul>

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState, type FocusEvent as ReactFocusEvent, type KeyboardEvent as ReactKeyboardEvent } from 'react';
 import { getRoom } from '../../sync';
 import { between } from '../../sync/order';
-import type { RoomHandle, RoomView } from '../../sync/api';
+import type { Activity, RoomHandle, RoomView } from '../../sync/api';
 import type { Note, NoteUpdate, Role, RoomInfo } from '../../sync/protocol';
 import { useEditLimits, useRoom } from '../client/client';
 import { useSession } from '../session/session';
@@ -87,6 +87,64 @@ const ROLE_LINE: Record<Role, string> = {
   editor: 'You can edit',
   viewer: 'You can read',
 };
+
+/** How long a note carries the cue of someone else's change. */
+const CUE_MS = 3_000;
+/** Others' changes are told to screen readers at most this often, together. */
+const SAY_EVERY_MS = 1_000;
+
+/**
+ * Others' changes as this page shows them: a fading cue on the note ("Bob edited this") and a
+ * polite sentence for screen readers, coalesced ("Bob added “Milk”. Ann moved “Eggs”.").
+ */
+function useRemoteActivity(handle: RoomHandle): { cues: Record<string, string>; said: string } {
+  const [cues, setCues] = useState<Record<string, string>>({});
+  const [said, setSaid] = useState('');
+  useEffect(() => {
+    if (!handle.onActivity) return;
+    const cueTimers = new Map<string, number>();
+    // One line per person, note and kind of change; an add makes the note's edits redundant.
+    const queued = new Map<string, Activity>();
+    let sayTimer: number | null = null;
+    const say = () => {
+      sayTimer = null;
+      const notes = handle.getView().notes;
+      const lines: string[] = [];
+      for (const a of queued.values()) {
+        if (a.kind === 'edited' && queued.has(`${a.by}\u0000${a.noteId}\u0000added`)) continue;
+        const title = (notes.find((n) => n.id === a.noteId)?.title ?? a.title).trim() || 'Untitled';
+        lines.push(a.kind === 'marked' ? `${a.by} marked “${title}” ${a.detail}.` : `${a.by} ${a.kind} “${title}”.`);
+      }
+      queued.clear();
+      setSaid(lines.join(' '));
+    };
+    const off = handle.onActivity((a) => {
+      queued.set(`${a.by}\u0000${a.noteId}\u0000${a.kind}`, a);
+      if (sayTimer === null) sayTimer = window.setTimeout(say, SAY_EVERY_MS);
+      if (a.kind === 'deleted') return;
+      const cue = `${a.by} ${a.kind === 'marked' ? `marked this ${a.detail}` : `${a.kind} this`}`;
+      setCues((current) => ({ ...current, [a.noteId]: cue }));
+      window.clearTimeout(cueTimers.get(a.noteId));
+      cueTimers.set(
+        a.noteId,
+        window.setTimeout(() => {
+          cueTimers.delete(a.noteId);
+          setCues((current) => {
+            const next = { ...current };
+            delete next[a.noteId];
+            return next;
+          });
+        }, CUE_MS),
+      );
+    });
+    return () => {
+      off();
+      if (sayTimer !== null) window.clearTimeout(sayTimer);
+      for (const t of cueTimers.values()) window.clearTimeout(t);
+    };
+  }, [handle]);
+  return { cues, said };
+}
 
 /**
  * The notes this page shows: those matching `query` (title or body, ignoring case), and with
@@ -198,6 +256,8 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
     },
     [handle, push],
   );
+  const { cues, said } = useRemoteActivity(handle);
+
   // Views of the list for this page only; the room's order stays the one people drag.
   const [query, setQuery] = useState('');
   const [arrange, setArrange] = useState<'shared' | 'flags'>('shared');
@@ -244,6 +304,9 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
             New note
           </button>
         )}
+        <p className="visually-hidden" aria-live="polite" data-testid="remote-changes">
+          {said}
+        </p>
         {/* Shown at the bottom of the screen; here in the tab order, one Tab after New note. */}
         <Toasts items={toasts.items} onDismiss={toasts.dismiss} onHold={toasts.hold} onRelease={toasts.release} />
         <span className="muted" data-testid="note-count">
@@ -281,6 +344,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
         <div onKeyDown={onListKeyDown} onBlur={onListBlur}>
           <NoteList
           notes={shown}
+          cues={cues}
           movable={ordered}
           focusId={focusId}
           onUpdate={update}
