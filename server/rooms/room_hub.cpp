@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr std::size_t max_recent = 1024;
+// How long a join ahead of this hub waits for the bus to bring the ops it has seen elsewhere.
+constexpr std::chrono::milliseconds ahead_join_wait{1500};
 // Text ops kept per note field: a client whose base is older than these rebases (conflict).
 constexpr std::size_t max_field_texts = 256;
 constexpr auto presence_interval = 250ms;  // at most 4 presence / stats updates a second
@@ -38,7 +40,8 @@ room_hub::room_hub(hub_registry& registry, std::string room_id)
       idle_timer_(strand_),
       heartbeat_timer_(strand_),
       count_timer_(strand_),
-      reload_timer_(strand_) {}
+      reload_timer_(strand_),
+      ahead_timer_(strand_) {}
 
 room_hub::~room_hub() = default;
 
@@ -173,6 +176,7 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     answer_join(std::move(j));
   }
   run_waiting_texts();
+  run_ahead_joins(false);
   schedule_stats();
   schedule_idle_check();
   if (first_load && ctx_.presence != nullptr) {
@@ -351,6 +355,7 @@ void room_hub::apply_live(const store::bus_message& m) {
     schedule_stats();
   }
   run_waiting_texts();
+  run_ahead_joins(false);
 }
 
 void room_hub::record_fields(const core::applied_op& o, const std::string& frame) {
@@ -526,7 +531,7 @@ void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
                     std::optional<std::int64_t> since, std::vector<std::string> in_doubt) {
   asio::post(strand_, [self = shared_from_this(), sink = std::move(sink), who = std::move(who),
                        since, in_doubt = std::move(in_doubt)]() mutable {
-    pending_join j{std::move(sink), std::move(who), since, std::move(in_doubt)};
+    pending_join j{std::move(sink), std::move(who), since, std::move(in_doubt), {}};
     // A socket that joins again (after it saw a gap) replaces its earlier membership.
     self->drop_session(j.sink.get());
     if (!self->loaded_) {
@@ -537,7 +542,54 @@ void room_hub::join(std::shared_ptr<session_sink> sink, member_info who,
   });
 }
 
+void room_hub::run_ahead_joins(bool expired) {
+  if (!loaded_ || ahead_joins_.empty()) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  auto parked = std::move(ahead_joins_);
+  ahead_joins_.clear();
+  for (auto& j : parked) {
+    if (*j.since <= state_.seq() || (expired && now >= j.wait_until)) {
+      answer_join(std::move(j));
+    } else {
+      ahead_joins_.push_back(std::move(j));
+    }
+  }
+  if (ahead_joins_.empty()) {
+    ahead_timer_.cancel();
+  }
+}
+
+void room_hub::arm_ahead_timer() {
+  if (ahead_joins_.empty()) {
+    return;
+  }
+  // The oldest parked join has the earliest deadline.
+  ahead_timer_.expires_at(ahead_joins_.front().wait_until);
+  ahead_timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) {
+      return;  // cancelled, or armed again
+    }
+    if (auto self = weak.lock()) {
+      self->run_ahead_joins(true);
+      self->arm_ahead_timer();
+    }
+  });
+}
+
 void room_hub::answer_join(pending_join j) {
+  if (j.since && *j.since > state_.seq() &&
+      j.wait_until == std::chrono::steady_clock::time_point{}) {
+    // The client has seen ops this hub has not: they are on their way over the bus.
+    j.wait_until = std::chrono::steady_clock::now() + ahead_join_wait;
+    const bool arm = ahead_joins_.empty();
+    ahead_joins_.push_back(std::move(j));
+    if (arm) {
+      arm_ahead_timer();
+    }
+    return;
+  }
   // Resume only when the held ops run from since + 1 up to the room's seq: a seq reached
   // without an op (a room replaced by import, or renumbered by a repair) needs a snapshot.
   // A backlog longer than the client's resume budget is answered with a snapshot: resuming it
@@ -645,6 +697,9 @@ void room_hub::on_cursor(const store::bus_message& m) {
 }
 
 void room_hub::drop_session(session_sink* sink) {
+  // A join still waiting for ops ahead of this hub is answered no more.
+  std::erase_if(ahead_joins_,
+                [&](const pending_join& parked) { return parked.sink.get() == sink; });
   if (carets_.drop_local(sink)) {
     schedule(caret_gate_, &room_hub::flush_carets);
   }

@@ -106,6 +106,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
     member_info who;
     std::optional<std::int64_t> since;
     std::vector<std::string> in_doubt;
+    // A join whose `since` is ahead of this hub (another server numbered ops the bus has not
+    // brought here yet) waits until then for them, so it can still be a resume.
+    std::chrono::steady_clock::time_point wait_until{};
   };
   struct live_session {
     std::shared_ptr<session_sink> sink;
@@ -155,6 +158,10 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
   void apply_live(const store::bus_message& m);
   void answer_join(pending_join j);
+  // Answers the joins that waited for ops ahead of this hub: those whose ops came, and, with
+  // `expired`, those whose wait is over (a snapshot then).
+  void run_ahead_joins(bool expired);
+  void arm_ahead_timer();
   void drop_session(session_sink* sink);
   void fail_pending(const std::string& message);
   void schedule(rate_gate& gate, void (room_hub::*send)());
@@ -199,6 +206,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   std::vector<waiting_text> waiting_texts_;
   std::vector<store::bus_message> buffered_;
   std::vector<pending_join> pending_;
+  std::vector<pending_join> ahead_joins_;
   std::map<session_sink*, live_session> sessions_;
   std::map<std::string, std::pair<std::string, int>> users_;  // user id -> (name, sockets)
   store::user_set fleet_users_;  // every server's users, as last read from the presence store
@@ -215,6 +223,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer count_timer_;
   boost::asio::steady_timer reload_timer_;
+  boost::asio::steady_timer ahead_timer_;
   int reload_failures_ = 0;  // reloads in a row that met a failing store
   bool count_write_scheduled_ = false;
   // When the hot log's expiry was last started again (joins and presence keep a room alive).

@@ -292,6 +292,27 @@ TEST_F(RoomHub, AnOpAppendedToTheLogReachesEveryJoinedSessionInOrder) {
             (std::vector<std::string>{"buy milk", "call bob", "water plants", "pay rent"}));
 }
 
+TEST_F(RoomHub, AJoinAheadOfTheHubWaitsForTheOpsAndIsAResume) {
+  auto alice = std::make_shared<recording_sink>();
+  auto hub = join_r1(alice, person("u1", "alice", store::role::owner));
+  // Bob saw seq 1 on another server; here the bus has not brought it yet.
+  auto bob = std::make_shared<recording_sink>();
+  hub->join(bob, person("u2", "bob", store::role::editor), 1);
+  io.run_for(300ms);  // nothing comes over the bus: the join waits
+  EXPECT_TRUE(bob->frames("snapshot").empty());
+  EXPECT_TRUE(bob->frames("resume").empty());
+  append(hub, "u1", create("n3", "water plants", 3.0));
+  ASSERT_TRUE(run_until([&] { return !bob->frames("resume").empty(); }));
+  EXPECT_TRUE(bob->frames("snapshot").empty());
+  EXPECT_EQ(bob->frames("resume").at(0).at("since").as_int64(), 1);
+
+  // A join far ahead (a client from before the room was replaced) gets a snapshot in the end.
+  auto carol = std::make_shared<recording_sink>();
+  hub->join(carol, person("u3", "carol", store::role::editor), 50);
+  ASSERT_TRUE(run_until([&] { return !carol->frames("snapshot").empty(); }));
+  EXPECT_EQ(carol->frames("snapshot").at(0).at("seq").as_int64(), 1);
+}
+
 TEST_F(RoomHub, TheDashboardListsRoomsWithTheLoadedHubsStatsAndForwardsTheirChanges) {
   auto alice = std::make_shared<recording_sink>();
   auto hub = join_r1(alice, person("u1", "alice", store::role::owner));
