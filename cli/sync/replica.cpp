@@ -900,21 +900,16 @@ effects replica::on_reject(const reject_msg& m) {
   }
   const bool text = std::holds_alternative<core::text_edit_op>(it->op);
   const bool gone = text && find(target_of(it->op)) == nullptr;
-  if (m.code == "duplicate" || (m.code == "conflict" && gone)) {
-    // The base holds this text op already (resent in doubt), or its note went: drop it.
-    outbox_.erase(it);
-    dirty_.outbox = true;
-    mark_view_dirty();
-    fx.view_changed = true;
-    fx.persist = true;
-    return fx;
-  }
-  if (m.code == "rate_limited" || m.code == "unavailable" || m.code == "conflict") {
+  // The base holds this text op already (resent in doubt), or its note went: drop it quietly.
+  const bool settled = m.code == "duplicate" || (m.code == "conflict" && gone);
+  if (!settled && (m.code == "rate_limited" || m.code == "unavailable" || m.code == "conflict")) {
     it->sent = false;  // the caller flushes again after a pause (a text op with a new base)
     return fx;
   }
-  fx.notices.push_back(
-      {target_of(it->op), "the server refused a change (" + m.code + "): " + m.message});
+  if (!settled) {
+    fx.notices.push_back(
+        {target_of(it->op), "the server refused a change (" + m.code + "): " + m.message});
+  }
   outbox_.erase(it);
   dirty_.outbox = true;
   mark_view_dirty();

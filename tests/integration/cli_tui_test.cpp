@@ -13,8 +13,7 @@
 #include <thread>
 
 #include "cli_support.hpp"
-#include "sync/replica.hpp"
-#include "sync/text_edit.hpp"
+#include "replica_socket.hpp"
 
 namespace fun_notes::test {
 namespace {
@@ -239,39 +238,11 @@ namespace cs = fun_notes::cli::sync;
 // A web-protocol client typing into one note's body, one text op per character as the page
 // sends them: the classic OT client of cli/sync on its own socket, its caret moved by others'
 // text and sent as the page sends it.
-class typist {
+class typist : public replica_socket {
  public:
   typist(std::uint16_t port, const user& u, const std::string& room)
-      : ws_(connect_hello(port, u)), replica_(room), room_(room) {
-    send(replica_.on_connected());
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (replica_.state() != cs::link_state::live) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw protocol_failure("the typist never got live");
-      }
-      pump(std::chrono::milliseconds(20));
-    }
-  }
-
-  void pump(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
-    while (auto f = ws_->next(wait)) {
-      wait = std::chrono::milliseconds(0);
-      auto msg = cs::parse_server_frame(to_string(*f));
-      if (!msg) {
-        continue;
-      }
-      if (const auto* c = std::get_if<cs::cursor_msg>(&*msg); c && !c->note.empty()) {
-        ++carets_seen_;
-      }
-      auto e = replica_.on_message(*msg);
-      for (const cs::text_change& c : e.text_changes) {
-        if (c.op && c.note_id == note_ && c.field == core::text_field::body) {
-          caret_ = core::transform_index(*c.op, caret_, false);
-        }
-      }
-      send(std::move(e));
-    }
-    send(replica_.flush());
+      : replica_socket(port, u, room, "the typist"), room_(room) {
+    go_live();
   }
 
   // Types `ch` at the caret in the note's body (which starts at its beginning) and shows the
@@ -289,28 +260,37 @@ class typist {
                                     replica_.base().seq()));
   }
 
-  void settle() {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!replica_.outbox().empty()) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw protocol_failure("the typist's text ops were never all acknowledged");
-      }
-      pump(std::chrono::milliseconds(20));
-    }
+  // Pumps, then sends what the server asked to retry.
+  void pump_and_flush(std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+    pump(wait);
+    send(replica_.flush());
   }
 
-  const cs::replica& replica() const { return replica_; }
+  void settle() {
+    pump_until(
+        [&] {
+          send(replica_.flush());
+          return replica_.outbox().empty();
+        },
+        "text ops never all acknowledged");
+  }
+
   int carets_seen() const { return carets_seen_; }
 
  private:
-  void send(cs::effects e) {
-    for (auto& f : e.frames) {
-      ws_->send_text(std::move(f));
+  void seen(const cs::server_msg& msg) override {
+    if (const auto* c = std::get_if<cs::cursor_msg>(&msg); c && !c->note.empty()) {
+      ++carets_seen_;
+    }
+  }
+  void applied(const cs::effects& e) override {
+    for (const cs::text_change& c : e.text_changes) {
+      if (c.op && c.note_id == note_ && c.field == core::text_field::body) {
+        caret_ = core::transform_index(*c.op, caret_, false);
+      }
     }
   }
 
-  std::unique_ptr<ws_client> ws_;
-  cs::replica replica_;
   std::string room_;
   std::string note_;
   std::size_t caret_ = 0;
@@ -350,14 +330,14 @@ TEST(cli_tui, a_sentence_typed_in_the_terminal_and_one_typed_at_once_on_the_web_
     if (i < theirs.size()) {
       web.type(note, theirs.substr(i, 1));
     }
-    web.pump(std::chrono::milliseconds(i % 3 == 0 ? 15 : 0));
+    web.pump_and_flush(std::chrono::milliseconds(i % 3 == 0 ? 15 : 0));
   }
   web.settle();
   const std::string expected = theirs + "Agreed." + mine;
   // The web client sees the terminal's sentence arrive whole, in place.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (web.replica().find(note)->body != expected && std::chrono::steady_clock::now() < give_up) {
-    web.pump(std::chrono::milliseconds(50));
+    web.pump_and_flush(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(web.replica().find(note)->body, expected);
   // The terminal shows both, and the other person's caret with their name.

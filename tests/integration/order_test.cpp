@@ -15,45 +15,19 @@
 
 #include "fixture.hpp"
 #include "fleet.hpp"
-#include "sync/messages.hpp"
-#include "sync/replica.hpp"
+#include "replica_socket.hpp"
 
 namespace fun_notes::test {
 namespace {
 
 namespace cs = fun_notes::cli::sync;
 
-// One terminal-client replica on its own socket.
-class mover {
+// One terminal-client replica on its own socket, moving notes.
+class mover : public replica_socket {
  public:
   mover(std::uint16_t port, const user& u, const std::string& room, std::string name)
-      : ws_(connect_hello(port, u)), replica_(room), name_(std::move(name)) {
-    send(replica_.on_connected());
-    const auto give_up = std::chrono::steady_clock::now() + 20s;
-    while (replica_.state() != cs::link_state::live) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw protocol_failure(name_ + " never got live");
-      }
-      pump(20ms);
-    }
-  }
-
-  void pump(milliseconds wait = 0ms) {
-    while (auto f = ws_->next(wait)) {
-      wait = 0ms;
-      auto msg = cs::parse_server_frame(to_string(*f));
-      if (!msg) {
-        continue;  // a frame the replica does not take (carets, the dashboard)
-      }
-      if (std::holds_alternative<cs::reject_msg>(*msg)) {
-        ++rejects_;
-      }
-      auto e = replica_.on_message(*msg);
-      if (e.gap) {
-        ++gaps_;
-      }
-      send(std::move(e));
-    }
+      : replica_socket(port, u, room, std::move(name)) {
+    go_live();
   }
 
   // Moves `note_id` to position `to` of this client's view.
@@ -70,40 +44,30 @@ class mover {
   }
 
   void settle() {
-    const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (!replica_.outbox().empty()) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw protocol_failure(name_ + ": moves never all acknowledged");
-      }
-      pump(20ms);
-    }
+    pump_until([&] { return replica_.outbox().empty(); }, "moves never all acknowledged");
   }
 
   void read_to(std::int64_t seq) {
-    const auto give_up = std::chrono::steady_clock::now() + 30s;
-    while (replica_.base().seq() < seq) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        throw protocol_failure(name_ + " never reached seq " + std::to_string(seq));
-      }
-      pump(20ms);
-    }
+    pump_until([&] { return replica_.base().seq() >= seq; },
+               "never reached seq " + std::to_string(seq));
   }
 
-  const cs::replica& replica() const { return replica_; }
   int rebalances() const { return rebalances_; }
   int rejects() const { return rejects_; }
   int gaps() const { return gaps_; }
 
  private:
-  void send(cs::effects e) {
-    for (auto& f : e.frames) {
-      ws_->send_text(std::move(f));
+  void seen(const cs::server_msg& msg) override {
+    if (std::holds_alternative<cs::reject_msg>(msg)) {
+      ++rejects_;
+    }
+  }
+  void applied(const cs::effects& e) override {
+    if (e.gap) {
+      ++gaps_;
     }
   }
 
-  std::unique_ptr<ws_client> ws_;
-  cs::replica replica_;
-  std::string name_;
   int cids_ = 0;
   int rebalances_ = 0;
   int rejects_ = 0;
