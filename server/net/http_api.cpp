@@ -13,6 +13,7 @@
 #include "access/room_access.hpp"
 #include "app.hpp"
 #include "fun_notes/core/codec.hpp"
+#include "persist/trash.hpp"
 #include "persist/write_behind.hpp"
 #include "rooms/dashboard.hpp"
 #include "rooms/frames.hpp"
@@ -326,6 +327,34 @@ http_response do_get_notes(app& a, const auth::claims& who, const std::string& r
   return ok(200, o);
 }
 
+// The room's Trash: deleted notes any editor may restore by creating them again.
+http_response do_get_trash(app& a, const auth::claims& who, const std::string& room_id) {
+  a.access->require(room_id, who.user_id, store::role::viewer);
+  constexpr std::size_t max_listed = 1000;
+  const auto entries = persist::read_trash(*a.cold, *a.hot, room_id, max_listed);
+  std::map<std::string, std::string> names;
+  json::array notes;
+  for (const auto& t : entries) {
+    auto [it, fresh] = names.try_emplace(t.deleted_by);
+    if (fresh) {
+      const auto u = a.cold->find_user(t.deleted_by);
+      it->second = u ? u->name : std::string();
+    }
+    auto o = core::to_json(t.note);
+    o["deleted_at"] = t.deleted_at;
+    o["deleted_seq"] = t.deleted_seq;
+    o["deleted_by"] =
+        json::object{{"id", t.deleted_by},
+                     {"name", it->second.empty() ? json::value(nullptr) : json::value(it->second)}};
+    notes.emplace_back(std::move(o));
+  }
+  json::object o;
+  o["notes"] = std::move(notes);
+  o["retention_days"] =
+      std::chrono::duration_cast<std::chrono::hours>(persist::trash_retention).count() / 24;
+  return ok(200, o);
+}
+
 http_response do_metrics(app& a) {
   std::ostringstream out;
   auto metric = [&](const char* name, const char* type, const char* help, std::int64_t v) {
@@ -412,7 +441,7 @@ http_response route(app& a, const http_request& req) {
     return rooms_response(a, a.access->public_rooms(who.user_id));
   }
   static const std::regex room_re(
-      "^/api/rooms/([A-Za-z0-9_-]{1,64})(?:/(notes|invites|members)(?:/"
+      "^/api/rooms/([A-Za-z0-9_-]{1,64})(?:/(notes|trash|invites|members)(?:/"
       "([A-Za-z0-9_-]{1,128}))?)?$");
   static const std::regex invite_re("^/api/invites/([A-Za-z0-9_-]{1,128})(/accept)?$");
   std::smatch match;
@@ -435,6 +464,10 @@ http_response route(app& a, const http_request& req) {
     if (sub == "notes" && item.empty()) {
       method_guard({"GET"});
       return do_get_notes(a, require_user(a, req), room_id);
+    }
+    if (sub == "trash" && item.empty()) {
+      method_guard({"GET"});
+      return do_get_trash(a, require_user(a, req), room_id);
     }
     if (sub == "invites" && item.empty()) {
       method_guard({"GET", "POST"});

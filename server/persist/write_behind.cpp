@@ -9,33 +9,14 @@
 
 #include "fun_notes/core/note.hpp"
 #include "persist/lease_guard.hpp"
+#include "persist/trash.hpp"
 #include "rooms/room_loader.hpp"
 
 namespace fun_notes::server::persist {
-namespace {
-
-// Every note id an op touches; the apply rules only look at those notes' existence.
-void touched_ids(const core::op& o, std::set<std::string>& out) {
-  std::visit(
-      [&](const auto& op) {
-        using T = std::decay_t<decltype(op)>;
-        if constexpr (std::is_same_v<T, core::rebalance_op>) {
-          for (const auto& [id, _] : op.indexes) {
-            out.insert(id);
-          }
-        } else {
-          out.insert(op.id);
-        }
-      },
-      o);
-}
-
-}  // namespace
 
 namespace {
 
-flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
-                          const std::string& room_id);
+flush_report flush_leased(store::cold_store& cold, store::hot_log& hot, const std::string& room_id);
 
 }  // namespace
 
@@ -78,20 +59,25 @@ flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
     throw log_gap(room_id, s, range.head_seq);
   }
   std::vector<core::applied_op> ops;
+  std::vector<std::string> users;
   ops.reserve(range.entries.size());
+  users.reserve(range.entries.size());
   std::set<std::string> ids;
   for (const auto& e : range.entries) {
-    auto op = rooms::parse_op_frame(*e.frame);
+    std::string user;
+    auto op = rooms::parse_op_frame(*e.frame, &user);
     if (!op) {
       throw store::store_error("room " + room_id + ": corrupt log entry " + std::to_string(e.seq));
     }
     touched_ids(op->operation, ids);
     ops.push_back(std::move(*op));
+    users.push_back(std::move(user));
   }
   const std::vector<std::string> id_list(ids.begin(), ids.end());
   core::room_state partial(s, cold.load_notes(room_id, id_list));
-  for (const auto& op : ops) {
-    partial.apply(op);
+  trash_changes trash;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    apply_recording_trash(partial, ops[i], users[i], trash);
   }
   store::flush_batch batch;
   batch.room_id = room_id;
@@ -103,6 +89,13 @@ flush_report flush_leased(store::cold_store& cold, store::hot_log& hot,
     } else {
       batch.deletes.push_back(id);
     }
+  }
+  batch.untrashed.assign(trash.untrashed.begin(), trash.untrashed.end());
+  for (auto& [_, t] : trash.trashed) {
+    batch.trashed.push_back(std::move(t));
+  }
+  if (!batch.trashed.empty()) {
+    batch.trash_cutoff = trash_cutoff(std::chrono::system_clock::now());
   }
   report.ops = static_cast<std::int64_t>(ops.size());
   report.notes_written = static_cast<std::int64_t>(batch.upserts.size() + batch.deletes.size());
@@ -179,10 +172,10 @@ void write_behind::run() {
       if (in_flight_.count(room_id) != 0) {
         continue;
       }
-      const auto due = std::max(st.not_before, st.urgent
-                                                   ? now
-                                                   : std::min(st.last_op + options_.quiet,
-                                                              st.first_unflushed + options_.max_delay));
+      const auto due =
+          std::max(st.not_before, st.urgent ? now
+                                            : std::min(st.last_op + options_.quiet,
+                                                       st.first_unflushed + options_.max_delay));
       if (due <= now) {
         ready = room_id;
         break;

@@ -8,7 +8,7 @@
 
 namespace fun_notes::server::rooms {
 
-core::result<core::applied_op> parse_op_frame(const std::string& frame) {
+core::result<core::applied_op> parse_op_frame(const std::string& frame, std::string* user) {
   auto v = core::parse_json(frame);
   if (!v || !v->is_object()) {
     return core::invalid("logged frame is not a JSON object");
@@ -19,6 +19,10 @@ core::result<core::applied_op> parse_op_frame(const std::string& frame) {
   const auto* op = obj.if_contains("op");
   if (seq == nullptr || !seq->is_int64() || at == nullptr || !at->is_string() || op == nullptr) {
     return core::invalid("logged frame lacks seq, at or op");
+  }
+  if (user != nullptr) {
+    const auto* u = obj.if_contains("user");
+    *user = u != nullptr && u->is_string() ? std::string(u->as_string()) : std::string();
   }
   // Logged ops were validated on the way in; limits here only guard against a corrupt log.
   core::limits generous;

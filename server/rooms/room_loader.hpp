@@ -20,8 +20,10 @@ struct loaded_room {
   std::vector<store::log_entry> recent;  // every op the log still holds (ascending)
 };
 
-// Parses an `op` frame as stored in the HotLog back into the op every replica applies.
-core::result<core::applied_op> parse_op_frame(const std::string& frame);
+// Parses an `op` frame as stored in the HotLog back into the op every replica applies; `user`,
+// when given, gets the frame's user id.
+core::result<core::applied_op> parse_op_frame(const std::string& frame,
+                                              std::string* user = nullptr);
 
 // Blocking (run on the worker pool). nullopt when the room does not exist. Throws
 // store_error when a store fails. Retries when a flush trimmed the log between the two reads,

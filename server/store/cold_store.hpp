@@ -60,6 +60,16 @@ struct snapshot {
   std::vector<core::note> notes;
 };
 
+// A deleted note as the room's Trash keeps it, for any editor to restore (by creating it
+// again with the same id and content).
+struct trashed_note {
+  core::note note;         // as it was just before the delete
+  std::string deleted_at;  // the delete op's time, RFC 3339 UTC
+  std::string deleted_by;  // user id of the delete op
+  std::int64_t deleted_seq = 0;
+  bool operator==(const trashed_note&) const = default;
+};
+
 // One write-behind flush: applied in ONE transaction only if the room's last_seq still equals
 // `expected_last_seq`; it then becomes `new_last_seq`.
 struct flush_batch {
@@ -68,6 +78,12 @@ struct flush_batch {
   std::int64_t new_last_seq = 0;
   std::vector<core::note> upserts;   // full final values of notes that exist after the range
   std::vector<std::string> deletes;  // ids that do not exist after the range
+  // The Trash: ids created again in the range leave it first, then the notes deleted in the
+  // range (each id's last delete) go in, replacing an older entry of the same id.
+  std::vector<std::string> untrashed{};
+  std::vector<trashed_note> trashed{};
+  // Entries deleted before this time (RFC 3339 UTC) are purged; empty: none.
+  std::string trash_cutoff{};
 };
 
 enum class flush_outcome { applied, stale };
@@ -196,6 +212,10 @@ class cold_store {
   virtual std::vector<core::note> load_notes(std::string_view room_id,
                                              const std::vector<std::string>& ids) = 0;
   virtual flush_outcome apply_flush(const flush_batch& batch) = 0;
+  // The room's Trash as of its last_seq: entries deleted at or after `since` (RFC 3339 UTC),
+  // newest first (deleted_seq descending), at most `limit`.
+  virtual std::vector<trashed_note> trash(std::string_view room_id, std::string_view since,
+                                          std::size_t limit) = 0;
 
   // Repairs: the record of every gap skipped in a room, oldest first.
   virtual void record_gap(const room_gap& gap) = 0;

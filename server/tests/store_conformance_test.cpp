@@ -1104,6 +1104,50 @@ TEST_P(cold_store_conformance, flush_upserts_deletes_and_counts_notes) {
   EXPECT_EQ(snap->meta.last_seq, 12);
 }
 
+trashed_note make_trashed(std::string id, std::int64_t deleted_seq, std::string deleted_at,
+                          std::string title = "t") {
+  return trashed_note{make_note(std::move(id), 1.5, deleted_seq - 1, std::move(title)),
+                      std::move(deleted_at), "u-bob", deleted_seq};
+}
+
+TEST_P(cold_store_conformance, the_trash_keeps_deleted_notes_until_restored_or_purged) {
+  seed();
+  flush_batch first{"r1", 0, 4, {}, {"a", "b", "c"}};
+  first.trashed = {make_trashed("a", 2, "2026-11-01T10:00:00.000Z", "Milk \"2%\", 'x'"),
+                   make_trashed("b", 3, "2026-11-20T10:00:00.000Z"),
+                   make_trashed("c", 4, "2026-11-21T10:00:00.000Z")};
+  ASSERT_EQ(store().apply_flush(first), flush_outcome::applied);
+  auto listed = store().trash("r1", "2000-01-01T00:00:00.000Z", 10);
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0], first.trashed[2]);  // newest first
+  EXPECT_EQ(listed[2], first.trashed[0]);  // every field round-trips
+  EXPECT_EQ(store().trash("r1", "2000-01-01T00:00:00.000Z", 2).size(), 2u);
+  // `since` hides the older entries; another room's trash is its own.
+  EXPECT_EQ(store().trash("r1", "2026-11-15T00:00:00.000Z", 10).size(), 2u);
+  EXPECT_TRUE(store().trash("r-missing", "2000-01-01T00:00:00.000Z", 10).empty());
+
+  // A restore (c created again) takes it out; a second delete of b replaces its entry; the
+  // cutoff purges a.
+  flush_batch second{"r1", 4, 7, {make_note("c", 1.0, 5)}, {}};
+  second.untrashed = {"c", "never-trashed"};
+  second.trashed = {make_trashed("b", 7, "2026-11-22T10:00:00.000Z", "second")};
+  second.trash_cutoff = "2026-11-02T00:00:00.000Z";
+  ASSERT_EQ(store().apply_flush(second), flush_outcome::applied);
+  listed = store().trash("r1", "2000-01-01T00:00:00.000Z", 10);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0], second.trashed[0]);
+
+  // A stale flush changes nothing in the trash either.
+  flush_batch stale{"r1", 4, 9, {}, {}};
+  stale.untrashed = {"b"};
+  EXPECT_EQ(store().apply_flush(stale), flush_outcome::stale);
+  EXPECT_EQ(store().trash("r1", "2000-01-01T00:00:00.000Z", 10).size(), 1u);
+
+  // Deleting the room takes its trash.
+  ASSERT_TRUE(store().delete_room("r1"));
+  EXPECT_TRUE(store().trash("r1", "2000-01-01T00:00:00.000Z", 10).empty());
+}
+
 TEST_P(cold_store_conformance, flush_with_the_wrong_expected_seq_changes_nothing) {
   seed();
   ASSERT_EQ(store().apply_flush(flush_batch{"r1", 0, 5, {make_note("a", 1.0, 1)}, {}}),

@@ -67,7 +67,7 @@ class raw_db {
 };
 
 // Every schema version this build knows.
-const std::vector<std::string> all_versions = {"1", "2", "3", "4"};
+const std::vector<std::string> all_versions = {"1", "2", "3", "4", "5"};
 
 TEST(sqlite_cold_store, migrates_a_new_file_once) {
   temp_dir dir;
@@ -81,7 +81,7 @@ TEST(sqlite_cold_store, migrates_a_new_file_once) {
   const auto tables = db.column("SELECT name FROM sqlite_schema WHERE type = 'table'");
   const std::set<std::string> present(tables.begin(), tables.end());
   for (const char* table : {"users", "note_rooms", "notes", "room_members", "invites", "settings",
-                            "room_gaps", "user_renames"}) {
+                            "room_gaps", "user_renames", "trashed_notes"}) {
     EXPECT_TRUE(present.contains(table)) << "missing table " << table;
   }
 }

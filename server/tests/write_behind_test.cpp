@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "fun_notes/core/codec.hpp"
+#include "persist/trash.hpp"
 #include "persist/write_behind.hpp"
 #include "rooms/frames.hpp"
 #include "rooms/room_loader.hpp"
@@ -34,8 +35,9 @@ class WriteBehind : public ::testing::Test {
     hot.ensure_room("r1", 0);
   }
 
-  std::int64_t append(const core::op& o) {
-    auto parts = rooms::op_frame("r1", "c", "u1", "2026-01-01T00:00:00.000Z", o);
+  std::int64_t append(const core::op& o, const std::string& user = "u1",
+                      const std::string& at = "2026-01-01T00:00:00.000Z") {
+    auto parts = rooms::op_frame("r1", "c", user, at, o);
     std::int64_t seq = -1;
     hot.append(store::append_request{"r1", parts.prefix, parts.suffix},
                [&](core::result<store::append_result> r) {
@@ -124,6 +126,67 @@ TEST_F(WriteBehind, ThousandKeystrokesOnOneNoteWriteOneRow) {
   ASSERT_EQ(snap->notes.size(), 1U);
   EXPECT_EQ(snap->notes[0].title, title);
   EXPECT_EQ(snap->notes[0].seq, 1001);
+}
+
+std::string time_ago(std::chrono::hours ago) {
+  const auto t = std::chrono::system_clock::now() - ago;
+  return core::format_time(
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
+
+TEST_F(WriteBehind, ADeletedNoteGoesToTheTrashAsItWasWithWhoAndWhen) {
+  const std::string when = time_ago(1h);
+  append(create("n1", "Milk", 1.0));
+  append(set_title("n1", "Milk 2%"));
+  append(create("n2", "Eggs", 2.0));
+  append(core::delete_op{"n1"}, "u2", when);
+  // Listed before the flush (folded from the log) and after it (from the cold store) alike.
+  const auto before = read_trash(cold, hot, "r1", 10);
+  ASSERT_EQ(before.size(), 1U);
+  EXPECT_EQ(before[0].note.id, "n1");
+  EXPECT_EQ(before[0].note.title, "Milk 2%");
+  EXPECT_EQ(before[0].note.current_index, 1.0);
+  EXPECT_EQ(before[0].deleted_by, "u2");
+  EXPECT_EQ(before[0].deleted_at, when);
+  EXPECT_EQ(before[0].deleted_seq, 4);
+  flush_room(cold, hot, "r1");
+  EXPECT_EQ(cold.trash("r1", "", 10), before);
+  EXPECT_EQ(read_trash(cold, hot, "r1", 10), before);
+
+  // A second delete (n2) lists newest first; the limit keeps the newest.
+  append(core::delete_op{"n2"}, "u1", time_ago(0h));
+  const auto both = read_trash(cold, hot, "r1", 10);
+  ASSERT_EQ(both.size(), 2U);
+  EXPECT_EQ(both[0].note.id, "n2");
+  EXPECT_EQ(read_trash(cold, hot, "r1", 1).size(), 1U);
+
+  // A restore is a create of the same id: out of the trash before and after the flush.
+  append(create("n1", "Milk 2%", 1.0));
+  auto after_restore = read_trash(cold, hot, "r1", 10);
+  ASSERT_EQ(after_restore.size(), 1U);
+  EXPECT_EQ(after_restore[0].note.id, "n2");
+  flush_room(cold, hot, "r1");
+  EXPECT_EQ(cold.trash("r1", "", 10), after_restore);
+  ASSERT_NE(cold.load_snapshot("r1")->notes.size(), 0U);
+}
+
+TEST_F(WriteBehind, TheTrashFollowsDeletesAndRestoresWithinOneFlush) {
+  const std::string now = time_ago(0h);
+  append(create("gone", "A", 1.0));
+  append(core::delete_op{"gone"}, "u1", now);  // created and deleted before any flush: kept
+  append(create("back", "B", 2.0));
+  append(core::delete_op{"back"}, "u1", now);
+  append(create("back", "B", 2.0));               // deleted and restored before any flush
+  append(core::delete_op{"missing"}, "u1", now);  // a delete of nothing trashes nothing
+  append(create("old", "C", 3.0));
+  append(core::delete_op{"old"}, "u1", time_ago(trash_retention + 1h));  // past the retention
+  flush_room(cold, hot, "r1");
+  const auto listed = read_trash(cold, hot, "r1", 10);
+  ASSERT_EQ(listed.size(), 1U);
+  EXPECT_EQ(listed[0].note.id, "gone");
+  EXPECT_EQ(listed[0].note.title, "A");
+  // The purge ran with the flush: the entry past the retention is gone from the store too.
+  EXPECT_EQ(cold.trash("r1", "", 10).size(), 1U);
 }
 
 TEST_F(WriteBehind, TextOpsFoldIntoTheFinalTextOfTheirField) {

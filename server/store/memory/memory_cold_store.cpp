@@ -396,9 +396,41 @@ flush_outcome memory_cold_store::apply_flush(const flush_batch& batch) {
       record.notes.erase(n);
     }
   }
+  for (const auto& id : batch.untrashed) {
+    record.trash.erase(id);
+  }
+  for (const auto& t : batch.trashed) {
+    record.trash.insert_or_assign(t.note.id, t);
+  }
+  if (!batch.trash_cutoff.empty()) {
+    std::erase_if(record.trash,
+                  [&](const auto& entry) { return entry.second.deleted_at < batch.trash_cutoff; });
+  }
   record.meta.last_seq = batch.new_last_seq;
   record.meta.total_notes = static_cast<std::int64_t>(record.notes.size());
   return flush_outcome::applied;
+}
+
+std::vector<trashed_note> memory_cold_store::trash(std::string_view room_id, std::string_view since,
+                                                   std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<trashed_note> out;
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    return out;
+  }
+  for (const auto& [_, t] : it->second.trash) {
+    if (t.deleted_at >= since) {
+      out.push_back(t);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const trashed_note& a, const trashed_note& b) {
+    return a.deleted_seq > b.deleted_seq;
+  });
+  if (out.size() > limit) {
+    out.resize(limit);
+  }
+  return out;
 }
 
 void memory_cold_store::record_gap(const room_gap& gap) {

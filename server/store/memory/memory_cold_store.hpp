@@ -43,6 +43,8 @@ class memory_cold_store : public cold_store {
   std::vector<core::note> load_notes(std::string_view room_id,
                                      const std::vector<std::string>& ids) override;
   flush_outcome apply_flush(const flush_batch& batch) override;
+  std::vector<trashed_note> trash(std::string_view room_id, std::string_view since,
+                                  std::size_t limit) override;
 
   void record_gap(const room_gap& gap) override;
   std::vector<room_gap> gaps(std::string_view room_id) override;
@@ -61,9 +63,10 @@ class memory_cold_store : public cold_store {
  private:
   struct room_record {
     room_meta meta;
-    std::map<std::string, role, std::less<>> members;      // by user id
-    std::map<std::string, core::note, std::less<>> notes;  // by note id
-    std::map<std::string, invite, std::less<>> invites;    // by token
+    std::map<std::string, role, std::less<>> members;          // by user id
+    std::map<std::string, core::note, std::less<>> notes;      // by note id
+    std::map<std::string, invite, std::less<>> invites;        // by token
+    std::map<std::string, trashed_note, std::less<>> trash{};  // by note id
   };
 
   // set_password (with a hash) and bump_token_version (without): the new version, or nullopt.

@@ -16,7 +16,7 @@ namespace {
 // Append-only: a released migration is never edited, a schema change is a new entry.
 // Ids and names sort by bytes (COLLATE "C"), as in SQLite, whatever the database's locale: the
 // order users see must not depend on the deployment, and the snapshot index stays usable.
-constexpr std::array<std::string_view, 4> migrations = {
+constexpr std::array<std::string_view, 5> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT COLLATE "C" PRIMARY KEY,
@@ -147,6 +147,28 @@ CREATE UNIQUE INDEX users_name_lower ON users (lower(name));
 -- delete_user finds the rooms a user owns (and deleting a user checks note_rooms by owner).
 CREATE INDEX note_rooms_by_owner ON note_rooms (owner_id);
 )sql",
+    R"sql(
+-- The Trash: each deleted note as it was just before its delete, until it is created again
+-- (restored) or purged after the retention.
+CREATE TABLE trashed_notes (
+  note_room_id  TEXT COLLATE "C" NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  id            TEXT COLLATE "C" NOT NULL,
+  title         TEXT NOT NULL DEFAULT '',
+  body          TEXT NOT NULL DEFAULT '',
+  is_important  BOOLEAN NOT NULL DEFAULT false,
+  is_completed  BOOLEAN NOT NULL DEFAULT false,
+  current_index DOUBLE PRECISION NOT NULL DEFAULT 0,
+  sequence_id   BIGINT NOT NULL DEFAULT 0,
+  updated_at    TIMESTAMPTZ,
+  deleted_at    TIMESTAMPTZ NOT NULL,
+  deleted_by    TEXT COLLATE "C" NOT NULL,
+  deleted_seq   BIGINT NOT NULL,
+  PRIMARY KEY (note_room_id, id)
+);
+-- The listing (newest first) and the purge by age.
+CREATE INDEX trashed_notes_by_seq ON trashed_notes (note_room_id, deleted_seq);
+CREATE INDEX trashed_notes_by_time ON trashed_notes (note_room_id, deleted_at);
+)sql",
 };
 
 // Any constant shared by every server of the deployment; "fun_note" in ASCII.
@@ -192,6 +214,28 @@ const std::string& note_columns() {
       utc_text("updated_at") + ", '')";
   return columns;
 }
+
+// Notes as one array parameter per column ($k::text[] ... in note_columns' order, updated_at
+// as text), for set-based writes with unnest.
+struct note_arrays {
+  std::vector<std::string> ids, titles, bodies, important, completed, indexes, seqs, times;
+  void add(const core::note& n) {
+    ids.push_back(n.id);
+    titles.push_back(n.title);
+    bodies.push_back(n.body);
+    important.push_back(n.is_important ? "t" : "f");
+    completed.push_back(n.is_completed ? "t" : "f");
+    indexes.push_back(pg::format_double(n.current_index));
+    seqs.push_back(std::to_string(n.seq));
+    times.push_back(n.updated_at);
+  }
+  // `first` and then the eight columns.
+  std::vector<pg::param> params(std::string first) const {
+    return {std::move(first),           pg::array_literal(ids),       pg::array_literal(titles),
+            pg::array_literal(bodies),  pg::array_literal(important), pg::array_literal(completed),
+            pg::array_literal(indexes), pg::array_literal(seqs),      pg::array_literal(times)};
+  }
+};
 
 core::note read_note(const pg::result& r, int row) {
   core::note n;
@@ -653,16 +697,9 @@ flush_outcome postgres_cold_store::apply_flush(const flush_batch& batch) {
   }
   if (!batch.upserts.empty()) {
     // One statement for the whole batch: each column travels as one array parameter.
-    std::vector<std::string> ids, titles, bodies, important, completed, indexes, seqs, times;
+    note_arrays columns;
     for (const core::note* n : last_of_each_id(batch.upserts)) {
-      ids.push_back(n->id);
-      titles.push_back(n->title);
-      bodies.push_back(n->body);
-      important.push_back(n->is_important ? "t" : "f");
-      completed.push_back(n->is_completed ? "t" : "f");
-      indexes.push_back(pg::format_double(n->current_index));
-      seqs.push_back(std::to_string(n->seq));
-      times.push_back(n->updated_at);
+      columns.add(*n);
     }
     conn->exec(
         "INSERT INTO notes (note_room_id, id, title, body, is_important, is_completed, "
@@ -677,13 +714,50 @@ flush_outcome postgres_cold_store::apply_flush(const flush_batch& batch) {
         "body = excluded.body, is_important = excluded.is_important, "
         "is_completed = excluded.is_completed, current_index = excluded.current_index, "
         "sequence_id = excluded.sequence_id, updated_at = excluded.updated_at",
-        {batch.room_id, pg::array_literal(ids), pg::array_literal(titles),
-         pg::array_literal(bodies), pg::array_literal(important), pg::array_literal(completed),
-         pg::array_literal(indexes), pg::array_literal(seqs), pg::array_literal(times)});
+        columns.params(batch.room_id));
   }
   if (!batch.deletes.empty()) {
     conn->exec("DELETE FROM notes WHERE note_room_id = $1 AND id = ANY($2::text[])",
                {batch.room_id, pg::array_literal(batch.deletes)});
+  }
+  if (!batch.untrashed.empty()) {
+    conn->exec("DELETE FROM trashed_notes WHERE note_room_id = $1 AND id = ANY($2::text[])",
+               {batch.room_id, pg::array_literal(batch.untrashed)});
+  }
+  if (!batch.trashed.empty()) {
+    note_arrays columns;
+    std::vector<std::string> deleted_at, deleted_by, deleted_seq;
+    for (const auto& t : batch.trashed) {
+      columns.add(t.note);
+      deleted_at.push_back(t.deleted_at);
+      deleted_by.push_back(t.deleted_by);
+      deleted_seq.push_back(std::to_string(t.deleted_seq));
+    }
+    auto params = columns.params(batch.room_id);
+    params.emplace_back(pg::array_literal(deleted_at));
+    params.emplace_back(pg::array_literal(deleted_by));
+    params.emplace_back(pg::array_literal(deleted_seq));
+    conn->exec(
+        "INSERT INTO trashed_notes (note_room_id, id, title, body, is_important, is_completed, "
+        "current_index, sequence_id, updated_at, deleted_at, deleted_by, deleted_seq) "
+        "SELECT $1::text, u.id, u.title, u.body, u.is_important, u.is_completed, "
+        "u.current_index, u.sequence_id, NULLIF(u.updated_at, '')::timestamptz, "
+        "u.deleted_at::timestamptz, u.deleted_by, u.deleted_seq "
+        "FROM unnest($2::text[], $3::text[], $4::text[], $5::boolean[], $6::boolean[], "
+        "$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::bigint[]) "
+        "AS u (id, title, body, is_important, is_completed, current_index, sequence_id, "
+        "updated_at, deleted_at, deleted_by, deleted_seq) "
+        "ON CONFLICT (note_room_id, id) DO UPDATE SET title = excluded.title, "
+        "body = excluded.body, is_important = excluded.is_important, "
+        "is_completed = excluded.is_completed, current_index = excluded.current_index, "
+        "sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, "
+        "deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by, "
+        "deleted_seq = excluded.deleted_seq",
+        params);
+  }
+  if (!batch.trash_cutoff.empty()) {
+    conn->exec("DELETE FROM trashed_notes WHERE note_room_id = $1 AND deleted_at < $2::timestamptz",
+               {batch.room_id, batch.trash_cutoff});
   }
   conn->exec(
       "UPDATE note_rooms SET total_notes = (SELECT count(*) FROM notes WHERE note_room_id = $1) "
@@ -691,6 +765,26 @@ flush_outcome postgres_cold_store::apply_flush(const flush_batch& batch) {
       {batch.room_id});
   tx.commit();
   return flush_outcome::applied;
+}
+
+std::vector<trashed_note> postgres_cold_store::trash(std::string_view room_id,
+                                                     std::string_view since, std::size_t limit) {
+  static const std::string sql =
+      "SELECT " + note_columns() + ", " + utc_text("deleted_at") +
+      ", deleted_by, deleted_seq FROM trashed_notes WHERE note_room_id = $1 AND "
+      "deleted_at >= $2::timestamptz ORDER BY deleted_seq DESC LIMIT $3";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {room_id, since, static_cast<std::int64_t>(limit)});
+  std::vector<trashed_note> out;
+  for (int row = 0; row < r.rows(); ++row) {
+    trashed_note t;
+    t.note = read_note(r, row);
+    t.deleted_at = r.text(row, 8);
+    t.deleted_by = r.text(row, 9);
+    t.deleted_seq = r.int64(row, 10);
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 void postgres_cold_store::record_gap(const room_gap& gap) {
@@ -808,17 +902,9 @@ bool postgres_cold_store::import_room(const room_import& room, bool replace,
   std::size_t reported = 0;
   for (std::size_t first = 0; first < room.notes.size(); first += import_chunk) {
     const std::size_t last = std::min(room.notes.size(), first + import_chunk);
-    std::vector<std::string> ids, titles, bodies, important, completed, indexes, seqs, times;
+    note_arrays columns;
     for (std::size_t k = first; k < last; ++k) {
-      const core::note& n = room.notes[k];
-      ids.push_back(n.id);
-      titles.push_back(n.title);
-      bodies.push_back(n.body);
-      important.push_back(n.is_important ? "t" : "f");
-      completed.push_back(n.is_completed ? "t" : "f");
-      indexes.push_back(pg::format_double(n.current_index));
-      seqs.push_back(std::to_string(n.seq));
-      times.push_back(n.updated_at);
+      columns.add(room.notes[k]);
     }
     conn->exec(
         "INSERT INTO notes (note_room_id, id, title, body, is_important, is_completed, "
@@ -829,9 +915,7 @@ bool postgres_cold_store::import_room(const room_import& room, bool replace,
         "$7::float8[], $8::bigint[], $9::text[]) "
         "AS u (id, title, body, is_important, is_completed, current_index, sequence_id, "
         "updated_at)",
-        {meta.id, pg::array_literal(ids), pg::array_literal(titles), pg::array_literal(bodies),
-         pg::array_literal(important), pg::array_literal(completed), pg::array_literal(indexes),
-         pg::array_literal(seqs), pg::array_literal(times)});
+        columns.params(meta.id));
     written = last;
     if (progress && written - reported >= progress_every) {
       progress(written);

@@ -47,6 +47,8 @@ class postgres_cold_store final : public cold_store {
   std::vector<core::note> load_notes(std::string_view room_id,
                                      const std::vector<std::string>& ids) override;
   flush_outcome apply_flush(const flush_batch& batch) override;
+  std::vector<trashed_note> trash(std::string_view room_id, std::string_view since,
+                                  std::size_t limit) override;
 
   void record_gap(const room_gap& gap) override;
   std::vector<room_gap> gaps(std::string_view room_id) override;

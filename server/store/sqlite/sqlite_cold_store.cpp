@@ -12,7 +12,7 @@ namespace fun_notes::store {
 namespace {
 
 // Append-only: a released migration is never edited, a schema change is a new entry.
-constexpr std::array<std::string_view, 4> migrations = {
+constexpr std::array<std::string_view, 5> migrations = {
     R"sql(
 CREATE TABLE users (
   id            TEXT PRIMARY KEY,
@@ -157,6 +157,28 @@ UPDATE users SET name = r.new_name FROM user_renames r WHERE r.user_id = users.i
 CREATE UNIQUE INDEX users_name_nocase ON users (name COLLATE NOCASE);
 -- delete_user finds the rooms a user owns.
 CREATE INDEX note_rooms_by_owner ON note_rooms (owner_id);
+)sql",
+    R"sql(
+-- The Trash: each deleted note as it was just before its delete, until it is created again
+-- (restored) or purged after the retention.
+CREATE TABLE trashed_notes (
+  note_room_id  TEXT NOT NULL REFERENCES note_rooms (id) ON DELETE CASCADE,
+  id            TEXT NOT NULL,
+  title         TEXT NOT NULL DEFAULT '',
+  body          TEXT NOT NULL DEFAULT '',
+  is_important  INTEGER NOT NULL DEFAULT 0,
+  is_completed  INTEGER NOT NULL DEFAULT 0,
+  current_index REAL NOT NULL DEFAULT 0,
+  sequence_id   INTEGER NOT NULL DEFAULT 0,
+  updated_at    TEXT NOT NULL DEFAULT '',
+  deleted_at    TEXT NOT NULL,
+  deleted_by    TEXT NOT NULL,
+  deleted_seq   INTEGER NOT NULL,
+  PRIMARY KEY (note_room_id, id)
+);
+-- The listing (newest first) and the purge by age.
+CREATE INDEX trashed_notes_by_seq ON trashed_notes (note_room_id, deleted_seq);
+CREATE INDEX trashed_notes_by_time ON trashed_notes (note_room_id, deleted_at);
 )sql",
 };
 
@@ -611,6 +633,25 @@ flush_outcome sqlite_cold_store::apply_flush(const flush_batch& batch) {
   for (const auto& id : batch.deletes) {
     db_.query("DELETE FROM notes WHERE note_room_id = ?1 AND id = ?2", batch.room_id, id).run();
   }
+  for (const auto& id : batch.untrashed) {
+    db_.query("DELETE FROM trashed_notes WHERE note_room_id = ?1 AND id = ?2", batch.room_id, id)
+        .run();
+  }
+  for (const auto& t : batch.trashed) {
+    const auto& n = t.note;
+    db_.query(
+           "INSERT OR REPLACE INTO trashed_notes (note_room_id, id, title, body, is_important, "
+           "is_completed, current_index, sequence_id, updated_at, deleted_at, deleted_by, "
+           "deleted_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+           batch.room_id, n.id, n.title, n.body, n.is_important, n.is_completed, n.current_index,
+           n.seq, n.updated_at, t.deleted_at, t.deleted_by, t.deleted_seq)
+        .run();
+  }
+  if (!batch.trash_cutoff.empty()) {
+    db_.query("DELETE FROM trashed_notes WHERE note_room_id = ?1 AND deleted_at < ?2",
+              batch.room_id, batch.trash_cutoff)
+        .run();
+  }
   db_.query(
          "UPDATE note_rooms SET total_notes = (SELECT count(*) FROM notes WHERE note_room_id = ?1) "
          "WHERE id = ?1",
@@ -618,6 +659,26 @@ flush_outcome sqlite_cold_store::apply_flush(const flush_batch& batch) {
       .run();
   tx.commit();
   return flush_outcome::applied;
+}
+
+std::vector<trashed_note> sqlite_cold_store::trash(std::string_view room_id, std::string_view since,
+                                                   std::size_t limit) {
+  static const std::string sql =
+      "SELECT " + std::string(note_columns) +
+      ", deleted_at, deleted_by, deleted_seq FROM trashed_notes WHERE note_room_id = ?1 AND "
+      "deleted_at >= ?2 ORDER BY deleted_seq DESC LIMIT ?3";
+  std::lock_guard lock(mutex_);
+  auto st = db_.query(sql, room_id, since, static_cast<std::int64_t>(limit));
+  std::vector<trashed_note> out;
+  while (st.step()) {
+    trashed_note t;
+    t.note = read_note(st);
+    t.deleted_at = st.column_text(8);
+    t.deleted_by = st.column_text(9);
+    t.deleted_seq = st.column_int64(10);
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 void sqlite_cold_store::record_gap(const room_gap& gap) {

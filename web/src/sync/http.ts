@@ -1,7 +1,7 @@
 // Fetch helpers for the HTTP API. URLs are relative (the page is served by the server); tests set
 // a base URL with setApiBase.
 
-import type { PublicRole, RoomInfo, Role, Visibility } from './protocol';
+import type { Note, PublicRole, RoomInfo, Role, Visibility } from './protocol';
 
 /** An HTTP API failure: `status` 0 with code `offline` when the server could not be reached. */
 export class ApiError extends Error {
@@ -112,6 +112,27 @@ const roomUrl = (roomId: string) => `/api/rooms/${encodeURIComponent(roomId)}`;
 
 export function getRoom(token: string, roomId: string): Promise<RoomDetails> {
   return request<RoomDetails>('GET', roomUrl(roomId), { token });
+}
+
+/** A deleted note in the room's Trash: the note as it was just before the delete. */
+export interface TrashedNote extends Note {
+  /** RFC 3339 UTC. */
+  deleted_at: string;
+  deleted_seq: number;
+  /** `name` is null when the account no longer exists. */
+  deleted_by: { id: string; name: string | null };
+}
+
+export interface Trash {
+  /** Newest first. */
+  notes: TrashedNote[];
+  /** How long a deleted note stays restorable. */
+  retention_days: number;
+}
+
+/** The room's Trash (any member). A note is restored by creating it again (`restoreNote`). */
+export function getTrash(token: string, roomId: string): Promise<Trash> {
+  return request<Trash>('GET', `${roomUrl(roomId)}/trash`, { token });
 }
 
 // ---- Sharing (docs/protocol.md, "Sharing: roles, visibility, invites") ----------------------

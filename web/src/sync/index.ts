@@ -17,6 +17,7 @@ export {
   deleteRoom,
   getInvite,
   getRoom,
+  getTrash,
   listInvites,
   listPublicRooms,
   listRooms,
@@ -37,6 +38,8 @@ export type {
   RoomChanges,
   RoomDetails,
   RoomMember,
+  Trash,
+  TrashedNote,
 } from './http';
 export type { SocketFactory, SocketLike } from './socket';
 export { between, indexForMove, precisionExhausted, spreadIndexes } from './order';

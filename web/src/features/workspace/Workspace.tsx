@@ -20,6 +20,7 @@ import { NoteList } from './NoteList';
 import type { FieldBinding } from './EditableField';
 import { noteLabel } from './NoteItem';
 import { Presence } from './Presence';
+import { TrashPanel } from './TrashPanel';
 import { useToasts } from './useToasts';
 
 const UNDO_MS = 5000;
@@ -252,7 +253,7 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
       const at = notes.findIndex((other) => other.id === note.id);
       focusAfterDelete.current = (notes[at + 1] ?? notes[at - 1])?.id ?? '';
       handle.deleteNote(note.id);
-      push({ message: `Deleted “${noteLabel(note)}”.`, action: { label: 'Undo', run: () => handle.restoreNote(note) } }, UNDO_MS);
+      push({ message: `Deleted “${noteLabel(note)}”; it is in the Trash.`, action: { label: 'Undo', run: () => handle.restoreNote(note) } }, UNDO_MS);
     },
     [handle, push],
   );
@@ -376,6 +377,8 @@ export function Workspace({ roomId }: { roomId: string }) {
   const { session } = useSession();
   const [sharing, setSharing] = useState(false);
   const [membersOpen, setMembersOpen] = useState(false);
+  const [trashOpen, setTrashOpen] = useState(false);
+  const trashButton = useRef<HTMLButtonElement>(null);
   const lost = view?.accessLost ?? null;
   const joinError = view?.joinError ?? null;
   const info = view?.info ?? null;
@@ -409,7 +412,10 @@ export function Workspace({ roomId }: { roomId: string }) {
   // Losing the room (or owning it no longer) closes what only made sense with it.
   useEffect(() => {
     if (role !== 'owner') setSharing(false);
-    if (!usable) setMembersOpen(false);
+    if (!usable) {
+      setMembersOpen(false);
+      setTrashOpen(false);
+    }
   }, [role, usable]);
 
   return (
@@ -447,6 +453,17 @@ export function Workspace({ roomId }: { roomId: string }) {
               Members
             </button>
           )}
+          {usable && (
+            <button
+              type="button"
+              ref={trashButton}
+              aria-expanded={trashOpen}
+              aria-controls={trashOpen ? 'trash-panel' : undefined}
+              onClick={() => setTrashOpen((open) => !open)}
+            >
+              Trash
+            </button>
+          )}
           {view && !joinError && !lost && <ConnectionBadge status={view.status} pending={view.pendingCount} />}
         </div>
       </div>
@@ -469,6 +486,19 @@ export function Workspace({ roomId }: { roomId: string }) {
               roomName={info?.name ?? roomId}
               myRole={role}
               present={view.presence.users}
+            />
+          )}
+          {trashOpen && session && role && (
+            <TrashPanel
+              id="trash-panel"
+              token={session.token}
+              handle={handle}
+              readOnly={role === 'viewer'}
+              notesKey={String(view.notes.length)}
+              onClose={() => {
+                setTrashOpen(false);
+                trashButton.current?.focus();
+              }}
             />
           )}
           <Presence
