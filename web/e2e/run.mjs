@@ -176,7 +176,7 @@ test('two users share a link room: join by id, drag & drop, concurrent typing', 
   await pageB.keyboard.press('Space');
   await typing;
   assert.equal(await moving.inputValue(), 'Ask the neighbours on Sunday');
-  assert.equal(await pageA.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Note body');
+  assert.equal(await pageA.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Note body: Water plants');
   await pageA.keyboard.press('Tab');
   const final = [
     { title: 'Pack bags', body: 'Sunscreen and hats, towels and a good book' },

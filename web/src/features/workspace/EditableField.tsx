@@ -46,6 +46,8 @@ interface EditableFieldProps {
   readOnly?: boolean;
   /** Drawn over the field (others' carets); gets the text shown. */
   overlay?(text: string): ReactNode;
+  /** -1 keeps the field out of the Tab order (a note that is not the list's current one). */
+  tabIndex?: number;
 }
 
 type Editable = HTMLInputElement | HTMLTextAreaElement;
@@ -78,6 +80,7 @@ export function EditableField({
   binding,
   placeholder,
   autoFocus,
+  tabIndex,
   measure,
   readOnly = false,
   overlay,
@@ -207,6 +210,7 @@ export function EditableField({
 
   const common = {
     'aria-label': label,
+    tabIndex,
     'aria-invalid': message ? true : undefined,
     'aria-describedby': message ? messageId : undefined,
     'data-field': field,

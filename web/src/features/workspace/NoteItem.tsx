@@ -28,6 +28,9 @@ interface NoteItemProps {
   /** Someone else just changed the note: a fading cue with these words (screen readers hear it
    *  from the workspace's live region instead). */
   cue?: string | undefined;
+  /** The list's current note: its controls are in the Tab order, the other notes' are not
+   *  (the list is one stop of a few Tabs whatever its length; arrow keys move between notes). */
+  tabbable?: boolean;
 }
 
 function NoteItemImpl({
@@ -42,7 +45,9 @@ function NoteItemImpl({
   readOnly,
   movable = !readOnly,
   cue,
+  tabbable = true,
 }: NoteItemProps) {
+  const tab = tabbable ? 0 : -1;
   const titleCarets = useMemo(() => carets.filter((c) => c.field === 'title'), [carets]);
   const bodyCarets = useMemo(() => carets.filter((c) => c.field === 'body'), [carets]);
   const titleBinding = useMemo(() => bind(note.id, 'title'), [bind, note.id]);
@@ -66,6 +71,10 @@ function NoteItemImpl({
       style={{ transform: CSS.Translate.toString(transform), transition }}
     >
       <div className={classes.join(' ')} ref={flipRef}>
+        {/* For screen readers' heading navigation: one heading per note, named by its title. */}
+        <h2 className="visually-hidden" id={`note-heading-${note.id}`}>
+          {label}
+        </h2>
         {cue && (
           <span className="remote-cue" aria-hidden="true" data-testid="remote-cue">
             {cue}
@@ -78,6 +87,8 @@ function NoteItemImpl({
             ref={setActivatorNodeRef}
             {...attributes}
             {...listeners}
+            tabIndex={tab}
+            data-control="handle"
             aria-label={`Move note ${label}`}
           >
             <span aria-hidden="true">⠿</span>
@@ -86,7 +97,8 @@ function NoteItemImpl({
         <div className="note-fields">
           <EditableField
             field="title"
-            label="Note title"
+            label={`Note title: ${label}`}
+            tabIndex={tab}
             placeholder="Untitled"
             measure={(value) => measure(note.id, 'title', value)}
             value={note.title}
@@ -97,7 +109,8 @@ function NoteItemImpl({
           />
           <EditableField
             field="body"
-            label="Note body"
+            label={`Note body: ${label}`}
+            tabIndex={tab}
             placeholder="Write something…"
             measure={(value) => measure(note.id, 'body', value)}
             value={note.body}
@@ -122,6 +135,8 @@ function NoteItemImpl({
               type="button"
               className="toggle small"
               aria-pressed={note.is_important}
+              tabIndex={tab}
+              data-control="important"
               aria-label={`Important: ${label}`}
               onClick={() => onUpdate(note.id, { is_important: !note.is_important })}
             >
@@ -131,6 +146,8 @@ function NoteItemImpl({
               <input
                 type="checkbox"
                 checked={note.is_completed}
+                tabIndex={tab}
+                data-control="done"
                 onChange={(event) => onUpdate(note.id, { is_completed: event.target.checked })}
                 aria-label={`Done: ${label}`}
               />
@@ -139,6 +156,8 @@ function NoteItemImpl({
             <button
               type="button"
               className="small danger"
+              tabIndex={tab}
+              data-control="delete"
               aria-label={`Delete note ${label}`}
               onClick={() => onDelete(note)}
             >

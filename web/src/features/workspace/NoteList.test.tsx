@@ -2,8 +2,8 @@
 // A viewer's list: the notes and their flags, and no control that would change them; the same
 // list switches to the editor's controls when the role changes, without a remount.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, render } from '@testing-library/react';
-import { NoteList } from './NoteList';
+import { act, cleanup, render } from '@testing-library/react';
+import { NoteList, rovingTarget } from './NoteList';
 import { note } from '../../sync/testing/notes';
 
 const notes = [note('a', 1, { title: 'Read me', is_important: true }), note('b', 2, { title: 'Done one', is_completed: true })];
@@ -32,9 +32,9 @@ describe('NoteList read-only', () => {
     const view = render(list(true));
     expect(view.queryAllByRole('button')).toHaveLength(0);
     expect(view.queryAllByRole('checkbox')).toHaveLength(0);
-    const titles = view.getAllByLabelText('Note title') as HTMLInputElement[];
+    const titles = view.getAllByLabelText(/^Note title: /) as HTMLInputElement[];
     expect(titles.map((t) => t.value)).toEqual(['Read me', 'Done one']);
-    for (const field of [...titles, ...(view.getAllByLabelText('Note body') as HTMLTextAreaElement[])]) {
+    for (const field of [...titles, ...(view.getAllByLabelText(/^Note body: /) as HTMLTextAreaElement[])]) {
       expect(field.readOnly).toBe(true);
     }
     expect(view.getByText('Important')).toBeTruthy();
@@ -44,9 +44,41 @@ describe('NoteList read-only', () => {
     expect(view.getByRole('button', { name: 'Move note Read me' })).toBeTruthy();
     expect(view.getByRole('button', { name: 'Delete note Done one' })).toBeTruthy();
     expect(view.getByRole('checkbox', { name: 'Done: Done one' })).toBeTruthy();
-    expect((view.getAllByLabelText('Note title') as HTMLInputElement[]).every((t) => !t.readOnly)).toBe(true);
+    expect((view.getAllByLabelText(/^Note title: /) as HTMLInputElement[]).every((t) => !t.readOnly)).toBe(true);
 
     view.rerender(list(true));
     expect(view.queryAllByRole('button')).toHaveLength(0);
+  });
+});
+
+describe('NoteList keyboard', () => {
+  it('names every field after its note and gives each note a heading', () => {
+    const view = render(list(false));
+    expect(view.getByLabelText('Note title: Read me')).toBeTruthy();
+    expect(view.getByLabelText('Note body: Done one')).toBeTruthy();
+    expect(view.getAllByRole('heading').map((h) => h.textContent)).toEqual(['Read me', 'Done one']);
+  });
+
+  it('keeps only the current note in the Tab order, so the list costs the same Tabs at any length', () => {
+    const view = render(list(false));
+    const tabbable = () =>
+      Array.from(view.container.querySelectorAll<HTMLElement>('button, textarea, input')).filter((el) => el.tabIndex === 0);
+    expect(tabbable()).toHaveLength(6); // move, title, body, important, done, delete of the first note
+    expect(tabbable().every((el) => el.closest('li')?.getAttribute('data-note-id') === 'a')).toBe(true);
+    act(() => view.getByRole('button', { name: 'Delete note Done one' }).focus());
+    expect(tabbable().every((el) => el.closest('li')?.getAttribute('data-note-id') === 'b')).toBe(true);
+  });
+
+  it('moves between notes with the arrows, Home and End, and leaves a field with Escape', () => {
+    expect(rovingTarget('ArrowDown', false, 0, 3)).toEqual({ note: 1, sameControl: true });
+    expect(rovingTarget('ArrowUp', false, 0, 3)).toBeNull();
+    expect(rovingTarget('ArrowDown', false, 2, 3)).toBeNull();
+    expect(rovingTarget('End', false, 0, 3)).toEqual({ note: 2, sameControl: true });
+    expect(rovingTarget('Home', false, 2, 3)).toEqual({ note: 0, sameControl: true });
+    // In a text field the arrows move the caret; Escape goes back to the note.
+    expect(rovingTarget('ArrowDown', true, 0, 3)).toBeNull();
+    expect(rovingTarget('Escape', true, 1, 3)).toEqual({ note: 1, sameControl: false });
+    expect(rovingTarget('Escape', false, 1, 3)).toBeNull();
+    expect(rovingTarget('a', false, 1, 3)).toBeNull();
   });
 });

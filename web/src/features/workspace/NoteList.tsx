@@ -1,7 +1,7 @@
 // The sortable list of notes: pointer and keyboard drag & drop with screen-reader
 // announcements; a drop asks the sync layer to move the note, which shows the new order at once.
 
-import { useCallback, useMemo, useRef } from 'react';
+import { useCallback, useMemo, useRef, useState, type FocusEvent, type KeyboardEvent } from 'react';
 import {
   DndContext,
   KeyboardSensor,
@@ -44,6 +44,28 @@ const screenReaderInstructions = {
     'move it, Space or Enter to drop it in its new place, or Escape to cancel.',
 };
 
+/**
+ * Where a key pressed in the list moves the focus (a roving focus over the notes): ArrowUp /
+ * ArrowDown the same control of the previous / next note, Home / End the first / last note,
+ * Escape from a note's text field its move button (or its title when it has none). Arrows and
+ * Home/End inside a text field move its caret, as they should. Null: not a list key.
+ */
+export function rovingTarget(
+  key: string,
+  inField: boolean,
+  at: number,
+  count: number,
+): { note: number; sameControl: boolean } | null {
+  if (count === 0 || at < 0) return null;
+  if (key === 'Escape') return inField ? { note: at, sameControl: false } : null;
+  if (inField) return null;
+  if (key === 'ArrowUp') return at > 0 ? { note: at - 1, sameControl: true } : null;
+  if (key === 'ArrowDown') return at < count - 1 ? { note: at + 1, sameControl: true } : null;
+  if (key === 'Home') return { note: 0, sameControl: true };
+  if (key === 'End') return { note: count - 1, sameControl: true };
+  return null;
+}
+
 const NO_CARETS: readonly RemoteCaret[] = Object.freeze([]);
 const NO_CUES: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -66,6 +88,51 @@ export function NoteList({
     return map;
   }, [carets]);
   const ids = useMemo(() => notes.map((note) => note.id), [notes]);
+  // The note whose controls are in the Tab order: the one last focused, else the first.
+  const [currentId, setCurrentId] = useState<string | null>(null);
+  const current = currentId !== null && ids.includes(currentId) ? currentId : (ids[0] ?? null);
+  const dragging = useRef(false);
+  const noteOf = (target: EventTarget | null) =>
+    target instanceof Element ? target.closest<HTMLElement>('li[data-note-id]') : null;
+  const onFocus = (event: FocusEvent<HTMLUListElement>) => {
+    const id = noteOf(event.target)?.getAttribute('data-note-id');
+    if (id) setCurrentId(id);
+  };
+  const onKeyDown = (event: KeyboardEvent<HTMLUListElement>) => {
+    if (dragging.current || event.ctrlKey || event.metaKey) return;
+    const item = noteOf(event.target);
+    const target = event.target as HTMLElement;
+    const inField =
+      target.tagName === 'TEXTAREA' || (target.tagName === 'INPUT' && (target as HTMLInputElement).type !== 'checkbox');
+    const at = item ? ids.indexOf(item.getAttribute('data-note-id') ?? '') : -1;
+    // Alt+ArrowUp / Alt+ArrowDown move the note one place, from anywhere in it.
+    if (event.altKey) {
+      if (!movable || readOnly || (event.key !== 'ArrowUp' && event.key !== 'ArrowDown') || at < 0) return;
+      const to = event.key === 'ArrowUp' ? at - 1 : at + 1;
+      if (to < 0 || to >= ids.length) return;
+      event.preventDefault();
+      onMove(ids[at]!, to);
+      return;
+    }
+    if (event.shiftKey) return;
+    const move = rovingTarget(event.key, inField, at, ids.length);
+    if (!move) return;
+    const list = event.currentTarget;
+    const control = target.getAttribute('data-control') ?? target.getAttribute('data-field');
+    const next = list.querySelector<HTMLElement>(`li[data-note-id="${CSS.escape(ids[move.note]!)}"]`);
+    if (!next) return;
+    const pick =
+      (move.sameControl && control
+        ? next.querySelector<HTMLElement>(`[data-control="${control}"], [data-field="${control}"]`)
+        : null) ??
+      next.querySelector<HTMLElement>('[data-control="handle"]') ??
+      next.querySelector<HTMLElement>('[data-field="title"]');
+    if (!pick) return;
+    // Escape also drops an empty new note (the workspace listens after this): not prevented.
+    if (event.key !== 'Escape') event.preventDefault();
+    setCurrentId(ids[move.note]!);
+    pick.focus();
+  };
   const suppressFlip = useRef(false);
   const flipRef = useFlipAnimation(ids, suppressFlip);
 
@@ -138,11 +205,20 @@ export function NoteList({
     <DndContext
       sensors={sensors}
       collisionDetection={closestCenter}
-      onDragEnd={handleDragEnd}
+      onDragStart={() => {
+        dragging.current = true;
+      }}
+      onDragCancel={() => {
+        dragging.current = false;
+      }}
+      onDragEnd={(event) => {
+        dragging.current = false;
+        handleDragEnd(event);
+      }}
       accessibility={{ announcements, screenReaderInstructions }}
     >
       <SortableContext items={ids} strategy={verticalListSortingStrategy}>
-        <ul className="notes" aria-label="Notes">
+        <ul className="notes" aria-label="Notes" onFocus={onFocus} onKeyDown={onKeyDown}>
           {notes.map((note) => (
             <NoteItem
               key={note.id}
@@ -157,6 +233,7 @@ export function NoteList({
               readOnly={readOnly}
               movable={movable && !readOnly}
               cue={cues[note.id]}
+              tabbable={note.id === current}
             />
           ))}
         </ul>

@@ -50,3 +50,24 @@ describe('RemoteCarets', () => {
     expect(two.getByTestId('editing-list').textContent).toBe('Alice and Bob are editing this note');
   });
 });
+
+describe('caretColour', () => {
+  // WCAG relative luminance of an `hsl(h s% l% / a)` colour.
+  const luminance = (colour: string) => {
+    const [h, s, l] = (/hsl\((\d+) (\d+)% (\d+)%/.exec(colour) ?? []).slice(1).map(Number) as [number, number, number];
+    const a = (s / 100) * Math.min(l / 100, 1 - l / 100);
+    const f = (n: number) => {
+      const k = (n + h / 30) % 12;
+      return l / 100 - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    };
+    const lin = (c: number) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * lin(f(0)) + 0.7152 * lin(f(8)) + 0.0722 * lin(f(4));
+  };
+
+  it('is dark enough for the white name on it at any hue (4.5:1)', () => {
+    for (let i = 0; i < 500; i += 1) {
+      const contrast = 1.05 / (luminance(caretColour(`u_${i.toString(36)}`)) + 0.05);
+      expect(contrast).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+});

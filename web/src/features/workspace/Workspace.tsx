@@ -332,6 +332,28 @@ function WorkspaceBody({ handle, view }: { handle: RoomHandle; view: RoomView })
           </label>
         </div>
       </div>
+      {!readOnly && view.notes.length > 0 && (
+        <details className="shortcuts">
+          <summary>Keyboard shortcuts</summary>
+          <ul>
+            <li>
+              <kbd>Tab</kbd> goes through one note’s controls; <kbd>↑</kbd> <kbd>↓</kbd> on a button go to the same
+              button of the note above or below, <kbd>Home</kbd> <kbd>End</kbd> to the first or last note.
+            </li>
+            <li>
+              <kbd>Esc</kbd> in a title or body goes back to the note’s move button.
+            </li>
+            <li>
+              <kbd>Alt</kbd>+<kbd>↑</kbd> / <kbd>Alt</kbd>+<kbd>↓</kbd> move the note one place; or <kbd>Space</kbd> on
+              the move button, the arrows, and <kbd>Space</kbd> to drop.
+            </li>
+            <li>
+              <kbd>Ctrl</kbd>+<kbd>Z</kbd> undoes your own last change, <kbd>Ctrl</kbd>+<kbd>Shift</kbd>+<kbd>Z</kbd>{' '}
+              redoes it. Deleted notes are in the Trash.
+            </li>
+          </ul>
+        </details>
+      )}
       {!ordered && (
         <p className="muted view-note" role="status">
           {query.trim() !== '' ? `${shown.length} of ${view.notes.length} notes match “${query.trim()}”. ` : ''}
