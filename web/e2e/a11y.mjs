@@ -210,13 +210,19 @@ test('axe finds nothing serious on any page, desktop and phone', async () => {
     await page.getByRole('button', { name: 'Share', exact: true }).click();
     await page.getByRole('dialog', { name: /^Share/ }).waitFor();
     await everyWidth(page, 'share dialog', 'share-dialog');
+    // Renaming from the dialog: the heading and the tab title follow.
+    await page.getByLabel('New room name').fill('Weekend away');
+    await page.getByRole('button', { name: 'Rename', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Renamed.' }).waitFor();
     await page.keyboard.press('Escape');
+    await page.getByRole('heading', { name: 'Weekend away', level: 1 }).waitFor();
+    await eventually(async () => (await page.title()) === 'Weekend away · fun-notes', { message: 'the renamed tab title' });
     await page.getByRole('button', { name: 'Members', exact: true }).click();
     await page.getByRole('region', { name: 'Members' }).waitFor();
     await everyWidth(page, 'members panel');
 
     await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
-    await page.locator(`tr[data-room-id="${roomId}"]`).waitFor();
+    await page.locator(`tr[data-room-id="${roomId}"]`).filter({ hasText: 'Weekend away' }).waitFor();
     await everyWidth(page, 'dashboard');
     await page.getByRole('link', { name: 'Rooms', exact: true }).click();
     await page.getByRole('heading', { name: 'Rooms', level: 1 }).waitFor();
