@@ -245,3 +245,47 @@ test('axe finds nothing serious on any page, desktop and phone', async () => {
     await guest.context.close();
   }
 });
+
+test('a viewer reaches every note from the keyboard: the arrows go between the read-only fields', async () => {
+  const owner = await newUserPage(world.browser, server.url);
+  const viewer = await newUserPage(world.browser, server.url);
+  try {
+    await signUp(owner.page, unique('opal'));
+    const roomId = await createRoom(owner.page, 'Read only', 'private');
+    await addNote(owner.page, 'Third', 'three');
+    await addNote(owner.page, 'Second', 'two');
+    await addNote(owner.page, 'First', 'one');
+    const response = await fetch(`${server.url}/api/rooms/${roomId}/invites`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await token(owner.page)}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'viewer' }),
+    });
+    assert.equal(response.status, 201);
+    await signUp(viewer.page, unique('vera'));
+    await viewer.page.goto((await response.json()).url);
+    await viewer.page.getByRole('button', { name: 'Accept invite' }).click();
+    const { page } = viewer;
+    await page.getByTestId('view-only').waitFor();
+    await waitForTitles(page, ['First', 'Second', 'Third']);
+
+    // Tab into the list (the first note's title), ↓ to the others, End, Home; Tab to the body.
+    await pressUntil(page, 'Tab', 'Note title: First');
+    await page.keyboard.press('ArrowDown');
+    assert.equal((await focused(page)).label, 'Note title: Second');
+    await page.keyboard.press('End');
+    assert.equal((await focused(page)).label, 'Note title: Third');
+    await page.keyboard.press('Tab');
+    assert.equal((await focused(page)).label, 'Note body: Third');
+    await page.keyboard.press('ArrowUp');
+    assert.equal((await focused(page)).label, 'Note body: Second');
+    await page.keyboard.press('Home');
+    assert.equal((await focused(page)).label, 'Note body: First');
+    // The note's two fields, then out of the list.
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await tabsThroughList(page), 2);
+    await assertNoSeriousViolations(page, 'read-only workspace, keyboard in the list');
+  } finally {
+    await owner.context.close();
+    await viewer.context.close();
+  }
+});

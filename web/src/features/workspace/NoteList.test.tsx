@@ -2,7 +2,7 @@
 // A viewer's list: the notes and their flags, and no control that would change them; the same
 // list switches to the editor's controls when the role changes, without a remount.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { act, cleanup, render } from '@testing-library/react';
+import { act, cleanup, fireEvent, render } from '@testing-library/react';
 import { NoteList, rovingTarget } from './NoteList';
 import { note } from '../../sync/testing/notes';
 
@@ -80,5 +80,43 @@ describe('NoteList keyboard', () => {
     expect(rovingTarget('Escape', true, 1, 3)).toEqual({ note: 1, sameControl: false });
     expect(rovingTarget('Escape', false, 1, 3)).toBeNull();
     expect(rovingTarget('a', false, 1, 3)).toBeNull();
+  });
+
+  it("focuses a new note's title once, not again when the note comes back (an undone delete)", () => {
+    const shown = (list: typeof notes) => (
+      <NoteList
+        notes={list}
+        focusId="b"
+        onUpdate={vi.fn()}
+        onMove={vi.fn()}
+        onDelete={vi.fn()}
+        measure={() => ({ bytes: 0, limit: 1024 })}
+        bind={bind}
+      />
+    );
+    const view = render(shown(notes));
+    expect(document.activeElement).toBe(view.getByLabelText('Note title: Done one'));
+    const elsewhere = view.getByRole('button', { name: 'Important: Read me' });
+    act(() => elsewhere.focus());
+    view.rerender(shown([notes[0]!])); // deleted
+    view.rerender(shown(notes)); // and back
+    expect(document.activeElement).toBe(elsewhere);
+  });
+
+  it('lets a viewer reach every note with the arrows: the read-only fields are its only stops', () => {
+    // jsdom has no CSS.escape; the ids here need no escaping.
+    if (typeof CSS === 'undefined' || !CSS.escape) vi.stubGlobal('CSS', { escape: (id: string) => id });
+    const view = render(list(true));
+    const first = view.getByLabelText('Note title: Read me');
+    act(() => first.focus());
+    act(() => {
+      fireEvent.keyDown(first, { key: 'ArrowDown' });
+    });
+    expect(document.activeElement).toBe(view.getByLabelText('Note title: Done one'));
+    act(() => {
+      fireEvent.keyDown(document.activeElement as Element, { key: 'Home' });
+    });
+    expect(document.activeElement).toBe(first);
+    vi.unstubAllGlobals();
   });
 });

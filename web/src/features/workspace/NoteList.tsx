@@ -94,16 +94,24 @@ export function NoteList({
   const dragging = useRef(false);
   const noteOf = (target: EventTarget | null) =>
     target instanceof Element ? target.closest<HTMLElement>('li[data-note-id]') : null;
+  // A new note's title takes the focus once: the same note back later (an undone delete) must
+  // not take it from wherever the user is by then.
+  const focusTaken = useRef<string | null>(null);
   const onFocus = (event: FocusEvent<HTMLUListElement>) => {
     const id = noteOf(event.target)?.getAttribute('data-note-id');
-    if (id) setCurrentId(id);
+    if (!id) return;
+    if (id === focusId) focusTaken.current = id;
+    setCurrentId(id);
   };
   const onKeyDown = (event: KeyboardEvent<HTMLUListElement>) => {
     if (dragging.current || event.ctrlKey || event.metaKey) return;
     const item = noteOf(event.target);
     const target = event.target as HTMLElement;
+    // A viewer's fields are read-only and are the only stops a viewer's note has: there the
+    // arrows go from note to note (else the other notes could not be reached from the keyboard).
     const inField =
-      target.tagName === 'TEXTAREA' || (target.tagName === 'INPUT' && (target as HTMLInputElement).type !== 'checkbox');
+      (target.tagName === 'TEXTAREA' || (target.tagName === 'INPUT' && (target as HTMLInputElement).type !== 'checkbox')) &&
+      !(target as HTMLTextAreaElement).readOnly;
     const at = item ? ids.indexOf(item.getAttribute('data-note-id') ?? '') : -1;
     // Alt+ArrowUp / Alt+ArrowDown move the note one place, from anywhere in it.
     if (event.altKey) {
@@ -223,7 +231,7 @@ export function NoteList({
             <NoteItem
               key={note.id}
               note={note}
-              autoFocus={note.id === focusId}
+              autoFocus={note.id === focusId && focusTaken.current !== focusId}
               flipRef={flipRef(note.id)}
               onUpdate={onUpdate}
               onDelete={onDelete}
