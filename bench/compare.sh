@@ -132,6 +132,9 @@ fi
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$pg_bin/initdb" ] || die "PostgreSQL not found under /usr/lib/postgresql: run scripts/setup.sh"
 
+# Thousands of sockets per server process (and per driver).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
 # ---- process bookkeeping: everything started is stopped on exit ----
 
 work=$(mktemp -d /tmp/fun-notes-compare.XXXXXX)

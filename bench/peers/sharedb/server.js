@@ -112,11 +112,35 @@ async function seed(backend, room, count, ops) {
   }
 }
 
+// ShareDB calls the adapter's _subscribe for every subscription to a channel that arrives
+// before the first one is confirmed, and sharedb-redis-pubsub adds a new listener to the Redis
+// client on each call, which node-redis keeps alongside the others: N clients joining a room at
+// once would each get every op of the room N times. Concurrent subscribes to one channel share
+// one Redis subscription here. (SHAREDB_STOCK_SUBSCRIBE=1 leaves the adapter as it is.)
+function coalesceSubscribes(pubsub) {
+  const subscribe = pubsub._subscribe.bind(pubsub);
+  const waiting = new Map(); // channel -> callbacks of the subscribes waiting for the first
+  pubsub._subscribe = (channel, callback) => {
+    const callbacks = waiting.get(channel);
+    if (callbacks) {
+      callbacks.push(callback);
+      return;
+    }
+    waiting.set(channel, [callback]);
+    subscribe(channel, (err) => {
+      const all = waiting.get(channel);
+      waiting.delete(channel);
+      for (const cb of all) cb(err);
+    });
+  };
+}
+
 async function main() {
   await createSchema();
 
   const db = ShareDBPostgres({ connectionString: DATABASE_URL });
   const pubsub = ShareDBRedisPubSub({ url: REDIS_URL });
+  if (process.env.SHAREDB_STOCK_SUBSCRIBE !== '1') coalesceSubscribes(pubsub);
   for (const c of [pubsub.client, pubsub.observer]) {
     c.on('error', (err) => console.error('sharedb: redis error:', err.message));
   }
