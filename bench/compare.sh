@@ -453,10 +453,11 @@ wl_sweep() {
   done
 }
 
-# The append script's shape (server/store/redis/redis_hot_log.cpp, append_lua): the guard
-# HGET, EXISTS, INCR, ZADD of the frame, GET persisted, three PERSISTs, an HSET per field
-# touched and an EXPIRE, and the SPUBLISH of seq + frame, over one room's hash-tagged keys.
-# It numbers the ops of one room (the ZSET grows with every request, as an unflushed log does).
+# The append script: the server's own (append_lua in server/store/redis/redis_hot_log.cpp,
+# read from the source), else this copy of its shape: the guard HGET, EXISTS, INCR, ZADD of the
+# frame, GET persisted, three PERSISTs, an HSET per field touched and an EXPIRE, and the
+# SPUBLISH of seq + frame, over one room's hash-tagged keys. The benchmark numbers the ops of
+# one room (the ZSET grows with every request, as an unflushed log does).
 append_shape_lua='if ARGV[7] ~= "" then
   local changed = tonumber(redis.call("HGET", KEYS[4], ARGV[7]) or "0")
   if changed > tonumber(ARGV[8]) then return {-1, changed} end
@@ -505,24 +506,44 @@ bench_redis() {
     console.log(`limit-${name.padEnd(22)} ${rps.toFixed(0).padStart(9)} requests/s` +
       `  p50 ${f[4]} ms  p99 ${f[6]} ms`);
   ' "$work/json/limit-$name.json" "$name" "$csv" "$LIMIT_REQUESTS" "$LIMIT_CLIENTS" \
-    "$LIMIT_PIPELINE" "${*:1:2}" || return 1
+    "$LIMIT_PIPELINE" "$1${2:+ ${2:0:40}}" || return 1
+}
+
+server_append_lua() {
+  awk '/append_lua = R"lua\(/ { f = 1; sub(/.*R"lua\(/, ""); print; next }
+    f && /\)lua";/ { exit }
+    f { print }' "$repo/server/store/redis/redis_hot_log.cpp" 2>/dev/null
 }
 
 wl_limits() {
-  local pub_cmd=PUBLISH sha sub_pids=() i rc=0
+  local pub_cmd=PUBLISH sha sub_pids=() i rc=0 script script_from=server
   if redis-cli -p "$redis_port" command info spublish | grep -qi spublish; then
     pub_cmd=SPUBLISH
   else
     log "limits: this Redis has no SPUBLISH (sharded Pub/Sub is Redis 7): PUBLISH instead"
   fi
   local payload=${frame_prefix}1${frame_suffix}
-  sha=$(redis-cli -p "$redis_port" script load "$append_shape_lua")
+  script=$(server_append_lua)
+  if ! grep -q "redis.call('INCR', KEYS\[1\])" <<<"$script" || ! grep -q SPUBLISH <<<"$script"; then
+    log "limits: no append_lua found in server/store/redis/redis_hot_log.cpp: using this script's copy of its shape"
+    script=$append_shape_lua
+    script_from=shape
+  fi
+  sha=$(redis-cli -p "$redis_port" script load "$script")
   [[ $sha =~ ^[0-9a-f]{40}$ ]] || die "limits: SCRIPT LOAD failed: $sha"
-  local append=(EVALSHA "$sha" 4 'room:seq:{bench}' 'room:persisted:{bench}' 'room:updates:{bench}'
+  # KEYS seq, persisted, updates, fields; ARGV frame prefix and suffix, ttl, channel, known
+  # seq, publish, guard field ('' = none), guard seq, the field touched.
+  local keys_args=(4 'room:seq:{bench}' 'room:persisted:{bench}' 'room:updates:{bench}'
     'room:fields:{bench}' "$frame_prefix" "$frame_suffix" 21600 'room:{bench}' 0 1 '' 0 'n7/body')
+  local append=(EVALSHA "$sha" "${keys_args[@]}")
   redis-cli -p "$redis_port" flushall >/dev/null
   bench_redis publish "$pub_cmd" 'room:{bench}' "$payload" || rc=1
   bench_redis append "${append[@]}" || rc=1
+  # What the server sends: EVAL with the script's text (Redis finds the compiled script by
+  # its SHA1, computed over the text on every call).
+  redis-cli -p "$redis_port" del 'room:seq:{bench}' 'room:persisted:{bench}' 'room:updates:{bench}' \
+    'room:fields:{bench}' >/dev/null
+  bench_redis append-eval EVAL "$script" "${keys_args[@]}" || rc=1
   # Each op reaches every server subscribed to its room: two, as in the runs above (here two
   # redis-cli, which take CPU from the same cores as the servers would).
   for i in 1 2; do
@@ -535,7 +556,7 @@ wl_limits() {
   bench_redis append-2-subscribers "${append[@]}" || rc=1
   for i in "${sub_pids[@]}"; do stop_pid "$i" 2; done
   redis-cli -p "$redis_port" flushall >/dev/null
-  log "limits: $pub_cmd (payload ${#payload} B) and EVALSHA of the append shape; $LIMIT_CLIENTS clients, pipeline $LIMIT_PIPELINE, redis-benchmark on the same 2 cores"
+  log "limits: $pub_cmd (payload ${#payload} B); the append script ($script_from's, ${#script} B) by EVALSHA and EVAL; $LIMIT_CLIENTS clients, pipeline $LIMIT_PIPELINE, redis-benchmark on the same cores"
   return $rc
 }
 

@@ -204,7 +204,7 @@ if (sweepTargets.length) {
 }
 
 {
-  const limitOrder = ['limit-publish', 'limit-append', 'limit-publish-2-subscribers', 'limit-append-2-subscribers'];
+  const limitOrder = ['limit-publish', 'limit-append', 'limit-append-eval', 'limit-publish-2-subscribers', 'limit-append-2-subscribers'];
   const limits = runs.filter((r) => r.workload === 'limit' && ok(r))
     .sort((a, b) => (limitOrder.indexOf(a.label) + 1 || 99) - (limitOrder.indexOf(b.label) + 1 || 99));
   if (limits.length) {
@@ -218,7 +218,7 @@ if (sweepTargets.length) {
     table(['limit', 'requests/s', 'p99 ms', ...cols.map(([n]) => `${n} as a fraction`)],
       limits.map((l) => [l.label, fmt(l.requests_per_s), fmt(l.p99_ms, 2),
         ...cols.map(([, v]) => `${((v / l.requests_per_s) * 100).toFixed(2)} %`)]));
-    console.log('(every fun-notes op is one append script, which SPUBLISHes once; the fan-out to sockets happens in the servers)');
+    console.log('(every fun-notes op is one EVAL of the append script, which SPUBLISHes once; the fan-out to sockets happens in the servers)');
     const bc = run('typing-broadcast');
     if (fnTyping && bc) {
       console.log(`bare broadcast ceiling (typing storm): fun-notes delivers ${ratio(fnTyping.deliveries_per_s, bc.deliveries_per_s)} of fun-notes-broadcast's deliveries/s`);
