@@ -36,6 +36,7 @@
 #   FLUSH_QUIET_MS [2000] FLUSH_MAX_MS [30000]  write-behind debounce of fun-notes and socketio
 #   BROADCAST_INSTANCES [2]          fun-notes-broadcast processes (they share nothing: the
 #                                    driver keeps each room on one of them)
+#   BROADCAST_THREADS [1]            --threads of each fun-notes-broadcast
 #   LIMIT_REQUESTS [200000] LIMIT_PIPELINE [16] LIMIT_CLIENTS [50]  redis-benchmark
 #   PG_FSYNC [off]                   PostgreSQL's fsync (off: the disk is not what is compared)
 #   OUT [bench/results]  KEEP [0]    keep the work dir (logs) when 1
@@ -73,6 +74,7 @@ SOURCES=${SOURCES:-127.0.0.1,127.0.0.2}
 FLUSH_QUIET_MS=${FLUSH_QUIET_MS:-2000}
 FLUSH_MAX_MS=${FLUSH_MAX_MS:-30000}
 BROADCAST_INSTANCES=${BROADCAST_INSTANCES:-2}
+BROADCAST_THREADS=${BROADCAST_THREADS:-1}
 LIMIT_REQUESTS=${LIMIT_REQUESTS:-200000}
 LIMIT_PIPELINE=${LIMIT_PIPELINE:-16}
 LIMIT_CLIENTS=${LIMIT_CLIENTS:-50}
@@ -320,7 +322,7 @@ start_target() {
         ;;
       broadcast)
         port=$(free_port)
-        "$broadcast_bin" --port "$port" >"$logf" 2>&1 &
+        "$broadcast_bin" --host 127.0.0.1 --port "$port" --threads "$BROADCAST_THREADS" >"$logf" 2>&1 &
         pid=$!
         server_pids+=("$pid")
         wait_ready "$pid" "fun-notes-broadcast $i" "$logf" tcp_open "$port"
@@ -596,7 +598,7 @@ if compgen -G "$work/json/*.json" >/dev/null; then
       JOIN_CLIENTS "$JOIN_CLIENTS" JOIN_NOTES "$JOIN_NOTES" JOIN_OPS "$JOIN_OPS" \
       IDLE_CONNECTIONS "$IDLE_CONNECTIONS" COMPETITORS "$COMPETITORS" SOURCES "$SOURCES" \
       FLUSH_QUIET_MS "$FLUSH_QUIET_MS" FLUSH_MAX_MS "$FLUSH_MAX_MS" PG_FSYNC "$PG_FSYNC" \
-      BROADCAST_INSTANCES "$BROADCAST_INSTANCES")" \
+      BROADCAST_INSTANCES "$BROADCAST_INSTANCES" BROADCAST_THREADS "$BROADCAST_THREADS")" \
     "$work"/json/*.json
   if compgen -G "$work/json/sweep-*.json" >/dev/null; then
     node "$repo/bench/plot_latency.mjs" "$results" "${results%.json}-latency.svg" \
