@@ -92,8 +92,9 @@ class adapter {
   virtual ~adapter() = default;
   // Blocking set-up before any client starts: accounts, rooms.
   virtual void prepare(const options& o) = 0;
-  // join: gives every room o.notes notes and o.ops ops the server has not flushed yet.
-  virtual void seed(const options& o, const std::vector<event_loop*>& loops) = 0;
+  // Gives every room `notes` notes and then `ops` ops the server has not flushed yet.
+  virtual void seed(const options& o, const std::vector<event_loop*>& loops, int notes,
+                    int ops) = 0;
   virtual std::unique_ptr<client> make_client(const client_spec& spec) = 0;
   // Whether the sender learns that its op was taken (no: the broadcast ceiling).
   virtual bool has_acks() const { return true; }

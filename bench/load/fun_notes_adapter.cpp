@@ -90,7 +90,8 @@ class fun_notes_client final : public client, public ws_events {
 
   // ws_events
   void on_open() override {
-    ws_->send(R"({"type":"hello","token":)" + json_quote(token_) + R"(,"client":"fun-notes-load"})");
+    ws_->send(R"({"type":"hello","token":)" + json_quote(token_) +
+              R"(,"client":"fun-notes-load"})");
     phase_ = phase::hello;
   }
 
@@ -363,8 +364,8 @@ class fun_notes_adapter final : public adapter {
     });
   }
 
-  void seed(const options& o, const std::vector<event_loop*>& loops) override {
-    if (o.notes == 0 && o.ops == 0) {
+  void seed(const options& o, const std::vector<event_loop*>& loops, int notes, int ops) override {
+    if (notes == 0 && ops == 0) {
       return;
     }
     seed_events events;
@@ -379,7 +380,7 @@ class fun_notes_adapter final : public adapter {
           o.sources.empty() ? "" : o.sources[static_cast<std::size_t>(r) % o.sources.size()];
       spec.loop = loops[static_cast<std::size_t>(r) % loops.size()];
       spec.events = &events;
-      seeders.push_back(make_seeder(spec, o.notes, o.ops));
+      seeders.push_back(make_seeder(spec, notes, ops));
     }
     for (auto& s : seeders) {
       auto* c = s.get();

@@ -107,7 +107,7 @@ options parse_options(int argc, char** argv) {
   cli.add_option("--workload", o.workload_name, "typing | join | idle")
       ->check(CLI::IsMember({"typing", "join", "idle"}));
   cli.add_option("--rooms", o.rooms, "Rooms")->check(CLI::Range(1, 1000000));
-  cli.add_option("--members", o.members, "typing: members per room")->check(CLI::Range(1, 100000));
+  cli.add_option("--members", o.members, "typing: members per room")->check(CLI::Range(0, 100000));
   cli.add_option("--typists", o.typists, "typing: members of each room who type")
       ->check(CLI::Range(0, 100000));
   cli.add_option("--rate", o.rate, "typing: ops/s per typist")->check(CLI::Range(0.001, 100000.0));
@@ -154,7 +154,10 @@ options parse_options(int argc, char** argv) {
   }
   o.cpu_pids = parse_pids(cpu_pids, "--cpu-pids");
   o.rss_pids = parse_pids(rss_pids, "--rss-pids");
-  if (o.typists > o.members) {
+  if (o.workload == workload_kind::typing && o.members < 1) {
+    bad("--members must be at least 1");
+  }
+  if (o.workload == workload_kind::typing && o.typists > o.members) {
     bad("--typists must not exceed --members");
   }
   if (o.workload == workload_kind::typing &&

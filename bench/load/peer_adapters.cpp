@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <atomic>
+#include <charconv>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -172,8 +172,8 @@ class socketio_client final : public client, public ws_events {
 class socketio_adapter final : public adapter {
  public:
   void prepare(const options&) override {}
-  void seed(const options& o, const std::vector<event_loop*>&) override {
-    seed_over_http(o, o.notes, o.ops);
+  void seed(const options& o, const std::vector<event_loop*>&, int notes, int ops) override {
+    seed_over_http(o, notes, ops);
   }
   std::unique_ptr<client> make_client(const client_spec& spec) override {
     return std::make_unique<socketio_client>(spec);
@@ -219,7 +219,7 @@ class sharedb_client final : public client, public ws_events {
     return sent_ ? (*sent_)[seq % ring_size].load(std::memory_order_acquire) : 0;
   }
 
-  void on_open() override { ws_->send(R"({"a":"hs","id":null})"); }
+  void on_open() override { ws_->send(R"({"a":"hs","id":null,"protocol":1,"protocolMinor":2})"); }
 
   void on_frame(std::string_view text, clock::time_point at) override;
 
@@ -248,14 +248,14 @@ class sharedb_client final : public client, public ws_events {
 
 class sharedb_adapter final : public adapter {
  public:
-  void prepare(const options& o) override {
-    // The typists' ops edit notes of the room's document, which must exist first.
-    if (o.workload == workload_kind::typing && o.typists > 0) {
-      seed_over_http(o, o.typists, 0);
+  void prepare(const options&) override {}
+  void seed(const options& o, const std::vector<event_loop*>&, int notes, int ops) override {
+    // Typists edit notes n0..n<typists-1> of the room's document: a json0 op on a path that
+    // does not exist fails, so they must be there (and the document too).
+    if (o.workload == workload_kind::typing) {
+      notes = std::max(notes, std::max(o.typists, 1));
     }
-  }
-  void seed(const options& o, const std::vector<event_loop*>&) override {
-    seed_over_http(o, o.notes, o.ops);
+    seed_over_http(o, notes, ops);
   }
   std::unique_ptr<client> make_client(const client_spec& spec) override {
     return std::make_unique<sharedb_client>(spec, *this);
@@ -301,15 +301,22 @@ void sharedb_client::on_frame(std::string_view text, clock::time_point at) {
         ver == nullptr || !ver->is_number()) {
       return spec_.events->on_error(*this, "an op without src, seq or v");
     }
-    v_ = std::max(v_, ver->to_number<std::int64_t>() + 1);
+    const auto version = ver->to_number<std::int64_t>();
     const auto n = seq->to_number<std::uint32_t>();
     if (!m.contains("op")) {
       if (src->get_string() != src_ || !in_flight_ || n != in_flight_op_.n) {
         return spec_.events->on_error(*this, "an ack for no op in flight");
       }
+      v_ = std::max(v_, version + 1);
       in_flight_ = false;
       return spec_.events->on_ack(*this, in_flight_op_, at);
     }
+    // A submit made on an older version gets the ops it missed again before its ack, ops the
+    // subscription may have brought already: count each version once.
+    if (version < v_) {
+      return;
+    }
+    v_ = version + 1;
     const auto* sender = adapter_.find(src->get_string());
     if (sender == nullptr) {
       return;  // not one of ours (a seed)
@@ -389,7 +396,7 @@ class broadcast_client final : public client, public ws_events {
 class broadcast_adapter final : public adapter {
  public:
   void prepare(const options&) override {}
-  void seed(const options&, const std::vector<event_loop*>&) override {}
+  void seed(const options&, const std::vector<event_loop*>&, int, int) override {}
   std::unique_ptr<client> make_client(const client_spec& spec) override {
     return std::make_unique<broadcast_client>(spec);
   }

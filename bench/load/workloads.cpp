@@ -21,7 +21,9 @@ using counter = std::atomic<std::int64_t>;
 // Connections a loop has connecting at once while it fills up (the join storm has no limit:
 // the storm is what it measures).
 constexpr std::size_t connect_window = 128;
-constexpr auto drain_limit = 5s;
+// After the window: wait for its ops' deliveries while they keep coming, within limits.
+constexpr auto drain_limit = 30s;
+constexpr auto drain_stall = 2s;
 
 std::chrono::nanoseconds seconds(double s) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
@@ -161,7 +163,10 @@ class worker final : public client_events {
     send_one(t);
     t.due += interval_;
     if (t.due < now - 1s) {
-      t.due = now;  // the loop fell far behind: go on from here rather than burst
+      // The loop fell far behind: go on from here rather than burst, and count what was not
+      // sent.
+      behind += (now - t.due) / interval_;
+      t.due = now;
     }
     t.pace->wait_until(t.due, [this, &t] { tick(t); });
   }
@@ -367,6 +372,12 @@ report run_typing(const options& o, adapter& a) {
   common_fields(rep, o);
   a.prepare(o);
   run r(o, a);
+  // Rooms of a plausible size (their notes, no ops): a ShareDB submit reads and writes the whole
+  // document, so it is the size of the room that it pays for.
+  if (o.notes > 0 || o.target == target_kind::sharedb) {
+    std::fprintf(stderr, "fun-notes-load: seeding %d rooms with %d notes\n", o.rooms, o.notes);
+    a.seed(o, r.loops(), o.notes, 0);
+  }
   for (int room = 0; room < o.rooms; ++room) {
     for (int m = 0; m < o.members; ++m) {
       const auto id = static_cast<std::uint32_t>(room * o.members + m);
@@ -398,12 +409,21 @@ report run_typing(const options& o, adapter& a) {
   // Deliveries of the window's last ops are still on their way.
   const auto receivers = static_cast<std::int64_t>(o.members - 1);
   const auto drain_until = clock::now() + drain_limit;
+  std::int64_t last_count = -1;
+  auto last_progress = clock::now();
   while (clock::now() < drain_until) {
     const auto sent = r.sum(&worker::sent_window);
-    const bool delivered = r.sum(&worker::delivered_window) >= sent * receivers;
-    const bool acked = !a.has_acks() || r.sum(&worker::acked_window) >= sent;
-    if (delivered && acked) {
+    const auto delivered = r.sum(&worker::delivered_window);
+    const auto acked = r.sum(&worker::acked_window);
+    if (delivered >= sent * receivers && (!a.has_acks() || acked >= sent)) {
       break;
+    }
+    const auto now = clock::now();
+    if (delivered + acked != last_count) {
+      last_count = delivered + acked;
+      last_progress = now;
+    } else if (now - last_progress > drain_stall) {
+      break;  // nothing more is coming
     }
     std::this_thread::sleep_for(10ms);
   }
@@ -451,6 +471,8 @@ report run_typing(const options& o, adapter& a) {
   rep.set("endpoints", static_cast<std::int64_t>(o.endpoints.size()));
   rep.set("clients", r.clients());
   rep.set("clients_ready", ready);
+  rep.set("ops_offered",
+          static_cast<std::int64_t>(std::llround(o.rooms * o.typists * o.rate * o.duration_s)));
   rep.set("ops_sent", sent);
   rep.set("deliveries", delivered);
   rep.set("duplicates", std::max<std::int64_t>(0, delivered - sent * receivers));
@@ -469,7 +491,7 @@ report run_join(const options& o, adapter& a) {
   if (o.notes > 0 || o.ops > 0) {
     std::fprintf(stderr, "fun-notes-load: seeding %d rooms with %d notes and %d ops\n", o.rooms,
                  o.notes, o.ops);
-    a.seed(o, r.loops());
+    a.seed(o, r.loops(), o.notes, o.ops);
   }
   for (int i = 0; i < o.connections; ++i) {
     r.add_client(static_cast<std::uint32_t>(i), i % o.rooms, i / o.rooms, client_role::member,
@@ -557,6 +579,7 @@ report run_idle(const options& o, adapter& a) {
           r.join().count() > 0 ? std::optional<double>(r.join().quantile_ms(0.5)) : std::nullopt);
   rep.set("rooms", o.rooms);
   rep.set("hold_s", o.duration_s);
+  rep.set("cpu_processes", static_cast<std::int64_t>(cpu1.processes));
   rep.set("threads", o.threads);
   return rep;
 }
