@@ -35,6 +35,24 @@ class fleet_test : public server_test {
   bool cluster_with_replicas_ = false;
 };
 
+// A client after hello, through a load balancer or not: the connection and the instance id of
+// the server it reached (welcome.server).
+struct fleet_session {
+  std::unique_ptr<ws_client> ws;
+  std::string server;
+};
+
+inline fleet_session hello_server(std::uint16_t port, const user& u) {
+  fleet_session s{ws_client::connect(port), {}};
+  s.ws->send(json::value{{"type", "hello"}, {"token", u.token}, {"client", "fleet-test"}});
+  auto f = s.ws->next();
+  if (!f || type_of(*f) != "welcome") {
+    throw protocol_failure("no welcome after hello" + (f ? ": " + to_string(*f) : ""));
+  }
+  s.server = str(*f, "server");
+  return s;
+}
+
 // The room's persisted seq as PostgreSQL has it, read directly (not through a server).
 inline std::int64_t persisted_seq(const std::string& postgres_url, const std::string& room) {
   store::pg::connection c(postgres_url);

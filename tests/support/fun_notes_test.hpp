@@ -249,6 +249,46 @@ class haproxy_process {
 };
 
 // ---------------------------------------------------------------------------------------------
+// nginx
+
+// An nginx child in the foreground (`-g 'daemon off;'`) with a config generated from a template
+// such as deploy/nginx.conf (`@FRONTEND_PORT@`, and one line holding `@SERVER@`, repeated for
+// each server with its address). Its prefix, pid file and temp paths are in a temp dir; run
+// as `nobody` when the tests run as root, so the config is shown to need no privilege.
+// SIGKILLed and reaped by stop() or the destructor, its temp dir removed.
+class nginx_process {
+ public:
+  // Throws protocol_failure if nginx is missing or the template has no placeholders.
+  nginx_process(const std::filesystem::path& config_template,
+                const std::vector<std::uint16_t>& server_ports);
+  ~nginx_process();
+  nginx_process(const nginx_process&) = delete;
+  nginx_process& operator=(const nginx_process&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string log() const;
+  bool running();
+  void stop();
+  // Waits until GET /readyz through nginx answers 200 (a server is up behind it). Should the
+  // port have been taken before nginx bound it, starts again on another.
+  void wait_ready(milliseconds timeout = default_wait);
+
+  // $NGINX_BIN, else the first of the usual places; empty when there is none.
+  static std::string binary();
+
+ private:
+  void start();
+
+  std::string template_;
+  std::vector<std::uint16_t> server_ports_;
+  std::filesystem::path dir_;
+  std::filesystem::path log_file_;
+  std::size_t log_start_ = 0;  // where this start's part of the log begins
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
 // Protocol helpers
 
 struct user {
