@@ -13,7 +13,7 @@ packages=(
   sqlite3 curl procps
   postgresql libpq-dev
   redis-server redis-tools libhiredis-dev
-  haproxy nginx
+  haproxy nginx python3-yaml
   libncurses-dev tmux openssl
   nodejs chromium fonts-dejavu-core
   clang libclang-rt-14-dev
