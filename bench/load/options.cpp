@@ -115,8 +115,10 @@ options parse_options(int argc, char** argv) {
       ->check(CLI::Range(0.1, 3600.0));
   cli.add_option("--warmup", o.warmup_s, "typing: seconds of typing before the measured window")
       ->check(CLI::Range(0.0, 3600.0));
-  cli.add_option("--notes", o.notes, "join: notes per seeded room")->check(CLI::Range(0, 10000));
-  cli.add_option("--ops", o.ops, "join: unflushed ops per seeded room")
+  cli.add_option("--notes", o.notes, "Notes per room, made before the typing or the join storm")
+      ->check(CLI::Range(0, 10000));
+  cli.add_option("--ops", o.ops,
+                 "join: ops per room after its notes, sent just before the storm (not flushed yet)")
       ->check(CLI::Range(0, 1000000));
   cli.add_option("--connections", o.connections, "join and idle: client connections")
       ->check(CLI::Range(1, 1000000));

@@ -99,7 +99,7 @@ class worker final : public client_events {
     }
     c.ready = true;
     ++ready;
-    join.record_ns((at - c.started_at).count());
+    join.record_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(at - c.started_at).count());
     --connecting_;
     start_more();
   }
