@@ -11,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -53,7 +54,29 @@ struct options {
   int window = 64;           // unanswered ops per writer
   int baseline_pings = 100;  // per writer, before the run: the ping/pong round trip baseline
   double timeout_s = 300;
+  bool batch = false;  // ask for batches (docs/protocol.md)
+  int cpu_pid = 0;     // the server's CPU time over the sending phase alone is reported
 };
+
+// utime + stime of a process in seconds (/proc/PID/stat); -1 when it cannot be read.
+double process_cpu_s(int pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) {
+    return -1;
+  }
+  char buf[1024];
+  const std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                  &utime, &stime) != 2) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
@@ -61,7 +84,8 @@ struct options {
                "usage: fun-notes-bench --port P [--host 127.0.0.1] [--writers 4] [--readers 16]\n"
                "         [--ops-per-writer 1000 | --duration SECONDS] [--rate 100 (ops/s per "
                "writer, 0 = unpaced)]\n"
-               "         [--window 64] [--baseline-pings 100] [--timeout 300]\n"
+               "         [--window 64] [--baseline-pings 100] [--timeout 300] [--batch]\n"
+               "         [--cpu-pid PID (the server: its CPU over the sending phase)]\n"
                "Start the server with a raised --max-op-rate/--max-op-burst for rates over 50/s.\n",
                why);
   std::exit(2);
@@ -98,6 +122,10 @@ options parse_args(int argc, char** argv) {
         o.baseline_pings = std::stoi(value());
       } else if (a == "--timeout") {
         o.timeout_s = std::stod(value());
+      } else if (a == "--batch") {
+        o.batch = true;
+      } else if (a == "--cpu-pid") {
+        o.cpu_pid = std::stoi(value());
       } else if (a == "--help" || a == "-h") {
         usage("help");
       } else {
@@ -199,6 +227,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void fail(const std::string& where, const error_code& ec);
   void read();
   void on_frame(std::string_view text);
+  void on_message(const json::object& f, steady::time_point now);
   void write_next();
 
   bench& bench_;
@@ -224,6 +253,7 @@ class bench {
   void on_pong(connection& c, steady::time_point now);
   void on_closed(connection& c, int code, const std::string& why);
   const std::string& room() const { return room_; }
+  bool batch() const { return opts_.batch; }
 
  private:
   void start_baseline();
@@ -240,6 +270,8 @@ class bench {
   std::vector<std::shared_ptr<connection>> conns_;
   int joined_ = 0;
   std::int64_t start_seq_ = -1;
+  double cpu_start_s_ = -1;
+  double cpu_end_s_ = -1;
   bool start_seq_mismatch_ = false;
   bool started_ = false;
   bool finished_ = false;
@@ -277,8 +309,12 @@ void connection::start(const tcp::endpoint& ep) {
             return self->fail("handshake", ec2);
           }
           beast::get_lowest_layer(self->ws_).expires_never();
-          self->send(json::serialize(json::object{
-              {"type", "hello"}, {"token", self->token_}, {"client", "fun-notes-bench/0.1"}}));
+          json::object hello{
+              {"type", "hello"}, {"token", self->token_}, {"client", "fun-notes-bench/0.1"}};
+          if (self->bench_.batch()) {
+            hello["batch"] = true;
+          }
+          self->send(json::serialize(hello));
           self->read();
         });
   });
@@ -341,6 +377,19 @@ void connection::on_frame(std::string_view text) {
     return;
   }
   const json::object& f = v.get_object();
+  const auto* frames = f.if_contains("frames");
+  if (frames != nullptr && frames->is_array() && f.at("type") == "batch") {
+    for (const auto& inner : frames->get_array()) {
+      if (inner.is_object()) {
+        on_message(inner.get_object(), now);
+      }
+    }
+    return;
+  }
+  on_message(f, now);
+}
+
+void connection::on_message(const json::object& f, steady::time_point now) {
   const auto* type = f.if_contains("type");
   if (type == nullptr || !type->is_string()) {
     return;
@@ -475,10 +524,11 @@ int bench::run() {
   std::printf(
       "SUMMARY writers=%d readers=%d acked=%lld rejected=%lld acked_ops_per_s=%.1f "
       "delivery_p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f ping_p50_ms=%.2f "
-      "gapless=%s\n",
+      "gapless=%s server_cpu_s=%.3f\n",
       n_writers, opts_.readers, static_cast<long long>(total_acked_),
       static_cast<long long>(total_rejected_), ops_per_s, delivery.p50, delivery.p90, delivery.p99,
-      delivery.max, ping.p50, gapless ? "yes" : "NO");
+      delivery.max, ping.p50, gapless ? "yes" : "NO",
+      cpu_start_s_ >= 0 && cpu_end_s_ >= 0 ? cpu_end_s_ - cpu_start_s_ : -1.0);
   return gapless && failure_.empty() ? 0 : 1;
 }
 
@@ -535,6 +585,9 @@ void bench::on_pong(connection& c, steady::time_point now) {
 void bench::start_writers() {
   started_ = true;
   send_start_ = steady::now();
+  if (opts_.cpu_pid > 0) {
+    cpu_start_s_ = process_cpu_s(opts_.cpu_pid);
+  }
   if (opts_.duration_s > 0) {
     send_deadline_ = send_start_ + std::chrono::duration_cast<steady::duration>(
                                        std::chrono::duration<double>(opts_.duration_s));
@@ -679,6 +732,9 @@ void bench::check_finished() {
     if (c->last_seq < final_seq) {
       return;
     }
+  }
+  if (opts_.cpu_pid > 0) {
+    cpu_end_s_ = process_cpu_s(opts_.cpu_pid);
   }
   finished_ = true;
   ioc_.stop();

@@ -126,7 +126,8 @@ app::app(server_config cfg)
                    .hot_log_ttl = std::chrono::seconds(config.redis_ttl_seconds)},
       .repair_room = [this](const std::string& room_id) { return write_behind->repair(room_id); },
       .flush_urgently =
-          [this](const std::string& room_id) { write_behind->schedule_urgent(room_id); }});
+          [this](const std::string& room_id) { write_behind->schedule_urgent(room_id); },
+      .join_latency = &stats.join_latency});
   dashboard = std::make_unique<rooms::dashboard>(
       *bus, *hubs, [this](const std::string& user_id, std::int64_t version) {
         revoke_sessions(user_id, version);
@@ -139,13 +140,15 @@ app::app(server_config cfg)
   wb.max_delay = config.flush_max;
   wb.hard_cap = config.unpersisted_hard_cap;
   wb.owner = instance_id;
-  write_behind = std::make_unique<persist::write_behind>(*cold, *hot, wb,
-                                                         [this](const persist::flush_report& r) {
-                                                           if (r.ops > 0 && !r.stale) {
-                                                             ++stats.flushes;
-                                                             stats.notes_written += r.notes_written;
-                                                           }
-                                                         });
+  write_behind = std::make_unique<persist::write_behind>(
+      *cold, *hot, wb, [this](const persist::flush_report& r) {
+        if (r.ops > 0 && !r.stale) {
+          ++stats.flushes;
+          stats.notes_written += r.notes_written;
+          stats.flush_ops.observe(static_cast<double>(r.ops));
+          stats.flush_duration.observe(r.seconds);
+        }
+      });
   write_behind->set_failure_hook([this] { ++stats.flush_failures; });
   persist::repair_hooks repair;
   repair.local_state = [this](const std::string& room_id) -> std::optional<core::room_state> {

@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
+#include "store/histogram.hpp"
 #include "store/hot_log.hpp"
 #include "store/presence.hpp"
 #include "store/throttle_store.hpp"
@@ -53,6 +54,20 @@ struct metrics {
   std::atomic<std::int64_t> repairs_from_cold_store{0};
   std::atomic<std::int64_t> notes_written{0};
   std::atomic<std::int64_t> http_requests{0};
+  // WebSocket messages written, and the frames they carried (more frames than writes: batches).
+  std::atomic<std::int64_t> writes{0};
+  std::atomic<std::int64_t> frames_written{0};
+  // Bytes waiting in the sessions' outbound queues.
+  std::atomic<std::int64_t> outbound_bytes{0};
+  // Seconds: an op from the session's append request to the op log's answer; a frame from its
+  // hand-over to a session to the end of the write that carried it; a join from the hub's
+  // receipt to its answer; one write-behind flush of a room.
+  store::histogram append_latency{store::histogram::latency_bounds()};
+  store::histogram delivery_latency{store::histogram::latency_bounds()};
+  store::histogram join_latency{store::histogram::latency_bounds()};
+  store::histogram flush_duration{store::histogram::latency_bounds()};
+  // Ops folded by one flush.
+  store::histogram flush_ops{store::histogram::size_bounds()};
 };
 
 // Something that can be asked to close (a WebSocket session) at shutdown.

@@ -29,7 +29,7 @@ struct server_config {
   std::chrono::milliseconds presence_ttl{30000};
   std::string web_dir;  // static web build; empty = look for web/dist next to the binary
   std::string log_level = "info";
-  unsigned threads = 0;  // io threads; 0 = one per core
+  unsigned threads = 0;  // io threads; 0 = one per core (main resolves it before the app starts)
   unsigned workers = 4;  // blocking store calls and password hashing
 
   std::string jwt_secret;       // FUN_NOTES_JWT_SECRET

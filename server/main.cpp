@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   const unsigned threads =
       cfg.threads != 0 ? cfg.threads : std::max(1U, std::thread::hardware_concurrency());
+  cfg.threads = threads;
 
   std::unique_ptr<fun_notes::server::app> app;
   std::unique_ptr<fun_notes::server::net::listener> listener;

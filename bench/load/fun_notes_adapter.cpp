@@ -90,12 +90,50 @@ class fun_notes_client final : public client, public ws_events {
 
   // ws_events
   void on_open() override {
+    // Batches, as the page and the terminal client take them (docs/protocol.md).
     ws_->send(R"({"type":"hello","token":)" + json_quote(token_) +
-              R"(,"client":"fun-notes-load"})");
+              R"(,"client":"fun-notes-load","batch":true})");
     phase_ = phase::hello;
   }
 
   void on_frame(std::string_view text, clock::time_point at) override {
+    constexpr std::string_view batch_open = R"({"type":"batch","frames":[)";
+    if (!text.starts_with(batch_open)) {
+      return on_one(text, at);
+    }
+    // The server writes a batch as the frames themselves, comma-separated: each top-level
+    // object of the array is one frame.
+    const std::string_view rest = text.substr(batch_open.size());
+    int depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      const char c = rest[i];
+      if (in_string) {
+        if (escaped) {
+          escaped = false;
+        } else if (c == '\\') {
+          escaped = true;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{') {
+        if (depth++ == 0) {
+          start = i;
+        }
+      } else if (c == '}' && --depth == 0) {
+        on_one(rest.substr(start, i + 1 - start), at);
+        if (phase_ == phase::closed) {
+          return;
+        }
+      }
+    }
+  }
+
+  void on_one(std::string_view text, clock::time_point at) {
     if (text.starts_with(R"({"type":"op",)")) {
       return on_op(text, at);
     }

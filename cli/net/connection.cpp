@@ -151,7 +151,7 @@ struct connection::impl {
 
       connected = true;
       outbox.clear();  // frames from before this session belong to the old one
-      outbox.push_back(sync::hello_frame(options.token, options.client_name));
+      outbox.push_back(sync::hello_frame(options.token, options.client_name, true));
       post_event(connected_event{});
       writer_running = true;
       asio::co_spawn(co_await asio::this_coro::executor, writer(ws), asio::detached);
@@ -162,9 +162,8 @@ struct connection::impl {
       for (;;) {
         buffer.clear();
         co_await ws.async_read(buffer, use_awaitable);
-        auto msg = sync::parse_server_frame(beast::buffers_to_string(buffer.data()));
-        if (msg) {
-          post_event(message_event{std::move(*msg)});
+        for (auto& msg : sync::parse_server_frames(beast::buffers_to_string(buffer.data()))) {
+          post_event(message_event{std::move(msg)});
         }
       }
     } catch (const beast::system_error& e) {

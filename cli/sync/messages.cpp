@@ -279,8 +279,38 @@ core::result<server_msg> parse_server_frame(std::string_view text) {
   return parse_object(value->get_object());
 }
 
-std::string hello_frame(std::string_view token, std::string_view client) {
-  return frame({{"type", "hello"}, {"token", token}, {"client", client}});
+std::vector<server_msg> parse_server_frames(std::string_view text) {
+  std::vector<server_msg> out;
+  auto value = core::parse_json(text);
+  if (!value || !value->is_object()) {
+    return out;
+  }
+  const auto& o = value->get_object();
+  const auto* type = o.if_contains("type");
+  const auto* frames = o.if_contains("frames");
+  if (type != nullptr && type->is_string() && type->get_string() == "batch" && frames != nullptr &&
+      frames->is_array()) {
+    for (const auto& f : frames->get_array()) {
+      if (f.is_object()) {
+        if (auto m = parse_object(f.get_object())) {
+          out.push_back(std::move(*m));
+        }
+      }
+    }
+    return out;
+  }
+  if (auto m = parse_object(o)) {
+    out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+std::string hello_frame(std::string_view token, std::string_view client, bool batch) {
+  json::object o{{"type", "hello"}, {"token", token}, {"client", client}};
+  if (batch) {
+    o["batch"] = true;
+  }
+  return frame(std::move(o));
 }
 
 std::string join_frame(std::string_view room, std::optional<std::int64_t> since,

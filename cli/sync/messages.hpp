@@ -115,9 +115,12 @@ using server_msg =
 // Parses one text frame from the server. A frame that is not valid protocol is an error value
 // (the caller drops it), never an exception.
 core::result<server_msg> parse_server_frame(std::string_view text);
+// The same for every frame a text frame carries: one, or the frames of a {"type":"batch"} in
+// order (the hello asks for batches). Frames that are not valid protocol are left out.
+std::vector<server_msg> parse_server_frames(std::string_view text);
 
-// Client frames, serialized.
-std::string hello_frame(std::string_view token, std::string_view client);
+// Client frames, serialized. `batch`: the client unpacks {"type":"batch"} frames.
+std::string hello_frame(std::string_view token, std::string_view client, bool batch = false);
 // `in_doubt`: cids of text ops sent and never echoed before the connection died, for the
 // server to say which of them a snapshot holds.
 std::string join_frame(std::string_view room, std::optional<std::int64_t> since,

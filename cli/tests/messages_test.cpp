@@ -64,6 +64,24 @@ TEST(messages, client_frames_follow_the_protocol) {
   EXPECT_EQ(op.at("op").at("kind"), "delete");
   EXPECT_EQ(op.at("cid"), "c");
   EXPECT_EQ(boost::json::parse(hello_frame("tok", "cli")).at("token"), "tok");
+  EXPECT_FALSE(boost::json::parse(hello_frame("tok", "cli")).as_object().contains("batch"));
+  EXPECT_EQ(boost::json::parse(hello_frame("tok", "cli", true)).at("batch"), true);
+}
+
+TEST(Messages, BatchFramesUnpackInOrderAndSkipBadOnes) {
+  const auto msgs = parse_server_frames(
+      R"({"type":"batch","frames":[{"type":"error","code":"a","message":"m"},)"
+      R"({"type":"nonsense"},{"type":"pong"},{"type":"error","code":"b","message":"m"}]})");
+  ASSERT_EQ(msgs.size(), 3U);
+  EXPECT_EQ(std::get<error_msg>(msgs[0]).code, "a");
+  EXPECT_TRUE(std::holds_alternative<pong_msg>(msgs[1]));
+  EXPECT_EQ(std::get<error_msg>(msgs[2]).code, "b");
+  // A frame that is not a batch is itself.
+  const auto one = parse_server_frames(R"({"type":"pong","t":3})");
+  ASSERT_EQ(one.size(), 1U);
+  EXPECT_TRUE(std::holds_alternative<pong_msg>(one[0]));
+  EXPECT_TRUE(parse_server_frames("not json").empty());
+  EXPECT_TRUE(parse_server_frames(R"({"type":"batch","frames":7})").empty());
 }
 
 }  // namespace

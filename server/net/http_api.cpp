@@ -384,6 +384,26 @@ http_response do_metrics(app& a) {
   metric("fun_notes_rooms_loaded", "gauge", "Rooms loaded on this server.",
          static_cast<std::int64_t>(a.hubs->size()));
   metric("fun_notes_http_requests_total", "counter", "HTTP requests.", a.stats.http_requests);
+  metric("fun_notes_ws_writes_total", "counter", "WebSocket messages written.", a.stats.writes);
+  metric("fun_notes_ws_frames_written_total", "counter",
+         "Frames those messages carried (several to a batch).", a.stats.frames_written);
+  metric("fun_notes_outbound_queue_bytes", "gauge",
+         "Bytes of frames waiting in the sessions' outbound queues.", a.stats.outbound_bytes);
+  out << a.stats.append_latency.text("fun_notes_append_seconds",
+                                     "From a session's append request to the op log's answer.");
+  out << a.stats.delivery_latency.text(
+      "fun_notes_delivery_seconds",
+      "From a frame's hand-over to a session to the end of its write (per frame, timed by the "
+      "oldest frame of the write).");
+  out << a.stats.join_latency.text("fun_notes_join_seconds",
+                                   "From a join reaching the room's hub to its answer.");
+  out << a.stats.flush_duration.text("fun_notes_flush_seconds",
+                                     "One write-behind flush of a room.");
+  out << a.stats.flush_ops.text("fun_notes_flush_ops", "Ops folded by one flush.");
+  out << store::timings().redis.text("fun_notes_redis_call_seconds",
+                                     "A Redis command, from queued to its reply.");
+  out << store::timings().postgres.text("fun_notes_postgres_call_seconds",
+                                        "A PostgreSQL statement, sent to its result.");
   return http_response{200, out.str(), "text/plain; version=0.0.4"};
 }
 

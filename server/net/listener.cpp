@@ -381,9 +381,14 @@ class tcp_listener : public listener {
   awaitable<void> accept_loop() {
     for (;;) {
       boost::system::error_code ec;
-      auto strand = asio::make_strand(app_.io);  // named: see async.hpp on g++ 12
+      // A connection's handlers run one at a time: on a strand, or with a single I/O thread on
+      // the io_context itself, which then needs no strand's locking for every handler.
+      asio::any_io_executor executor = app_.io.get_executor();
+      if (app_.config.threads != 1) {
+        executor = asio::make_strand(app_.io);
+      }
       auto socket =
-          co_await acceptor_.async_accept(strand, asio::redirect_error(asio::use_awaitable, ec));
+          co_await acceptor_.async_accept(executor, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) {
         co_return;
       }
@@ -392,7 +397,6 @@ class tcp_listener : public listener {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      auto executor = socket.get_executor();
       if (tls_) {
         asio::co_spawn(executor, tls_session(app_, web_dir_, std::move(socket), *tls_),
                        asio::detached);

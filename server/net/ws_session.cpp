@@ -3,11 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/recycling_allocator.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,16 +18,18 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
-#include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "access/accounts.hpp"
 #include "access/room_access.hpp"
 #include "app.hpp"
 #include "async.hpp"
 #include "fun_notes/core/codec.hpp"
-#include "persist/write_behind.hpp"
+#include "net/outbound.hpp"
 #include "rooms/dashboard.hpp"
 #include "rooms/frames.hpp"
 #include "rooms/room_hub.hpp"
@@ -40,6 +44,7 @@ using asio::awaitable;
 using namespace std::chrono_literals;
 using rooms::frame_ptr;
 using rooms::make_frame;
+using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -118,9 +123,19 @@ awaitable<append_outcome> append_on_log(store::hot_log& log, store::append_reque
       asio::use_awaitable, std::move(request));
 }
 
+// Where a write or the close handshake reports its end (on the connection's strand).
+class write_target {
+ public:
+  virtual void on_written(boost::system::error_code ec) = 0;
+
+ protected:
+  ~write_target() = default;
+};
+
 // The WebSocket stream over plain TCP or over TLS, behind the few calls a session makes, so the
-// session is written (and compiled) once. The calls hand back Beast's own awaitables: no
-// coroutine frame is added per read or write.
+// session is written (and compiled) once. Reads hand back Beast's own awaitables; writes take a
+// completion target, so the hot path (one write per batch of queued frames) resumes no
+// coroutine and its operation state comes from Asio's recycling allocator.
 class ws_transport {
  public:
   using executor_type = asio::any_io_executor;
@@ -132,12 +147,13 @@ class ws_transport {
   virtual awaitable<std::size_t> read(beast::flat_buffer& buffer,
                                       boost::system::error_code& ec) = 0;
   virtual bool got_text() const = 0;
-  virtual awaitable<std::size_t> write(asio::const_buffer frame, boost::system::error_code& ec) = 0;
-  virtual awaitable<void> close(const websocket::close_reason& reason,
-                                boost::system::error_code& ec) = 0;
-  // Bounds the next operations on the TCP connection (none: the WebSocket timeouts rule).
-  virtual void expires_after(std::chrono::steady_clock::duration d) = 0;
-  virtual void expires_never() = 0;
+  // One message made of `buffers` (which must stay valid until `to` hears of the end). A write
+  // ends when the socket closes (abort); the close handshake, which may wait on Beast's own
+  // locks, also ends when `slot` is cancelled.
+  virtual void write(std::span<const asio::const_buffer> buffers,
+                     std::shared_ptr<write_target> to) = 0;
+  virtual void close(const websocket::close_reason& reason, std::shared_ptr<write_target> to,
+                     asio::cancellation_slot slot) = 0;
   // Closes the TCP connection at once.
   virtual void abort() = 0;
 };
@@ -154,6 +170,9 @@ class ws_transport_of final : public ws_transport {
         [](websocket::response_type& res) { res.set(http::field::server, "fun-notes"); }));
     ws_.read_message_max(read_message_max);
     ws_.text(true);
+    // A message goes out as one frame in one write, whatever its size (auto-fragmenting would
+    // cut a snapshot into 4 KiB frames, one send each).
+    ws_.auto_fragment(false);
   }
   awaitable<void> accept(const http::request<http::string_body>& req) override {
     return ws_.async_accept(req, asio::use_awaitable);
@@ -162,18 +181,29 @@ class ws_transport_of final : public ws_transport {
     return ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
   }
   bool got_text() const override { return ws_.got_text(); }
-  awaitable<std::size_t> write(asio::const_buffer frame, boost::system::error_code& ec) override {
-    return ws_.async_write(frame, asio::redirect_error(asio::use_awaitable, ec));
+  void write(std::span<const asio::const_buffer> buffers,
+             std::shared_ptr<write_target> to) override {
+    ws_.async_write(
+        buffers, asio::bind_allocator(asio::recycling_allocator<void>(),
+                                      [to = std::move(to)](boost::system::error_code ec,
+                                                           std::size_t) { to->on_written(ec); }));
   }
-  awaitable<void> close(const websocket::close_reason& reason,
-                        boost::system::error_code& ec) override {
-    return ws_.async_close(reason, asio::redirect_error(asio::use_awaitable, ec));
+  void close(const websocket::close_reason& reason, std::shared_ptr<write_target> to,
+             asio::cancellation_slot slot) override {
+    ws_.async_close(reason, asio::bind_cancellation_slot(
+                                slot, [to = std::move(to)](boost::system::error_code ec) {
+                                  to->on_written(ec);
+                                }));
   }
-  void expires_after(std::chrono::steady_clock::duration d) override {
-    beast::get_lowest_layer(ws_).expires_after(d);
+  void abort() override {
+    boost::system::error_code ignored;
+    auto& lowest = beast::get_lowest_layer(ws_);
+    if constexpr (requires { lowest.socket(); }) {
+      lowest.socket().close(ignored);  // beast::tcp_stream, under TLS
+    } else {
+      lowest.close(ignored);
+    }
   }
-  void expires_never() override { beast::get_lowest_layer(ws_).expires_never(); }
-  void abort() override { beast::get_lowest_layer(ws_).close(); }
 
  private:
   websocket::stream<NextLayer> ws_;
@@ -181,19 +211,23 @@ class ws_transport_of final : public ws_transport {
 
 class ws_session : public std::enable_shared_from_this<ws_session>,
                    public rooms::session_sink,
-                   public closable {
+                   public closable,
+                   public write_target {
  public:
   ws_session(app& a, std::unique_ptr<ws_transport> transport, std::string address_key)
       : app_(a),
         address_key_(std::move(address_key)),
         ws_(std::move(transport)),
         executor_(ws_->get_executor()),
-        wake_(executor_),
         hello_timer_(executor_),
         close_watchdog_(executor_),
         tokens_(a.config.max_op_burst),
         last_refill_(std::chrono::steady_clock::now()),
         join_tokens_(a.config.max_join_burst) {}
+
+  ~ws_session() override {
+    app_.stats.outbound_bytes.fetch_add(-reported_bytes_, std::memory_order_relaxed);
+  }
 
   void start(http::request<http::string_body> req) {
     ++app_.stats.connections;
@@ -203,16 +237,30 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
                    asio::bind_cancellation_slot(read_cancel_.slot(), asio::detached));
   }
 
-  void deliver(frame_ptr frame) override {
-    asio::post(executor_, [self = shared_from_this(), f = std::move(frame)]() mutable {
-      self->enqueue(std::move(f));
-    });
-  }
+  // Frames from hubs and the dashboard, on their strands: they wait in the inbox, and one post
+  // moves all that gathered meanwhile to the connection's strand (in order).
+  void deliver(frame_ptr frame) override { to_inbox(std::move(frame), true); }
 
-  void deliver_snapshot(frame_ptr frame) override {
-    asio::post(executor_, [self = shared_from_this(), f = std::move(frame)]() mutable {
-      self->enqueue(std::move(f), false);
-    });
+  void deliver_snapshot(frame_ptr frame) override { to_inbox(std::move(frame), false); }
+
+  // The end of a write or of the close handshake, on the connection's strand.
+  void on_written(boost::system::error_code ec) override {
+    writing_ = false;
+    const auto frames = queue_.frames_in_write();
+    if (frames > 0) {
+      app_.stats.frames_written.fetch_add(static_cast<std::int64_t>(frames),
+                                          std::memory_order_relaxed);
+      app_.stats.delivery_latency.observe(
+          std::chrono::duration<double>(outbound_queue::clock::now() - queue_.oldest_in_write())
+              .count(),
+          frames);
+    }
+    queue_.written();
+    if (ec || close_sent_) {
+      write_closed_ = true;
+      return;
+    }
+    pump();
   }
 
   std::size_t resume_budget() const override { return app_.config.max_outbound_bytes / 2; }
@@ -287,7 +335,6 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   }
 
   awaitable<void> serve(http::request<http::string_body> req) {
-    ws_->expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = 30s;
     timeouts.idle_timeout = 60s;  // a ping every 30 s; a peer silent for two is dropped
@@ -298,8 +345,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     ws_->set_options(timeouts, std::max(app_.config.max_frame_bytes, drain_limit));
     co_await ws_->accept(req);
 
-    asio::co_spawn(executor_, writer(shared_from_this()),
-                   asio::bind_cancellation_slot(write_cancel_.slot(), asio::detached));
+    write_started_ = true;
+    pump();
     hello_timer_.expires_after(app_.config.hello_timeout);
     hello_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec && !self->user_) {
@@ -348,7 +395,7 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       user_key_.clear();
     }
     closing_ = true;
-    wake_.cancel();
+    pump();
     hello_timer_.cancel();
     for (auto& [_, r] : rooms_) {
       r.hub->leave(shared_from_this());
@@ -360,58 +407,84 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     --app_.stats.connections;
   }
 
-  static awaitable<void> writer(std::shared_ptr<ws_session> self) {
-    while (!self->write_closed_) {
-      // Frames queued before the close (e.g. the error that caused it) go out first.
-      if (self->close_code_ && !self->close_sent_ && self->queue_.empty()) {
-        self->close_sent_ = true;
-        boost::system::error_code ec;
-        const websocket::close_reason reason(static_cast<websocket::close_code>(*self->close_code_),
-                                             self->close_reason_);
-        co_await self->ws_->close(reason, ec);
-        break;
-      }
-      if (self->queue_.empty()) {
-        self->wake_.expires_at(std::chrono::steady_clock::time_point::max());
-        boost::system::error_code ec;
-        co_await self->wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (self->closing_ && !self->close_code_) {
-          break;
-        }
-        continue;
-      }
-      // Taken off the queue before writing: close() may clear the queue meanwhile.
-      auto [frame, counted] = std::move(self->queue_.front());
-      self->queue_.pop_front();
-      if (counted) {
-        self->queued_bytes_ -= frame->size();
-      }
-      boost::system::error_code ec;
-      co_await self->ws_->write(asio::buffer(*frame), ec);
-      if (ec) {
-        break;
-      }
+  void to_inbox(frame_ptr frame, bool counted) {
+    const auto now = outbound_queue::clock::now();
+    bool first = false;
+    {
+      const std::lock_guard lock(inbox_mutex_);
+      first = inbox_.empty();
+      inbox_.push_back(inbound{std::move(frame), counted, now});
     }
-    self->write_closed_ = true;
+    if (first) {
+      asio::post(executor_, [self = shared_from_this()] { self->take_inbox(); });
+    }
+  }
+
+  void take_inbox() {
+    {
+      const std::lock_guard lock(inbox_mutex_);
+      inbox_.swap(inbox_taken_);
+    }
+    for (auto& in : inbox_taken_) {
+      enqueue(std::move(in.frame), in.counted, false, in.at);
+    }
+    inbox_taken_.clear();
+    pump();
+  }
+
+  // Starts the next write when none is in flight: what is queued goes out (as one batch when
+  // the client takes batches), then the close handshake once a close is due and the frames
+  // queued before it (the error that caused it, say) are out.
+  void pump() {
+    report_queued_bytes();
+    if (writing_ || write_closed_ || !write_started_) {
+      return;
+    }
+    if (queue_.empty()) {
+      if (close_code_ && !close_sent_) {
+        close_sent_ = true;
+        writing_ = true;
+        const websocket::close_reason reason(static_cast<websocket::close_code>(*close_code_),
+                                             close_reason_);
+        ws_->close(reason, shared_from_this(), write_cancel_.slot());
+      } else if (closing_ && !close_code_) {
+        write_closed_ = true;  // the connection is gone
+      }
+      return;
+    }
+    writing_ = true;
+    app_.stats.writes.fetch_add(1, std::memory_order_relaxed);
+    const auto buffers = queue_.next_write(batch_);
+    report_queued_bytes();
+    ws_->write(buffers, shared_from_this());
+  }
+
+  // The outbound_bytes gauge follows this queue (counted frames only).
+  void report_queued_bytes() {
+    const auto now = static_cast<std::int64_t>(queue_.bytes());
+    if (now != reported_bytes_) {
+      app_.stats.outbound_bytes.fetch_add(now - reported_bytes_, std::memory_order_relaxed);
+      reported_bytes_ = now;
+    }
   }
 
   // `counted` frames count towards the slow-consumer limit; a join's snapshot does not.
-  void enqueue(frame_ptr frame, bool counted = true) {
+  void enqueue(frame_ptr frame, bool counted = true, bool start = true,
+               outbound_queue::clock::time_point at = outbound_queue::clock::now()) {
     if (closing_ || close_code_) {
       return;
     }
-    if (counted) {
-      queued_bytes_ += frame->size();
-    }
-    queue_.emplace_back(std::move(frame), counted);
-    if (queued_bytes_ > app_.config.max_outbound_bytes) {
+    queue_.push(std::move(frame), counted, at);
+    if (queue_.bytes() > app_.config.max_outbound_bytes) {
       // The client resumes with `since`; what it did not get is not lost.
       queue_.clear();
-      queued_bytes_ = 0;
+      report_queued_bytes();
       close(close_slow_consumer, "slow consumer: re-join with since");
       return;
     }
-    wake_.cancel();
+    if (start) {
+      pump();
+    }
   }
 
   void send(std::string s) { enqueue(make_frame(std::move(s))); }
@@ -422,15 +495,14 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     }
     close_code_ = code;
     close_reason_ = std::move(reason);
-    wake_.cancel();
-    // A peer that does not read cannot block the close handshake for long.
-    ws_->expires_after(close_handshake_limit);
-    // Nor can Beast: in Boost 1.81, when the read in progress meets a protocol error (invalid
-    // UTF-8, say) in frames already buffered behind a ping while the writer's close is under
-    // way, the read waits for the write lock the close holds and the close for the read lock
-    // the read holds. No socket operation is pending then, so the expiry above never fires
-    // and the session would stay forever. Past the limit both operations are cancelled.
-    close_watchdog_.expires_after(close_handshake_limit + 1s);
+    pump();
+    // A peer that does not read cannot block the close handshake for long. Nor can Beast: in
+    // Boost 1.81, when the read in progress meets a protocol error (invalid UTF-8, say) in
+    // frames already buffered behind a ping while the writer's close is under way, the read
+    // waits for the write lock the close holds and the close for the read lock the read holds,
+    // and no socket operation is pending. Past the limit the socket is closed and both
+    // operations are cancelled.
+    close_watchdog_.expires_after(close_handshake_limit);
     close_watchdog_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (auto self = weak.lock(); self && !ec) {
         self->abandon();
@@ -600,11 +672,17 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     }
     user_key_ = "u:" + c->user_id;
     user_ = std::move(*c);
+    if (const auto* b = msg.if_contains("batch"); b != nullptr && b->is_bool()) {
+      batch_ = b->get_bool();
+    }
     hello_timer_.cancel();
     json::object welcome;
     welcome["type"] = "welcome";
     welcome["protocol"] = 1;
     welcome["server"] = app_.instance_id;
+    if (batch_) {
+      welcome["batch"] = true;  // frames may come several to a {"type":"batch"} frame
+    }
     welcome["user"] = json::object{{"id", user_->user_id}, {"name", user_->user_name}};
     // The sizes this server enforces, so a client can stop an oversized edit where it is typed
     // instead of learning about it from a reject (docs/protocol.md "Session").
@@ -864,10 +942,12 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       request.known_seq = hub->seq();
       request.guard = store::field_guard{key, p.seen_seq};
       request.touched_fields = {key};
+      const auto asked = std::chrono::steady_clock::now();
       append_outcome r = co_await append_on_log(*app_.hot, std::move(request));
+      app_.stats.append_latency.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
       if (r->ok()) {
         ++app_.stats.ops_appended;
-        app_.write_behind->note_append(room_id, (*r)->entry.seq, (*r)->persisted_seq);
         co_return;
       }
       if (r->err().code != store::stale_code) {
@@ -892,8 +972,11 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     request.frame_suffix = std::move(parts.suffix);
     request.known_seq = known_seq;
     request.touched_fields = touched_fields(o);
-    app_.hot->append(std::move(request), [self = shared_from_this(), room_id,
-                                          cid](core::result<store::append_result> r) {
+    app_.hot->append(std::move(request), [self = shared_from_this(), room_id, cid,
+                                          asked = std::chrono::steady_clock::now()](
+                                             core::result<store::append_result> r) {
+      self->app_.stats.append_latency.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
       if (!r) {
         asio::post(self->executor_, [self, room_id, cid, message = r.err().message] {
           self->reject(room_id, cid, "unavailable", "the op log is unavailable: " + message);
@@ -901,7 +984,6 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
         return;
       }
       ++self->app_.stats.ops_appended;
-      self->app_.write_behind->note_append(room_id, r->entry.seq, r->persisted_seq);
     });
   }
 
@@ -927,11 +1009,21 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   asio::cancellation_signal write_cancel_;
   std::unique_ptr<ws_transport> ws_;
   ws_transport::executor_type executor_;  // the connection's strand
-  asio::steady_timer wake_;
   asio::steady_timer hello_timer_;
   asio::steady_timer close_watchdog_;
-  std::deque<std::pair<frame_ptr, bool>> queue_;  // the frame, and whether queued_bytes_ has it
-  std::size_t queued_bytes_ = 0;
+  struct inbound {
+    frame_ptr frame;
+    bool counted = false;
+    outbound_queue::clock::time_point at{};
+  };
+  std::mutex inbox_mutex_;
+  std::vector<inbound> inbox_;
+  std::vector<inbound> inbox_taken_;
+  outbound_queue queue_;
+  std::int64_t reported_bytes_ = 0;  // this queue's part of stats.outbound_bytes
+  bool batch_ = false;               // the client takes {"type":"batch"} frames
+  bool write_started_ = false;
+  bool writing_ = false;
   bool closing_ = false;
   bool write_closed_ = false;
   bool close_sent_ = false;
@@ -953,8 +1045,10 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
 
 void start_ws_session(app& a, beast::tcp_stream stream, http::request<http::string_body> request,
                       std::string address_key) {
+  // A bare socket under the WebSocket: the session bounds its close handshake itself, so the
+  // per-operation timer bookkeeping of beast::tcp_stream is not needed on the hot path.
   auto session = std::make_shared<ws_session>(
-      a, std::make_unique<ws_transport_of<beast::tcp_stream>>(std::move(stream)),
+      a, std::make_unique<ws_transport_of<tcp::socket>>(stream.release_socket()),
       std::move(address_key));
   session->start(std::move(request));
 }
@@ -962,6 +1056,7 @@ void start_ws_session(app& a, beast::tcp_stream stream, http::request<http::stri
 void start_ws_session(app& a, beast::ssl_stream<beast::tcp_stream> stream,
                       http::request<http::string_body> request, std::string address_key) {
   using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+  beast::get_lowest_layer(stream).expires_never();  // the WebSocket's own timeouts rule
   auto session = std::make_shared<ws_session>(
       a, std::make_unique<ws_transport_of<tls_stream>>(std::move(stream)), std::move(address_key));
   session->start(std::move(request));

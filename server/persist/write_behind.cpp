@@ -120,6 +120,10 @@ write_behind::~write_behind() {
 }
 
 void write_behind::start() {
+  hot_.observe_appends(
+      [this](const std::string& room_id, std::int64_t seq, std::int64_t persisted_seq) {
+        note_append(room_id, seq, persisted_seq);
+      });
   for (const auto& room_id : hot_.dirty_rooms()) {
     std::lock_guard lock(mutex_);
     const auto now = clock::now();
@@ -229,7 +233,9 @@ void write_behind::sweep() {
 bool write_behind::flush_one(const std::string& room_id) {
   for (int attempt = 0;; ++attempt) {
     try {
+      const auto started = clock::now();
       auto report = flush_room(cold_, hot_, room_id, options_.owner, options_.lease_ttl);
+      report.seconds = std::chrono::duration<double>(clock::now() - started).count();
       if (report.leased_elsewhere) {
         return false;  // another server is on it: look again after the quiet period
       }

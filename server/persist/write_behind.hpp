@@ -23,7 +23,7 @@ struct write_behind_options {
   std::chrono::milliseconds max_delay{30000};
   std::int64_t hard_cap = 10000;  // unpersisted ops that force a flush at once
   unsigned workers = 1;
-  std::string owner = "local";             // this server in the fleet's flush leases
+  std::string owner = "local";  // this server in the fleet's flush leases
   std::chrono::milliseconds lease_ttl{30000};
   // How often the HotLog is asked for rooms left unflushed (by a crashed server, say).
   std::chrono::milliseconds sweep_interval{30000};
@@ -37,6 +37,7 @@ struct flush_report {
   std::int64_t notes_written = 0;  // rows upserted + deleted
   bool stale = false;              // someone else had already persisted the range
   bool leased_elsewhere = false;   // another worker of the fleet is flushing the room
+  double seconds = 0;              // how long the flush took
 };
 
 // Folding one range: the notes it touches are read from the ColdStore, the ops applied with
@@ -54,9 +55,11 @@ class write_behind {
                std::function<void(const flush_report&)> on_flush = {});
   ~write_behind();
 
-  // Rooms the HotLog reports unflushed (left by a crash) are scheduled at start.
+  // Rooms the HotLog reports unflushed (left by a crash) are scheduled at start; from then on
+  // every append to the HotLog is observed.
   void start();
-  // An op was appended: debounce the room's flush. Thread-safe.
+  // An op was appended: debounce the room's flush. Thread-safe. (start() has the HotLog call
+  // this for every append.)
   void note_append(const std::string& room_id, std::int64_t seq, std::int64_t persisted_seq);
   // Flushes every dirty room now and waits for it (shutdown). Returns false if any failed.
   bool drain();

@@ -49,29 +49,43 @@ json::object room_info(const store::room_meta& meta, store::role r, const room_s
 }
 }  // namespace
 
-std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
-                           const core::room_state& state, const snapshot_doubts* doubts) {
-  json::object o;
-  o["type"] = "snapshot";
-  o["room"] = meta.id;
-  o["seq"] = state.seq();
-  o["room_info"] = room_info(meta, r, stats);
+std::string snapshot_notes(const core::room_state& state) {
   json::array notes;
   auto sorted = state.sorted_notes();
   notes.reserve(sorted.size());
   for (const auto& n : sorted) {
     notes.emplace_back(core::to_json(n));
   }
-  o["notes"] = std::move(notes);
+  return json::serialize(notes);
+}
+
+std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
+                           std::int64_t seq, std::string_view notes_json,
+                           const snapshot_doubts* doubts) {
+  json::object o;
+  o["type"] = "snapshot";
+  o["room"] = meta.id;
+  o["seq"] = seq;
+  o["room_info"] = room_info(meta, r, stats);
   if (doubts != nullptr) {
     json::object numbered;
-    for (const auto& [cid, seq] : doubts->numbered) {
-      numbered[cid] = seq;
+    for (const auto& [cid, n] : doubts->numbered) {
+      numbered[cid] = n;
     }
     o["in_doubt"] =
         json::object{{"numbered", std::move(numbered)}, {"checked_from", doubts->checked_from}};
   }
-  return json::serialize(o);
+  // The object without its closing brace, then the notes as they are.
+  std::string frame = json::serialize(o);
+  frame.pop_back();
+  frame.reserve(frame.size() + notes_json.size() + 12);
+  frame.append(R"(,"notes":)").append(notes_json).push_back('}');
+  return frame;
+}
+
+std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
+                           const core::room_state& state, const snapshot_doubts* doubts) {
+  return snapshot_frame(meta, r, stats, state.seq(), snapshot_notes(state), doubts);
 }
 
 std::string resume_frame(std::string_view room_id, std::int64_t since) {

@@ -39,6 +39,13 @@ struct snapshot_doubts {
 // With `doubts`: "in_doubt":{"numbered":{cid:seq,...},"checked_from":F} (docs/protocol.md).
 std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
                            const core::room_state& state, const snapshot_doubts* doubts = nullptr);
+// The same from the room's notes already serialized (snapshot_notes), which a hub keeps per
+// seq: a join storm serializes the notes once, not once per join.
+std::string snapshot_frame(const store::room_meta& meta, store::role r, const room_stats& stats,
+                           std::int64_t seq, std::string_view notes_json,
+                           const snapshot_doubts* doubts = nullptr);
+// The notes of `state` in board order, as the JSON array of a snapshot.
+std::string snapshot_notes(const core::room_state& state);
 std::string resume_frame(std::string_view room_id, std::int64_t since);
 // The room as a dashboard entry shows it: id, name, visibility and the stats.
 std::string room_stat_frame(const store::room_meta& meta, const room_stats& stats);

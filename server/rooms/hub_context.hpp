@@ -10,6 +10,7 @@
 
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
+#include "store/histogram.hpp"
 #include "store/hot_log.hpp"
 #include "store/presence.hpp"
 
@@ -46,6 +47,8 @@ struct hub_context {
   // retries without asking for a repair, and the request is dropped.
   std::function<bool(const std::string& room_id)> repair_room;
   std::function<void(const std::string& room_id)> flush_urgently;
+  // Where a join's time from the hub's receipt to its answer is counted (none: not counted).
+  store::histogram* join_latency = nullptr;
 };
 
 }  // namespace fun_notes::server::rooms

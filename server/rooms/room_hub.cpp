@@ -136,15 +136,17 @@ void room_hub::on_loaded(std::shared_ptr<loaded_room> loaded, std::string error)
     reset_pending_ = false;
     meta_ = loaded->meta;
     state_ = std::move(loaded->state);
+    snapshot_seq_ = -1;
     recent_.assign(loaded->recent.begin(), loaded->recent.end());
     reset_fields(loaded->recent);
     std::erase_if(buffered_, [&](const store::bus_message& m) { return m.seq <= state_.seq(); });
     for (auto& [_, s] : sessions_) {
-      s.sink->deliver_snapshot(make_frame(snapshot_frame(meta_, s.who.role, stats(), state_)));
+      s.sink->deliver_snapshot(make_frame(snapshot_for(s.who.role)));
     }
   } else if (first_load) {
     meta_ = loaded->meta;
     state_ = std::move(loaded->state);
+    snapshot_seq_ = -1;
     recent_.assign(loaded->recent.begin(), loaded->recent.end());
     reset_fields(loaded->recent);
   } else {
@@ -578,6 +580,14 @@ void room_hub::arm_ahead_timer() {
   });
 }
 
+std::string room_hub::snapshot_for(store::role r, const snapshot_doubts* doubts) {
+  if (snapshot_seq_ != state_.seq()) {
+    snapshot_notes_ = snapshot_notes(state_);
+    snapshot_seq_ = state_.seq();
+  }
+  return snapshot_frame(meta_, r, stats(), state_.seq(), snapshot_notes_, doubts);
+}
+
 void room_hub::answer_join(pending_join j) {
   if (j.since && *j.since > state_.seq() &&
       j.wait_until == std::chrono::steady_clock::time_point{}) {
@@ -641,8 +651,7 @@ void room_hub::answer_join(pending_join j) {
         }
       }
     }
-    j.sink->deliver_snapshot(make_frame(
-        snapshot_frame(meta_, j.who.role, stats(), state_, doubts ? &*doubts : nullptr)));
+    j.sink->deliver_snapshot(make_frame(snapshot_for(j.who.role, doubts ? &*doubts : nullptr)));
   }
   // The joining socket always learns who is here, even when its user was already present.
   j.sink->deliver(make_frame(presence_frame()));
@@ -650,6 +659,10 @@ void room_hub::answer_join(pending_join j) {
     j.sink->deliver(std::move(frame));  // the carets already shown (this socket has none yet)
   }
   sessions_[j.sink.get()] = live_session{j.sink, std::move(j.who)};
+  if (ctx_.join_latency != nullptr) {
+    ctx_.join_latency->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - j.asked).count());
+  }
   touch_log();
   if (new_user) {
     schedule_presence();

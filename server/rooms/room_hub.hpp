@@ -29,6 +29,8 @@
 
 namespace fun_notes::server::rooms {
 
+struct snapshot_doubts;
+
 class hub_registry;
 
 // What names a text op across resends: its user id and cid.
@@ -109,6 +111,7 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
     // A join whose `since` is ahead of this hub (another server numbered ops the bus has not
     // brought here yet) waits until then for them, so it can still be a resume.
     std::chrono::steady_clock::time_point wait_until{};
+    std::chrono::steady_clock::time_point asked = std::chrono::steady_clock::now();
   };
   struct live_session {
     std::shared_ptr<session_sink> sink;
@@ -158,6 +161,8 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   void on_loaded(std::shared_ptr<loaded_room> loaded, std::string error);
   void apply_live(const store::bus_message& m);
   void answer_join(pending_join j);
+  // A snapshot of the room for a socket of role `r`, its notes serialized once per seq.
+  std::string snapshot_for(store::role r, const snapshot_doubts* doubts = nullptr);
   // Answers the joins that waited for ops ahead of this hub: those whose ops came, and, with
   // `expired`, those whose wait is over (a snapshot then).
   void run_ahead_joins(bool expired);
@@ -200,6 +205,9 @@ class room_hub : public std::enable_shared_from_this<room_hub> {
   std::atomic<bool> loaded_flag_{false};
   store::room_meta meta_;
   core::room_state state_;
+  // state_'s notes serialized for snapshots, as of snapshot_seq_ (-1: none yet).
+  std::string snapshot_notes_;
+  std::int64_t snapshot_seq_ = -1;
   std::deque<store::log_entry> recent_;
   std::map<std::string, field_history> fields_;  // store::field_key -> history
   std::int64_t fields_floor_ = 0;                // fields_ holds every field change with seq > this

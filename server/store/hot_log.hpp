@@ -95,11 +95,18 @@ class hot_log {
   using append_handler = std::function<void(core::result<append_result>)>;
   virtual ~hot_log() = default;
 
+  // Told of every op appended (room, seq, persisted seq), on the thread that runs `done`, just
+  // before it.
+  using append_observer =
+      std::function<void(const std::string& room_id, std::int64_t seq, std::int64_t persisted)>;
+
   // Assigns the next seq, makes the op durable, then publishes it on the room's bus channel.
   // Publication and `done` happen in seq order within a room. `done` runs on an internal
   // thread; on failure (code "unavailable", or "stale" when the request's guard does not
   // hold) nothing was numbered or published.
-  virtual void append(append_request request, append_handler done) = 0;
+  void append(append_request request, append_handler done);
+  // The write-behind learns of its work this way, whoever appends. Set before appends start.
+  void observe_appends(append_observer observer) { observer_ = std::move(observer); }
 
   // Before the first append to a room this process has not seen: a room cold in the log
   // resumes numbering (and its persisted seq) from the ColdStore's last_seq, never from 0.
@@ -129,6 +136,12 @@ class hot_log {
   virtual bool try_lease(std::string_view room_id, std::string_view owner,
                          std::chrono::milliseconds ttl) = 0;
   virtual void release_lease(std::string_view room_id, std::string_view owner) = 0;
+
+ protected:
+  virtual void do_append(append_request request, append_handler done) = 0;
+
+ private:
+  append_observer observer_;
 };
 
 }  // namespace fun_notes::store

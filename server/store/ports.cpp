@@ -5,9 +5,25 @@
 
 #include "store/bus.hpp"
 #include "store/cold_store.hpp"
+#include "store/hot_log.hpp"
 #include "store/throttle_store.hpp"
 
 namespace fun_notes::store {
+
+void hot_log::append(append_request request, append_handler done) {
+  if (!observer_) {
+    do_append(std::move(request), std::move(done));
+    return;
+  }
+  std::string room_id = request.room_id;
+  do_append(std::move(request), [this, room_id = std::move(room_id),
+                                 done = std::move(done)](core::result<append_result> r) {
+    if (r) {
+      observer_(room_id, r->entry.seq, r->persisted_seq);
+    }
+    done(std::move(r));
+  });
+}
 
 std::string_view to_string(role r) {
   switch (r) {

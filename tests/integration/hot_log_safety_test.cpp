@@ -54,16 +54,6 @@ json::object body_op(std::string_view note, std::string body) {
   return update_op(note, set);
 }
 
-// The value of a counter on GET /metrics (-1 when absent).
-std::int64_t metric(std::uint16_t port, std::string_view name) {
-  const auto r = http_request(port, "GET", "/metrics");
-  const auto at = r.body.find("\n" + std::string(name) + " ");
-  if (at == std::string::npos) {
-    return -1;
-  }
-  return std::stoll(r.body.substr(at + name.size() + 2));
-}
-
 TEST_F(hot_log_safety, with_postgres_down_longer_than_the_ttl_acknowledged_ops_survive) {
   // A 2-second sliding TTL, and PostgreSQL away for well over it.
   auto args = fleet_args();

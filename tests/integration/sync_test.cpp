@@ -1,6 +1,7 @@
 // Live sync: ops reach every member in one gapless order, concurrent writers converge, a
 // client that comes back with `since` gets exactly what it missed.
 #include <chrono>
+#include <deque>
 #include <set>
 #include <thread>
 
@@ -99,6 +100,94 @@ TEST_F(sync, an_op_reaches_every_member_with_one_seq_and_acks_the_sender) {
   EXPECT_EQ(str(note, "body"), "2 litres");
   EXPECT_EQ(note.at("is_important"), json::value(true));
   EXPECT_EQ(int64(note, "seq"), s + 2);
+}
+
+// The frames a socket that asked for batches receives, unpacked, with the batches counted.
+class unbatching_reader {
+ public:
+  explicit unbatching_reader(ws_client& ws) : ws_(ws) {}
+  std::optional<json::object> next() {
+    while (pending_.empty()) {
+      auto f = ws_.next();
+      if (!f) {
+        return std::nullopt;
+      }
+      if (type_of(*f) != "batch") {
+        return f;
+      }
+      ++batches;
+      const auto& frames = arr(*f, "frames");
+      EXPECT_GE(frames.size(), 2U) << "a lone frame goes unwrapped";
+      for (const auto& x : frames) {
+        pending_.push_back(x.as_object());
+      }
+    }
+    auto f = std::move(pending_.front());
+    pending_.pop_front();
+    return f;
+  }
+  // The next frame that is not presence or room_stat.
+  std::optional<json::object> next_skipping_noise() {
+    for (;;) {
+      auto f = next();
+      if (!f || (type_of(*f) != "presence" && type_of(*f) != "room_stat")) {
+        return f;
+      }
+    }
+  }
+  int batches = 0;
+
+ private:
+  ws_client& ws_;
+  std::deque<json::object> pending_;
+};
+
+// docs/protocol.md "batches": a client that asks for them gets the frames that waited for its
+// socket several to a message, each exactly as alone and in order; one that does not, never.
+TEST_F(sync, a_lagging_client_that_takes_batches_gets_every_frame_in_order_in_batches) {
+  auto& server = start_server();
+  const user alice = register_user(server.port(), "alice");
+  const user bob = register_user(server.port(), "bob");
+  const std::string room = create_room(server.port(), alice, "Batches", "link");
+
+  auto a = connect_hello(server.port(), alice);
+  const std::int64_t s = int64(join_snapshot(*a, room), "seq");
+  ws_client::options small;
+  small.receive_buffer_bytes = 4096;  // a slow link: the server's writes back up quickly
+  auto b = ws_client::connect(server.port(), small);
+  unbatching_reader bob_frames(*b);
+  b->send(json::value{{"type", "hello"}, {"token", bob.token}, {"client", "t"}, {"batch", true}});
+  FN_EXPECT_FRAME(w, bob_frames.next(), "welcome");
+  ASSERT_EQ(type_of(w), "welcome") << to_string(w);
+  EXPECT_EQ(w.at("batch"), json::value(true)) << to_string(w);
+  b->send(json::value{{"type", "join"}, {"room", room}});
+  FN_EXPECT_FRAME(snap, bob_frames.next_skipping_noise(), "the snapshot");
+  ASSERT_EQ(type_of(snap), "snapshot") << to_string(snap);
+  ASSERT_EQ(int64(snap, "seq"), s);
+
+  // 90 ops of 2 KB while bob reads nothing, well past what the kernel buffers hold.
+  b->pause_reading();
+  replica alice_view;
+  alice_view.load(get_notes(server.port(), alice, room));
+  const int n = 90;
+  a->send(op_frame(room, "c-0", create_op("n", "t", 1, "", false)));
+  const std::string body(2000, 'b');
+  for (int i = 1; i < n; ++i) {
+    a->send(op_frame(room, "c-" + std::to_string(i),
+                     update_op("n", json::object{{"body", body + std::to_string(i)}})));
+  }
+  read_ops_to(*a, alice_view, s + n);  // alice, who did not ask, gets plain op frames
+
+  const int batches_before = bob_frames.batches;
+  b->resume_reading();
+  for (int i = 0; i < n; ++i) {
+    FN_EXPECT_FRAME(op, bob_frames.next_skipping_noise(), "the ops, batched or not");
+    ASSERT_EQ(type_of(op), "op") << to_string(op);
+    EXPECT_EQ(int64(op, "seq"), s + 1 + i);
+  }
+  EXPECT_GT(bob_frames.batches, batches_before) << "frames that waited should leave together";
+  EXPECT_GT(metric(server.port(), "fun_notes_ws_frames_written_total"),
+            metric(server.port(), "fun_notes_ws_writes_total"));
 }
 
 // The op writer `w` sends as its k-th op: creates, updates, moves, deletes and rebalances that
@@ -280,13 +369,11 @@ namespace {
 
 // How many rooms the server holds in memory, from /metrics.
 std::int64_t rooms_loaded(std::uint16_t port) {
-  const auto res = http_request(port, "GET", "/metrics");
-  const std::string key = "fun_notes_rooms_loaded ";
-  const auto at = res.body.find("\n" + key);
-  if (res.status != 200 || at == std::string::npos) {
-    throw protocol_failure("/metrics lacks fun_notes_rooms_loaded: " + res.body);
+  const auto n = metric(port, "fun_notes_rooms_loaded");
+  if (n < 0) {
+    throw protocol_failure("/metrics lacks fun_notes_rooms_loaded");
   }
-  return std::stoll(res.body.substr(at + 1 + key.size()));
+  return n;
 }
 
 TEST_F(sync, a_room_unloaded_from_memory_comes_back_whole_from_the_stores) {
@@ -366,8 +453,8 @@ TEST_F(sync, resume_needs_every_op_after_since_one_older_than_the_oldest_held_ge
   // One older: op oldest_held - 1 is no longer held, so only a snapshot is right.
   auto c = connect_hello(server.port(), alice);
   const auto answer = join(*c, room, oldest_held - 2);
-  ASSERT_EQ(type_of(answer), "snapshot") << "op " << oldest_held - 1
-                                         << " is gone, yet: " << to_string(answer);
+  ASSERT_EQ(type_of(answer), "snapshot")
+      << "op " << oldest_held - 1 << " is gone, yet: " << to_string(answer);
   EXPECT_EQ(int64(answer, "seq"), head);
   EXPECT_EQ(serialized_state(answer), view.serialized());
 }

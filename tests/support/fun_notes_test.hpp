@@ -347,6 +347,8 @@ std::int64_t int64(const json::object& o, std::string_view field);
 const json::object& obj(const json::object& o, std::string_view field);
 const json::array& arr(const json::object& o, std::string_view field);
 std::string type_of(const json::object& frame);  // "" if none
+// The value of a counter or gauge on GET /metrics (-1 when absent).
+std::int64_t metric(std::uint16_t port, std::string_view name);
 
 // ---------------------------------------------------------------------------------------------
 // A replica: applies what one client received with the shared core apply function.

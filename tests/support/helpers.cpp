@@ -192,6 +192,15 @@ std::unique_ptr<ws_client> connect_hello(std::uint16_t port, const user& u,
   return ws;
 }
 
+std::int64_t metric(std::uint16_t port, std::string_view name) {
+  const auto r = http_request(port, "GET", "/metrics");
+  const auto at = r.body.find("\n" + std::string(name) + " ");
+  if (r.status != 200 || at == std::string::npos) {
+    return -1;
+  }
+  return std::stoll(r.body.substr(at + name.size() + 2));
+}
+
 json::object join(ws_client& ws, std::string_view room_id, std::optional<std::int64_t> since) {
   json::object j{{"type", "join"}, {"room", room_id}};
   if (since) {

@@ -11,7 +11,7 @@ namespace fun_notes::store {
 
 memory_hot_log::memory_hot_log(bus& bus, hot_log_options options) : bus_(bus), options_(options) {}
 
-void memory_hot_log::append(append_request request, append_handler done) {
+void memory_hot_log::do_append(append_request request, append_handler done) {
   std::unique_lock lock(mutex_);
   if (failing_) {
     lock.unlock();

@@ -18,7 +18,7 @@ class memory_hot_log final : public hot_log {
  public:
   explicit memory_hot_log(bus& bus, hot_log_options options = {});
 
-  void append(append_request request, append_handler done) override;
+  void do_append(append_request request, append_handler done) override;
   void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) override;
   void touch_room(std::string_view room_id) override;
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;

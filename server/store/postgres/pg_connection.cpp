@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "store/cold_store.hpp"
+#include "store/histogram.hpp"
 
 namespace fun_notes::store::pg {
 
@@ -122,8 +123,11 @@ result connection::exec(const std::string& sql, const std::vector<param>& params
   for (const auto& p : params) {
     values.push_back(p.c_str());
   }
+  const auto started = std::chrono::steady_clock::now();
   PGresult* raw = PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(values.size()), nullptr,
                                values.data(), nullptr, nullptr, 0);
+  timings().postgres.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   result r(raw);
   const auto status = PQresultStatus(raw);
   if (raw == nullptr || (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)) {
@@ -133,7 +137,10 @@ result connection::exec(const std::string& sql, const std::vector<param>& params
 }
 
 void connection::exec_script(const std::string& sql) {
+  const auto started = std::chrono::steady_clock::now();
   PGresult* raw = PQexec(conn_.get(), sql.c_str());
+  timings().postgres.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   result r(raw);
   if (PQresultStatus(raw) != PGRES_COMMAND_OK) {
     fail(sql, raw);

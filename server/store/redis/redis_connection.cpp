@@ -1,5 +1,6 @@
 // One TCP connection to one Redis node: pipelined writes, RESP reads, backoff between attempts.
 #include "store/redis/redis_connection.hpp"
+#include "store/histogram.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/error.hpp>
@@ -175,6 +176,9 @@ void connection::deliver(reply r) {
   }
   reply_handler done = std::move(pending_.front());
   pending_.pop_front();
+  timings().redis.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - pending_since_.front())
+          .count());
   pending_since_.pop_front();
   arm_deadline();
   if (done) {

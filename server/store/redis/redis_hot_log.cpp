@@ -267,7 +267,7 @@ redis::reply redis_hot_log::eval(const script& s, std::string_view room_id,
   return r;
 }
 
-void redis_hot_log::append(append_request request, append_handler done) {
+void redis_hot_log::do_append(append_request request, append_handler done) {
   const std::string room_id = request.room_id;
   // EVAL, not EVALSHA: a node without the script would answer NOSCRIPT to a pipelined run of
   // appends, and re-sending them could reorder them. Redis caches the compiled script by its

@@ -33,7 +33,7 @@ class redis_hot_log final : public hot_log {
  public:
   redis_hot_log(redis::client& client, redis_hot_log_options options = {});
 
-  void append(append_request request, append_handler done) override;
+  void do_append(append_request request, append_handler done) override;
   // Strict mode, after the WAIT: publish the room's ops up to `seq` in seq order.
   void release(const std::string& room_id, append_result out, append_handler done);
   void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) override;

@@ -71,7 +71,7 @@ sqlite_hot_log::~sqlite_hot_log() {
   appender_.join();
 }
 
-void sqlite_hot_log::append(append_request request, append_handler done) {
+void sqlite_hot_log::do_append(append_request request, append_handler done) {
   {
     std::lock_guard lock(queue_mutex_);
     if (!stopped_) {

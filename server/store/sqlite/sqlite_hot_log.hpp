@@ -26,7 +26,7 @@ class sqlite_hot_log final : public hot_log {
   // Completes every queued append, then stops the appender.
   ~sqlite_hot_log() override;
 
-  void append(append_request request, append_handler done) override;
+  void do_append(append_request request, append_handler done) override;
   void ensure_room(std::string_view room_id, std::int64_t cold_last_seq) override;
   void touch_room(std::string_view room_id) override;
   log_range read_after(std::string_view room_id, std::int64_t after_seq) override;

@@ -71,7 +71,7 @@ describe('session', () => {
     expect(last().url).toBe('ws://test/ws');
     expect(client.status).toBe('offline');
     const s = connect();
-    expect(s.sent[0]).toEqual({ type: 'hello', token: 'tok', client: 'web/0.1' });
+    expect(s.sent[0]).toEqual({ type: 'hello', token: 'tok', client: 'web/0.1', batch: true });
     const room = client.openRoom('r1');
     expect(client.openRoom('r1')).toBe(room);
     expect(s.sentOf('join')).toEqual([{ type: 'join', room: 'r1' }]);

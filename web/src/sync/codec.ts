@@ -517,6 +517,33 @@ export function parseServerFrame(text: string): ServerFrame | null {
   } catch {
     return null;
   }
+  return checkServerFrame(v);
+}
+
+/**
+ * The frames one WebSocket message carries: itself, or the frames of a `batch` (sent to a
+ * client whose hello asked for batches), in order; unusable ones are left out.
+ */
+export function parseServerFrames(text: string): ServerFrame[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (isObject(v) && v.type === 'batch' && Array.isArray(v.frames)) {
+    const out: ServerFrame[] = [];
+    for (const raw of v.frames) {
+      const f = checkServerFrame(raw);
+      if (f) out.push(f);
+    }
+    return out;
+  }
+  const f = checkServerFrame(v);
+  return f ? [f] : [];
+}
+
+function checkServerFrame(v: unknown): ServerFrame | null {
   if (!isObject(v) || typeof v.type !== 'string') return null;
   switch (v.type) {
     case 'welcome': {

@@ -125,7 +125,7 @@ export type ServerFrame =
     };
 
 export type ClientFrame =
-  | { type: 'hello'; token: string; client: string }
+  | { type: 'hello'; token: string; client: string; batch?: boolean }
   | { type: 'join'; room: string; since?: number; in_doubt?: string[] }
   | { type: 'leave'; room: string }
   | { type: 'op'; room: string; cid: string; op: Op }

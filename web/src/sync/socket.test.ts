@@ -9,6 +9,7 @@ import { FakeSocket } from './testing/fake-server';
 function setup() {
   const sockets: FakeSocket[] = [];
   const downs: boolean[] = [];
+  const frames: string[] = [];
   let welcomes = 0;
   const c = new Connection({
     url: 'ws://test/ws',
@@ -21,7 +22,7 @@ function setup() {
     random: () => 0.5,
     events: {
       onWelcome: () => welcomes++,
-      onFrame: () => {},
+      onFrame: (f) => frames.push(f.type),
       onDown: (retry) => downs.push(retry),
       onAuthError: () => {},
     },
@@ -30,7 +31,7 @@ function setup() {
     s.open();
     s.receive({ type: 'welcome', server: 'x', user: { id: 'u', name: 'ann' }, limits: {} });
   };
-  return { c, sockets, downs, welcome, welcomes: () => welcomes };
+  return { c, sockets, downs, frames, welcome, welcomes: () => welcomes };
 }
 
 describe('Connection', () => {
@@ -54,6 +55,26 @@ describe('Connection', () => {
     expect(sockets.length).toBe(before + 1);
     welcome(sockets[sockets.length - 1] as FakeSocket);
     expect(welcomes()).toBe(2);
+    c.stop();
+  });
+
+  it('asks for batches and hands on the frames of a batch one by one, in order', () => {
+    const { c, sockets, frames } = setup();
+    c.start();
+    const s = sockets[0] as FakeSocket;
+    s.open();
+    expect(s.sentOf('hello')[0]).toMatchObject({ batch: true });
+    s.receive({
+      type: 'batch',
+      frames: [
+        { type: 'welcome', server: 'x', user: { id: 'u', name: 'ann' }, limits: {} },
+        { type: 'pong', t: 1 },
+        { type: 'no such frame' },
+        { type: 'error', code: 'invalid', message: 'm' },
+      ],
+    });
+    expect(c.ready).toBe(true);
+    expect(frames).toEqual(['pong', 'error']);
     c.stop();
   });
 

@@ -1,7 +1,7 @@
 // One WebSocket session at a time: hello/welcome, keepalive pings, reconnect with backoff, and
 // the 4001 stop. Rooms and the dashboard sit above it and never see the socket itself.
 
-import { parseServerFrame } from './codec';
+import { parseServerFrames } from './codec';
 import type { ClientFrame, ServerFrame } from './protocol';
 import { backoffDelay } from './timing';
 
@@ -154,23 +154,31 @@ export class Connection {
     }
     this.socket = s;
     s.onopen = () => {
-      s.send(JSON.stringify({ type: 'hello', token: this.options.token, client: CLIENT_NAME }));
+      const hello: ClientFrame = {
+        type: 'hello',
+        token: this.options.token,
+        client: CLIENT_NAME,
+        batch: true,
+      };
+      s.send(JSON.stringify(hello));
     };
     s.onmessage = (ev) => {
       if (this.socket !== s) return;
       this.lastHeard = Date.now();
       if (typeof ev.data !== 'string') return;
-      const frame = parseServerFrame(ev.data);
-      if (!frame) return;
-      if (frame.type === 'welcome') {
-        if (this.welcomed) return;
-        this.welcomed = true;
-        this.attempt = 0;
-        this.startPings();
-        this.options.events.onWelcome(frame);
-        return;
+      for (const frame of parseServerFrames(ev.data)) {
+        // A frame's handler may have closed this socket: the rest of its batch is not for us.
+        if (this.socket !== s) return;
+        if (frame.type === 'welcome') {
+          if (this.welcomed) continue;
+          this.welcomed = true;
+          this.attempt = 0;
+          this.startPings();
+          this.options.events.onWelcome(frame);
+          continue;
+        }
+        if (this.welcomed) this.options.events.onFrame(frame);
       }
-      if (this.welcomed) this.options.events.onFrame(frame);
     };
     s.onclose = (ev) => {
       if (this.socket !== s) return;

@@ -1,0 +1,77 @@
+#include "net/outbound.hpp"
+
+#include <string_view>
+
+namespace fun_notes::server::net {
+namespace asio = boost::asio;
+
+namespace {
+constexpr std::string_view batch_open = R"({"type":"batch","frames":[)";
+constexpr std::string_view batch_separator = ",";
+constexpr std::string_view batch_close = "]}";
+
+asio::const_buffer buffer_of(std::string_view s) {
+  return {s.data(), s.size()};
+}
+}  // namespace
+
+void outbound_queue::push(frame_ptr frame, bool counted, clock::time_point queued) {
+  if (counted) {
+    bytes_ += frame->size();
+  }
+  queue_.push_back(entry{std::move(frame), counted, queued});
+}
+
+void outbound_queue::clear() {
+  queue_.clear();
+  bytes_ = 0;
+}
+
+void outbound_queue::take_front() {
+  entry& e = queue_.front();
+  if (e.counted) {
+    bytes_ -= e.frame->size();
+  }
+  in_flight_.push_back(std::move(e.frame));
+  queue_.pop_front();
+}
+
+std::span<const asio::const_buffer> outbound_queue::next_write(bool batch) {
+  in_flight_.clear();
+  buffers_.clear();
+  if (queue_.empty()) {
+    return {};
+  }
+  oldest_in_write_ = queue_.front().queued;
+  if (!batch || queue_.size() == 1) {
+    take_front();
+    buffers_.push_back(asio::buffer(*in_flight_.back()));
+    return buffers_;
+  }
+  std::size_t total = 0;
+  while (!queue_.empty() && in_flight_.size() < max_batch_frames &&
+         (in_flight_.empty() || total + queue_.front().frame->size() <= max_batch_bytes)) {
+    total += queue_.front().frame->size();
+    take_front();
+  }
+  if (in_flight_.size() == 1) {
+    buffers_.push_back(asio::buffer(*in_flight_.back()));
+    return buffers_;
+  }
+  buffers_.push_back(buffer_of(batch_open));
+  for (std::size_t i = 0; i < in_flight_.size(); ++i) {
+    if (i > 0) {
+      buffers_.push_back(buffer_of(batch_separator));
+    }
+    buffers_.push_back(asio::buffer(*in_flight_[i]));
+  }
+  buffers_.push_back(buffer_of(batch_close));
+  return buffers_;
+}
+
+void outbound_queue::written() {
+  in_flight_.clear();
+  buffers_.clear();
+}
+
+}  // namespace fun_notes::server::net
