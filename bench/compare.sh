@@ -37,6 +37,8 @@
 #   BROADCAST_INSTANCES [2]          fun-notes-broadcast processes (they share nothing: the
 #                                    driver keeps each room on one of them)
 #   BROADCAST_THREADS [1]            --threads of each fun-notes-broadcast
+#   FUN_NOTES_THREADS [1]            --threads (I/O threads) of each fun-notes-server: one, as
+#                                    each Node.js peer process and each broadcast process has
 #   LIMIT_REQUESTS [200000] LIMIT_PIPELINE [16] LIMIT_CLIENTS [50]  redis-benchmark
 #   PG_FSYNC [off]                   PostgreSQL's fsync (off: the disk is not what is compared)
 #   OUT [bench/results]  KEEP [0]    keep the work dir (logs) when 1
@@ -75,6 +77,7 @@ FLUSH_QUIET_MS=${FLUSH_QUIET_MS:-2000}
 FLUSH_MAX_MS=${FLUSH_MAX_MS:-30000}
 BROADCAST_INSTANCES=${BROADCAST_INSTANCES:-2}
 BROADCAST_THREADS=${BROADCAST_THREADS:-1}
+FUN_NOTES_THREADS=${FUN_NOTES_THREADS:-1}
 LIMIT_REQUESTS=${LIMIT_REQUESTS:-200000}
 LIMIT_PIPELINE=${LIMIT_PIPELINE:-16}
 LIMIT_CLIENTS=${LIMIT_CLIENTS:-50}
@@ -303,7 +306,7 @@ start_target() {
         "$server_bin" --host 127.0.0.1 --port 0 --port-file "$dir/port" --data "$dir/data" \
           --postgres "$(pg_url "$db")" --redis "$(redis_url)" --log-level warn \
           --max-op-rate 100000 --max-op-burst 100000 \
-          --max-sockets-per-user 0 --max-sockets-per-address 0 \
+          --max-sockets-per-user 0 --max-sockets-per-address 0 --threads "$FUN_NOTES_THREADS" \
           --flush-quiet-ms "$FLUSH_QUIET_MS" --flush-max-ms "$FLUSH_MAX_MS" >"$logf" 2>&1 &
         pid=$!
         server_pids+=("$pid")

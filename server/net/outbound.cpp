@@ -24,34 +24,41 @@ void outbound_queue::push(frame_ptr frame, bool counted, clock::time_point queue
 
 void outbound_queue::clear() {
   queue_.clear();
+  head_ = 0;
   bytes_ = 0;
 }
 
 void outbound_queue::take_front() {
-  entry& e = queue_.front();
+  entry& e = queue_[head_++];
   if (e.counted) {
     bytes_ -= e.frame->size();
   }
   in_flight_.push_back(std::move(e.frame));
-  queue_.pop_front();
+  if (head_ == queue_.size()) {
+    queue_.clear();
+    head_ = 0;
+  } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
 }
 
 std::span<const asio::const_buffer> outbound_queue::next_write(bool batch) {
   in_flight_.clear();
   buffers_.clear();
-  if (queue_.empty()) {
+  if (empty()) {
     return {};
   }
-  oldest_in_write_ = queue_.front().queued;
-  if (!batch || queue_.size() == 1) {
+  oldest_in_write_ = queue_[head_].queued;
+  if (!batch || size() == 1) {
     take_front();
     buffers_.push_back(asio::buffer(*in_flight_.back()));
     return buffers_;
   }
   std::size_t total = 0;
-  while (!queue_.empty() && in_flight_.size() < max_batch_frames &&
-         (in_flight_.empty() || total + queue_.front().frame->size() <= max_batch_bytes)) {
-    total += queue_.front().frame->size();
+  while (!empty() && in_flight_.size() < max_batch_frames &&
+         (in_flight_.empty() || total + queue_[head_].frame->size() <= max_batch_bytes)) {
+    total += queue_[head_].frame->size();
     take_front();
   }
   if (in_flight_.size() == 1) {

@@ -5,7 +5,6 @@
 #include <boost/asio/buffer.hpp>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,8 +27,8 @@ class outbound_queue {
   // not.
   // `queued`: when the frame was handed to the session.
   void push(frame_ptr frame, bool counted, clock::time_point queued);
-  bool empty() const { return queue_.empty(); }
-  std::size_t size() const { return queue_.size(); }
+  bool empty() const { return head_ == queue_.size(); }
+  std::size_t size() const { return queue_.size() - head_; }
   std::size_t bytes() const { return bytes_; }
   void clear();
 
@@ -53,7 +52,9 @@ class outbound_queue {
   };
   void take_front();
 
-  std::deque<entry> queue_;
+  // queue_[head_..] wait; a vector rather than a deque, which allocates 512 bytes even empty.
+  std::vector<entry> queue_;
+  std::size_t head_ = 0;
   std::size_t bytes_ = 0;
   std::vector<frame_ptr> in_flight_;
   std::vector<boost::asio::const_buffer> buffers_;

@@ -132,6 +132,15 @@ class write_target {
   ~write_target() = default;
 };
 
+// Where a read reports its end (on the connection's strand).
+class read_target {
+ public:
+  virtual void on_read(boost::system::error_code ec) = 0;
+
+ protected:
+  ~read_target() = default;
+};
+
 // The WebSocket stream over plain TCP or over TLS, behind the few calls a session makes, so the
 // session is written (and compiled) once. Reads hand back Beast's own awaitables; writes take a
 // completion target, so the hot path (one write per batch of queued frames) resumes no
@@ -144,8 +153,11 @@ class ws_transport {
   virtual void set_options(const websocket::stream_base::timeout& timeouts,
                            std::size_t read_message_max) = 0;
   virtual awaitable<void> accept(const http::request<http::string_body>& req) = 0;
-  virtual awaitable<std::size_t> read(beast::flat_buffer& buffer,
-                                      boost::system::error_code& ec) = 0;
+  // Reads a piece of the next message into `buffer` (at most `limit` bytes): `to` hears of it,
+  // and asks is_message_done() whether the message is whole. Cancelled with `slot`.
+  virtual void read_some(beast::flat_buffer& buffer, std::size_t limit,
+                         std::shared_ptr<read_target> to, asio::cancellation_slot slot) = 0;
+  virtual bool is_message_done() const = 0;
   virtual bool got_text() const = 0;
   // One message made of `buffers` (which must stay valid until `to` hears of the end). A write
   // ends when the socket closes (abort); the close handshake, which may wait on Beast's own
@@ -177,9 +189,16 @@ class ws_transport_of final : public ws_transport {
   awaitable<void> accept(const http::request<http::string_body>& req) override {
     return ws_.async_accept(req, asio::use_awaitable);
   }
-  awaitable<std::size_t> read(beast::flat_buffer& buffer, boost::system::error_code& ec) override {
-    return ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+  void read_some(beast::flat_buffer& buffer, std::size_t limit, std::shared_ptr<read_target> to,
+                 asio::cancellation_slot slot) override {
+    ws_.async_read_some(
+        buffer, limit,
+        asio::bind_cancellation_slot(
+            slot, asio::bind_allocator(asio::recycling_allocator<void>(),
+                                       [to = std::move(to)](boost::system::error_code ec,
+                                                            std::size_t) { to->on_read(ec); })));
   }
+  bool is_message_done() const override { return ws_.is_message_done(); }
   bool got_text() const override { return ws_.got_text(); }
   void write(std::span<const asio::const_buffer> buffers,
              std::shared_ptr<write_target> to) override {
@@ -212,7 +231,8 @@ class ws_transport_of final : public ws_transport {
 class ws_session : public std::enable_shared_from_this<ws_session>,
                    public rooms::session_sink,
                    public closable,
-                   public write_target {
+                   public write_target,
+                   public read_target {
  public:
   ws_session(app& a, std::unique_ptr<ws_transport> transport, std::string address_key)
       : app_(a),
@@ -233,8 +253,35 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
     ++app_.stats.connections;
     ++app_.stats.connections_total;
     app_.add_session(shared_from_this());
-    asio::co_spawn(executor_, run(shared_from_this(), std::move(req)),
-                   asio::bind_cancellation_slot(read_cancel_.slot(), asio::detached));
+    // The handshake has Beast's own timeout; read_cancel_ is the reads' (see abandon()).
+    asio::co_spawn(executor_, run(shared_from_this(), std::move(req)), asio::detached);
+  }
+
+  // A piece of a message arrived (or the connection ended).
+  void on_read(boost::system::error_code ec) override {
+    if (ec || closing_ || close_code_) {
+      // message_too_big: Beast has already failed the connection with close code 1009.
+      cleanup();
+      return;
+    }
+    if (!ws_->is_message_done()) {
+      read_next(64 * 1024);
+      return;
+    }
+    if (buffer_.size() > app_.config.max_frame_bytes) {
+      buffer_.consume(buffer_.size());
+      close(close_too_big, "frame too big");
+      cleanup();
+      return;
+    }
+    const bool text = ws_->got_text();
+    std::string message = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > 4096) {
+      buffer_.shrink_to_fit();  // one large message does not keep its memory for good
+    }
+    asio::co_spawn(executor_, handle_then_read(shared_from_this(), std::move(message), text),
+                   asio::detached);
   }
 
   // Frames from hubs and the dashboard, on their strands: they wait in the inbox, and one post
@@ -330,8 +377,40 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       co_await self->serve(std::move(req));
     } catch (const std::exception& e) {
       spdlog::debug("session ended: {}", e.what());
+      self->cleanup();
     }
-    self->cleanup();
+  }
+
+  // One message at a time, as the client sent them: the next read starts when this one is
+  // handled. Between messages no coroutine frame is kept, only the read in progress.
+  static awaitable<void> handle_then_read(std::shared_ptr<ws_session> self, std::string message,
+                                          bool text) {
+    try {
+      if (text) {
+        co_await self->handle(message);
+      } else {
+        co_await self->on_invalid_frame("frames must be JSON text");
+      }
+    } catch (const std::exception& e) {
+      spdlog::debug("session ended: {}", e.what());
+      self->cleanup();
+      co_return;
+    }
+    self->read_next();
+  }
+
+  // Once the session closes, the writer's close reads (and drops) what the peer still sends
+  // until its close reply. Reading here as well would let a protocol error in frames already
+  // buffered (a ping, then invalid UTF-8) deadlock Beast 1.81's read against that close (see
+  // close()); for a close that comes while a read waits here, the watchdog there bounds it.
+  // The first piece of a message is small, so that a connection waiting for its next message
+  // (most of them, most of the time) holds 256 bytes of buffer rather than Beast's 1.5 KiB.
+  void read_next(std::size_t limit = 256) {
+    if (close_code_ || closing_) {
+      cleanup();
+      return;
+    }
+    ws_->read_some(buffer_, limit, shared_from_this(), read_cancel_.slot());
   }
 
   awaitable<void> serve(http::request<http::string_body> req) {
@@ -354,38 +433,15 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
       }
     });
 
-    beast::flat_buffer buffer;
-    // Once the session closes, the writer's close reads (and drops) what the peer still sends
-    // until its close reply. Reading here as well would let a protocol error in frames already
-    // buffered (a ping, then invalid UTF-8) deadlock Beast 1.81's read against that close (see
-    // close()); for a close that comes while a read waits here, the watchdog there bounds it.
-    while (!close_code_) {
-      boost::system::error_code ec;
-      co_await ws_->read(buffer, ec);
-      if (ec) {
-        // message_too_big: Beast has already failed the connection with close code 1009.
-        break;
-      }
-      if (closing_ || close_code_) {
-        break;
-      }
-      if (buffer.size() > app_.config.max_frame_bytes) {
-        buffer.consume(buffer.size());
-        close(close_too_big, "frame too big");
-        continue;
-      }
-      const bool text = ws_->got_text();
-      std::string message = beast::buffers_to_string(buffer.data());
-      buffer.consume(buffer.size());
-      if (!text) {
-        co_await on_invalid_frame("frames must be JSON text");
-        continue;
-      }
-      co_await handle(message);
-    }
+    read_next();
   }
 
+  // Once, when reading ends: the session leaves its rooms; the writer finishes on its own.
   void cleanup() {
+    if (cleaned_up_) {
+      return;
+    }
+    cleaned_up_ = true;
     if (!address_key_.empty()) {
       app_.release_socket(address_key_);
       address_key_.clear();
@@ -1022,6 +1078,8 @@ class ws_session : public std::enable_shared_from_this<ws_session>,
   outbound_queue queue_;
   std::int64_t reported_bytes_ = 0;  // this queue's part of stats.outbound_bytes
   bool batch_ = false;               // the client takes {"type":"batch"} frames
+  bool cleaned_up_ = false;
+  beast::flat_buffer buffer_;  // the message being read
   bool write_started_ = false;
   bool writing_ = false;
   bool closing_ = false;
