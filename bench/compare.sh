@@ -405,11 +405,67 @@ wl_smoke() {
   ((rc == 0)) || die "smoke: a peer failed its protocol checks"
 }
 
+# PostgreSQL's commits and row writes (inserts + updates + deletes) in the run's database so far.
+pg_writes() {
+  psql "$(pg_url "$db")" -Atc "select xact_commit, tup_inserted + tup_updated + tup_deleted
+    from pg_stat_database where datname = current_database()" | tr '|' ' '
+}
+
+# A fun-notes server's counter on /metrics (0 when absent).
+metric_of() {
+  curl -s "http://$1/metrics" | awk -v m="$2" '$1 == m { v = $2 } END { print v + 0 }'
+}
+
+# The typing storm's writes to PostgreSQL once the write-behind has folded everything: rows and
+# transactions per 1,000 ops (fun-notes: also its own count of flushes and note rows), into
+# $work/json/writebehind-TARGET.json.
+writebehind_run() {
+  local target=$1 label=writebehind-$1
+  start_target "$target"
+  local before after
+  before=$(pg_writes)
+  run_load "$target" "typing-$target" typing "$TYPING_ROOMS" "$TYPING_MEMBERS" "$TYPING_TYPISTS" \
+    "$TYPING_RATE" "$TYPING_NOTES" 0 $((TYPING_ROOMS * TYPING_MEMBERS)) || true
+  # The debounce's quiet period, then a second more for PostgreSQL's statistics.
+  sleep $(((FLUSH_QUIET_MS + 2500) / 1000))
+  after=$(pg_writes)
+  local ops=0 flushes=0 rows=0 e
+  if [ "$target" = fun-notes ]; then
+    for e in ${endpoints//,/ }; do
+      ops=$((ops + $(metric_of "$e" fun_notes_ops_appended_total)))
+      flushes=$((flushes + $(metric_of "$e" fun_notes_flushes_total)))
+      rows=$((rows + $(metric_of "$e" fun_notes_note_rows_written_total)))
+    done
+  fi
+  local json=$work/json/typing-$target.json
+  node -e '
+    const [json, label, target, before, after, ops, flushes, rows, notes] = process.argv.slice(1);
+    const run = JSON.parse(require("fs").readFileSync(json, "utf8"));
+    const [c0, w0] = before.split(" ").map(Number), [c1, w1] = after.split(" ").map(Number);
+    const sent = Number(ops) || run.ops_sent || 0;
+    const out = { label, target, workload: "write-behind", ops: sent, notes: Number(notes),
+      pg_commits: c1 - c0, pg_row_writes: w1 - w0,
+      pg_row_writes_per_1000_ops: sent ? (1000 * (w1 - w0)) / sent : null,
+      pg_commits_per_1000_ops: sent ? (1000 * (c1 - c0)) / sent : null };
+    if (target === "fun-notes") Object.assign(out, { flushes: Number(flushes), note_rows: Number(rows),
+      note_rows_per_note: Number(rows) / Number(notes) });
+    console.log(JSON.stringify(out));
+  ' "$json" "$label" "$target" "$before" "$after" "$ops" "$flushes" "$rows" \
+    $((TYPING_ROOMS * (TYPING_TYPISTS + TYPING_NOTES))) >"$work/json/$label.json"
+  log "$label: $(cat "$work/json/$label.json")"
+  stop_target
+}
+
 wl_typing() {
   local t
   for t in $TARGETS; do
-    one_run "$t" "typing-$t" typing "$TYPING_ROOMS" "$TYPING_MEMBERS" "$TYPING_TYPISTS" \
-      "$TYPING_RATE" "$TYPING_NOTES" 0 $((TYPING_ROOMS * TYPING_MEMBERS)) || true
+    case $t in
+      fun-notes | socketio) writebehind_run "$t" ;;
+      *)
+        one_run "$t" "typing-$t" typing "$TYPING_ROOMS" "$TYPING_MEMBERS" "$TYPING_TYPISTS" \
+          "$TYPING_RATE" "$TYPING_NOTES" 0 $((TYPING_ROOMS * TYPING_MEMBERS)) || true
+        ;;
+    esac
   done
 }
 
