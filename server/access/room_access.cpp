@@ -84,8 +84,12 @@ store::room_meta room_access::existing_room(std::string_view room_id) {
 
 grant room_access::join(std::string_view room_id, std::string_view user_id) {
   grant g;
-  g.meta = existing_room(room_id);
-  g.member_role = cold_.role_of(room_id, user_id);
+  auto found = cold_.find_room_as(room_id, user_id);  // one read where the store can
+  if (!found) {
+    throw not_found();
+  }
+  g.meta = std::move(found->first);
+  g.member_role = found->second;
   if (g.member_role == store::role::none && g.meta.visibility == "link") {
     // Anyone signed in who knows a link room's id joins it as an editor member.
     cold_.set_member(room_id, user_id, store::role::editor);
@@ -104,8 +108,12 @@ grant room_access::join(std::string_view room_id, std::string_view user_id) {
 grant room_access::require(std::string_view room_id, std::string_view user_id,
                            store::role min_role) {
   grant g;
-  g.meta = existing_room(room_id);
-  g.member_role = cold_.role_of(room_id, user_id);
+  auto found = cold_.find_room_as(room_id, user_id);
+  if (!found) {
+    throw not_found();
+  }
+  g.meta = std::move(found->first);
+  g.member_role = found->second;
   g.role = effective_role(g.meta, g.member_role);
   if (g.role == store::role::none) {
     throw forbidden("you are not a member of this room");

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fun_notes/core/note.hpp"
@@ -189,6 +190,16 @@ class cold_store {
 
   // Members. role_of returns role::none for non-members and unknown rooms.
   virtual role role_of(std::string_view room_id, std::string_view user_id) = 0;
+  // A room with the user's member role in it (none: not a member), in one read where the
+  // adapter can (a join's access check). nullopt: no such room.
+  virtual std::optional<std::pair<room_meta, role>> find_room_as(std::string_view room_id,
+                                                                 std::string_view user_id) {
+    auto meta = find_room(room_id);
+    if (!meta) {
+      return std::nullopt;
+    }
+    return std::make_pair(std::move(*meta), role_of(room_id, user_id));
+  }
   virtual void set_member(std::string_view room_id, std::string_view user_id, role r) = 0;
   virtual bool remove_member(std::string_view room_id, std::string_view user_id) = 0;
   virtual std::vector<member> members(std::string_view room_id) = 0;

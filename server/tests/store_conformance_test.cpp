@@ -540,6 +540,18 @@ TEST_P(cold_store_conformance, creating_a_room_makes_its_owner_a_member) {
   EXPECT_FALSE(store().find_room("r-missing").has_value());
 }
 
+TEST_P(cold_store_conformance, finds_a_room_with_the_users_role_in_it) {
+  seed();  // alice owns r1; bob exists
+  store().set_member("r1", "u-bob", role::viewer);
+  auto as_alice = store().find_room_as("r1", "u-alice");
+  ASSERT_TRUE(as_alice.has_value());
+  expect_same_meta(as_alice->first, *store().find_room("r1"));
+  EXPECT_EQ(as_alice->second, role::owner);
+  EXPECT_EQ(store().find_room_as("r1", "u-bob")->second, role::viewer);
+  EXPECT_EQ(store().find_room_as("r1", "u-nobody")->second, role::none);
+  EXPECT_FALSE(store().find_room_as("r-missing", "u-alice").has_value());
+}
+
 TEST_P(cold_store_conformance, refuses_a_duplicate_room_id) {
   seed();
   EXPECT_THROW(store().create_room(make_room("r1", "Other", "u-bob")), store_error);

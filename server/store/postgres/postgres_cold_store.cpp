@@ -215,6 +215,15 @@ const std::string& note_columns() {
   return columns;
 }
 
+// The same columns of `notes n` beside note_rooms r.
+const std::string& joined_note_columns() {
+  static const std::string columns =
+      "n.id, n.title, n.body, n.is_important, n.is_completed, n.current_index, n.sequence_id, "
+      "coalesce(" +
+      utc_text("n.updated_at") + ", '')";
+  return columns;
+}
+
 // Notes as one array parameter per column ($k::text[] ... in note_columns' order, updated_at
 // as text), for set-based writes with unnest.
 struct note_arrays {
@@ -237,16 +246,17 @@ struct note_arrays {
   }
 };
 
-core::note read_note(const pg::result& r, int row) {
+// The note_columns() of a row, starting at column `first`.
+core::note read_note(const pg::result& r, int row, int first = 0) {
   core::note n;
-  n.id = r.text(row, 0);
-  n.title = r.text(row, 1);
-  n.body = r.text(row, 2);
-  n.is_important = r.boolean(row, 3);
-  n.is_completed = r.boolean(row, 4);
-  n.current_index = r.float8(row, 5);
-  n.seq = r.int64(row, 6);
-  n.updated_at = r.text(row, 7);
+  n.id = r.text(row, first);
+  n.title = r.text(row, first + 1);
+  n.body = r.text(row, first + 2);
+  n.is_important = r.boolean(row, first + 3);
+  n.is_completed = r.boolean(row, first + 4);
+  n.current_index = r.float8(row, first + 5);
+  n.seq = r.int64(row, first + 6);
+  n.updated_at = r.text(row, first + 7);
   return n;
 }
 
@@ -532,6 +542,22 @@ std::vector<room_meta> postgres_cold_store::public_rooms(std::size_t limit) {
   return rooms;
 }
 
+std::optional<std::pair<room_meta, role>> postgres_cold_store::find_room_as(
+    std::string_view room_id, std::string_view user_id) {
+  static const std::string sql =
+      "SELECT " + room_columns() +
+      ", m.role FROM note_rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = $2"
+      " WHERE r.id = $1";
+  auto conn = pool_.acquire();
+  const auto r = conn->exec(sql, {room_id, user_id});
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  const role member_role =
+      r.is_null(0, room_column_count) ? role::none : read_role(r, 0, room_column_count);
+  return std::make_pair(read_room(r, 0), member_role);
+}
+
 std::vector<room_listing> postgres_cold_store::rooms_of_user(std::string_view user_id) {
   static const std::string sql =
       "SELECT " + room_columns() +
@@ -645,24 +671,24 @@ accept_result postgres_cold_store::accept_invite(std::string_view token, std::st
 }
 
 std::optional<snapshot> postgres_cold_store::load_snapshot(std::string_view room_id) {
-  static const std::string sql = "SELECT " + note_columns() +
-                                 R"( FROM notes WHERE note_room_id = $1 )"
-                                 R"(ORDER BY current_index, id COLLATE "C")";
+  // One statement, so one round trip and one snapshot of the database: the notes are exactly
+  // the state at the last_seq read with them, even while a flush commits meanwhile. The room's
+  // columns come with every note (a room without notes: one row, its note columns null).
+  static const std::string sql = "SELECT " + room_columns() + ", " + joined_note_columns() +
+                                 " FROM note_rooms r LEFT JOIN notes n ON n.note_room_id = r.id"
+                                 R"( WHERE r.id = $1 ORDER BY n.current_index, n.id COLLATE "C")";
   auto conn = pool_.acquire();
-  // One repeatable-read transaction: the notes are exactly the state at the last_seq read with
-  // them, even while a flush commits between the two statements.
-  pg::transaction tx(*conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  auto meta = find_room_on(*conn, room_id);
-  if (!meta) {
+  const auto r = conn->exec(sql, {room_id});
+  if (r.rows() == 0) {
     return std::nullopt;
   }
-  snapshot result{std::move(*meta), {}};
-  const auto r = conn->exec(sql, {room_id});
+  snapshot result{read_room(r, 0), {}};
   result.notes.reserve(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) {
-    result.notes.push_back(read_note(r, row));
+    if (!r.is_null(row, room_column_count)) {
+      result.notes.push_back(read_note(r, row, room_column_count));
+    }
   }
-  tx.commit();
   return result;
 }
 

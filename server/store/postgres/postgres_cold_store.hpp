@@ -25,6 +25,8 @@ class postgres_cold_store final : public cold_store {
 
   void create_room(const room_meta& meta) override;
   std::optional<room_meta> find_room(std::string_view room_id) override;
+  std::optional<std::pair<room_meta, role>> find_room_as(std::string_view room_id,
+                                                         std::string_view user_id) override;
   void update_room(std::string_view room_id, const room_changes& changes) override;
   bool delete_room(std::string_view room_id) override;
   bool transfer_ownership(std::string_view room_id, std::string_view new_owner_id) override;
