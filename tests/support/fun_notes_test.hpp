@@ -219,6 +219,12 @@ class server_process {
 // ---------------------------------------------------------------------------------------------
 // HAProxy
 
+// The whole of a file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& p);
+// A loopback port nobody listens on right now, for children that cannot report a port-0 bind
+// (HAProxy, nginx); something may still take it before they bind it.
+std::uint16_t free_loopback_port();
+
 // A haproxy child in the foreground (-db) with a config generated from a template such as
 // deploy/haproxy.cfg (`@FRONTEND_PORT@`, and `@SERVERS@` on a line of its own); SIGKILLed and
 // reaped by stop() or the destructor, its temp dir removed.

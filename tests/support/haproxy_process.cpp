@@ -22,38 +22,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::string replace_all(std::string s, std::string_view from, std::string_view to) {
   for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
     s.replace(pos, from.size(), to);
   }
   return s;
-}
-
-// A loopback port nobody listens on right now (HAProxy cannot report a port 0 bind).
-std::uint16_t free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    throw protocol_failure("socket: " + std::string(std::strerror(errno)));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw protocol_failure("bind: " + std::string(std::strerror(errno)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace
@@ -78,7 +51,7 @@ haproxy_process::haproxy_process(const fs::path& config_template,
     throw protocol_failure(
         "haproxy is not installed: run scripts/setup.sh (or point HAPROXY_BIN at it)");
   }
-  std::string cfg = slurp(config_template);
+  std::string cfg = read_file(config_template);
   if (cfg.find("\n@SERVERS@\n") == std::string::npos ||
       cfg.find("@FRONTEND_PORT@") == std::string::npos) {
     throw protocol_failure("no @SERVERS@/@FRONTEND_PORT@ placeholders in " +
@@ -129,7 +102,7 @@ haproxy_process::~haproxy_process() {
 }
 
 std::string haproxy_process::log() const {
-  return slurp(log_file_);
+  return read_file(log_file_);
 }
 
 bool haproxy_process::running() {

@@ -24,32 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// A loopback port nobody listens on right now (nginx cannot report a port 0 bind).
-std::uint16_t free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) {
-    throw protocol_failure("socket: " + std::string(std::strerror(errno)));
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw protocol_failure("bind: " + std::string(std::strerror(errno)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // The template with @FRONTEND_PORT@ replaced, and the line holding @SERVER@ once per server
 // (comments as they are).
 std::string render(const std::string& config_template, const std::vector<std::uint16_t>& ports,
@@ -105,7 +79,7 @@ std::string nginx_process::binary() {
 
 nginx_process::nginx_process(const fs::path& config_template,
                              const std::vector<std::uint16_t>& server_ports)
-    : template_(slurp(config_template)), server_ports_(server_ports) {
+    : template_(read_file(config_template)), server_ports_(server_ports) {
   if (binary().empty()) {
     throw protocol_failure(
         "nginx is not installed: run scripts/setup.sh (or point NGINX_BIN at it)");
@@ -180,7 +154,7 @@ nginx_process::~nginx_process() {
 }
 
 std::string nginx_process::log() const {
-  return slurp(log_file_);
+  return read_file(log_file_);
 }
 
 bool nginx_process::running() {
